@@ -1,0 +1,54 @@
+// Super peer configuration: gflags command-line flags and the reference's
+// environment variables (DRASYL_* and NETSODY_*), PROTOCOL.md §7.
+// Precedence: a flag given on the command line > environment > default.
+#ifndef DRASYL_COMMON_CONFIG_H_
+#define DRASYL_COMMON_CONFIG_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/socket_address.h"
+
+namespace drasyl {
+
+struct Config {
+  std::string identity_file = "drasyl.identity";
+  int32_t network_id = 1;
+  // Unset = listener disabled (the variable was set to the empty string).
+  std::optional<SocketAddress> udp4_listen;  // default 0.0.0.0:22527
+  std::optional<SocketAddress> udp6_listen;  // default [::]:22527
+  std::optional<SocketAddress> tcp4_listen;  // default 0.0.0.0:8443
+  std::optional<SocketAddress> tcp6_listen;  // default [::]:8443
+  bool arm_messages = true;
+  int64_t send_unites_ms = 5000;  // -1 never, 0 always, n > 0 once per pair per n ms
+  uint32_t max_peers = 8192;      // 0 = no limit
+  int min_pow_difficulty = 24;
+  int64_t hello_timeout_ms = 30000;
+  int64_t hello_max_age_ms = 300000;
+  int64_t peers_print_interval_ms = 5000;  // 0 disables
+  std::optional<SocketAddress> prometheus_listen;  // default 127.0.0.1:9898; "" disables
+  std::string prometheus_token;                     // empty: no auth
+  int workers = 0;                                  // 0: one per core
+  int max_tcp_connections = 0;                      // 0: same as max_peers (or no limit)
+  int log_level = 0;  // glog minloglevel derived from RUST_LOG (0 INFO, 1 WARNING, 2 ERROR)
+  bool verbose = false;  // RUST_LOG=debug|trace
+  // DPDK backend (issue 4); empty dpdk_eal selects kernel sockets.
+  std::string dpdk_eal;
+  std::vector<std::string> dpdk_addr;
+};
+
+// Builds the configuration from the already parsed gflags (call after
+// gflags::ParseCommandLineFlags) and the process environment. Invalid values
+// are an InvalidArgumentError naming the variable or flag and the value.
+absl::StatusOr<Config> LoadConfig();
+
+// Same, with an explicit environment lookup (for tests).
+using EnvLookup = std::optional<std::string> (*)(const char* name, void* ctx);
+absl::StatusOr<Config> LoadConfigFrom(EnvLookup env, void* ctx);
+
+}  // namespace drasyl
+
+#endif  // DRASYL_COMMON_CONFIG_H_
