@@ -1,0 +1,339 @@
+#include "common/config.h"
+
+#include <gflags/gflags.h>
+
+#include <cstdlib>
+#include <initializer_list>
+#include <limits>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+
+// Every setting is also read from DRASYL_<NAME> / NETSODY_<NAME>; a flag given
+// on the command line wins over the environment.
+DEFINE_string(identity_file, "drasyl.identity",
+              "Path of the identity file (created if missing). "
+              "Env: DRASYL_IDENTITY_FILE / NETSODY_IDENTITY_FILE.");
+DEFINE_int32(network_id, 1,
+             "Network id; peers of other networks are rejected. "
+             "Env: DRASYL_NETWORK_ID / NETSODY_NETWORK_ID.");
+DEFINE_string(udp4_listen, "0.0.0.0:22527",
+              "UDP IPv4 listen address ip:port; empty disables. "
+              "Env: DRASYL_UDP4_LISTEN / NETSODY_UDP4_LISTEN.");
+DEFINE_string(udp6_listen, "[::]:22527",
+              "UDP IPv6 listen address [ip]:port (dual-stack when [::]); empty disables. "
+              "Env: DRASYL_UDP6_LISTEN / NETSODY_UDP6_LISTEN.");
+DEFINE_string(tcp4_listen, "0.0.0.0:8443",
+              "TCP fallback IPv4 listen address ip:port; empty disables. "
+              "Env: DRASYL_TCP4_LISTEN / NETSODY_TCP4_LISTEN.");
+DEFINE_string(tcp6_listen, "[::]:8443",
+              "TCP fallback IPv6 listen address [ip]:port; empty disables. "
+              "Env: DRASYL_TCP6_LISTEN / NETSODY_TCP6_LISTEN.");
+DEFINE_bool(arm_messages, true,
+            "Require armed (encrypted) HELLOs and arm ACK/UNITE. "
+            "Env: DRASYL_ARM_MESSAGES / NETSODY_ARM_MESSAGES.");
+DEFINE_int64(send_unites, 5000,
+             "UNITE rate limit per peer pair in ms; -1 never, 0 always. "
+             "Env: DRASYL_SEND_UNITES / NETSODY_SEND_UNITES.");
+DEFINE_int64(max_peers, 8192,
+             "Peer table capacity; 0 = no limit. Env: DRASYL_MAX_PEERS / NETSODY_MAX_PEERS.");
+DEFINE_int32(min_pow_difficulty, 24,
+             "Minimum proof-of-work difficulty (leading zero bits) of peer identities. "
+             "Env: DRASYL_MIN_POW_DIFFICULTY / NETSODY_MIN_POW_DIFFICULTY.");
+DEFINE_int64(hello_timeout, 30000,
+             "ms without HELLO after which a peer is dropped. "
+             "Env: DRASYL_HELLO_TIMEOUT / NETSODY_HELLO_TIMEOUT.");
+DEFINE_int64(hello_max_age, 300000,
+             "Maximum age in ms of a HELLO's timestamp. "
+             "Env: DRASYL_HELLO_MAX_AGE / NETSODY_HELLO_MAX_AGE.");
+DEFINE_int64(peers_print_interval, 5000,
+             "Interval in ms of the periodic peer list; 0 disables. "
+             "Env: DRASYL_PEERS_PRINT_INTERVAL / NETSODY_PEERS_PRINT_INTERVAL.");
+DEFINE_string(prometheus_listen, "127.0.0.1:9898",
+              "Prometheus /metrics listen address; empty disables. "
+              "Env: DRASYL_PROMETHEUS_LISTEN / NETSODY_PROMETHEUS_LISTEN.");
+DEFINE_string(prometheus_token, "",
+              "Bearer token required for /metrics; empty = no authentication. "
+              "Env: DRASYL_PROMETHEUS_TOKEN / NETSODY_PROMETHEUS_TOKEN.");
+DEFINE_int32(workers, 0,
+             "Data plane worker threads; 0 = one per core. "
+             "Env: DRASYL_WORKERS / NETSODY_WORKERS.");
+DEFINE_int32(max_tcp_connections, 0,
+             "Maximum concurrent TCP fallback connections; 0 = same as max_peers. "
+             "Env: DRASYL_MAX_TCP_CONNECTIONS / NETSODY_MAX_TCP_CONNECTIONS.");
+DEFINE_string(dpdk_eal, "",
+              "DPDK EAL arguments (space separated); empty uses kernel sockets. "
+              "Env: DRASYL_DPDK_EAL / NETSODY_DPDK_EAL.");
+DEFINE_string(dpdk_addr, "",
+              "Comma-separated addr/prefix CIDRs owned by the DPDK port. "
+              "Env: DRASYL_DPDK_ADDR / NETSODY_DPDK_ADDR.");
+
+namespace drasyl {
+namespace {
+
+// Durations are kept in ms; this bound keeps ms -> ns conversions in int64.
+constexpr int64_t kMaxMillis = std::numeric_limits<int64_t>::max() / 1'000'000;
+
+// A setting's raw text and where it came from (for error messages).
+struct RawValue {
+  std::string text;
+  std::string source;  // "--flag" or "DRASYL_NAME" / "NETSODY_NAME"
+};
+
+class Loader {
+ public:
+  Loader(EnvLookup env, void* ctx) : env_(env), ctx_(ctx) {}
+
+  // Flag on the command line > DRASYL_/NETSODY_ variable > flag default.
+  absl::StatusOr<RawValue> Get(const char* flag) const {
+    gflags::CommandLineFlagInfo info = gflags::GetCommandLineFlagInfoOrDie(flag);
+    if (!info.is_default) return RawValue{info.current_value, absl::StrCat("--", flag)};
+    std::string upper = absl::AsciiStrToUpper(flag);
+    std::string drasyl_name = "DRASYL_" + upper;
+    std::string netsody_name = "NETSODY_" + upper;
+    std::optional<std::string> d = env_(drasyl_name.c_str(), ctx_);
+    std::optional<std::string> n = env_(netsody_name.c_str(), ctx_);
+    if (d && n && *d != *n) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("conflicting values %s='%s' and %s='%s'; set only one", drasyl_name,
+                          *d, netsody_name, *n));
+    }
+    if (d) return RawValue{*d, drasyl_name};
+    if (n) return RawValue{*n, netsody_name};
+    return RawValue{info.current_value, absl::StrCat("--", flag)};
+  }
+
+  std::optional<std::string> Env(const char* name) const { return env_(name, ctx_); }
+
+ private:
+  EnvLookup env_;
+  void* ctx_;
+};
+
+absl::Status InvalidValue(const RawValue& raw, std::string_view why) {
+  return absl::InvalidArgumentError(absl::StrFormat("invalid value '%s' for %s: %s", raw.text,
+                                                    raw.source, std::string(why)));
+}
+
+// Strict decimal: optional '-', digits only (no spaces, no '+').
+absl::StatusOr<int64_t> ParseInt(const RawValue& raw, int64_t min, int64_t max) {
+  std::string_view s = raw.text;
+  std::string_view digits = (!s.empty() && s.front() == '-') ? s.substr(1) : s;
+  bool ok = !digits.empty();
+  for (char c : digits) ok = ok && c >= '0' && c <= '9';
+  int64_t value = 0;
+  if (!ok || !absl::SimpleAtoi(raw.text, &value)) {
+    return InvalidValue(raw, "not an integer");
+  }
+  if (value < min || value > max) {
+    return InvalidValue(raw, absl::StrFormat("must be between %d and %d", min, max));
+  }
+  return value;
+}
+
+absl::StatusOr<bool> ParseBool(const RawValue& raw) {
+  for (const char* t : {"true", "1", "yes"}) {
+    if (absl::EqualsIgnoreCase(raw.text, t)) return true;
+  }
+  for (const char* f : {"false", "0", "no"}) {
+    if (absl::EqualsIgnoreCase(raw.text, f)) return false;
+  }
+  return InvalidValue(raw, "expected true/false/1/0/yes/no");
+}
+
+enum class Family { kAny, kV4, kV6 };
+
+// Empty text disables the listener.
+absl::StatusOr<std::optional<SocketAddress>> ParseListen(const RawValue& raw, Family family) {
+  if (raw.text.empty()) return std::optional<SocketAddress>();
+  absl::StatusOr<SocketAddress> addr = SocketAddress::Parse(raw.text);
+  if (!addr.ok()) return InvalidValue(raw, std::string(addr.status().message()));
+  if (family == Family::kV4 && !addr->is_v4()) return InvalidValue(raw, "expected an IPv4 address");
+  if (family == Family::kV6 && !addr->is_v6()) {
+    return InvalidValue(raw, "expected an IPv6 address in brackets");
+  }
+  return std::optional<SocketAddress>(*addr);
+}
+
+// Syntax check only: "a.b.c.d/n" (n <= 32) or "v6/n" (n <= 128).
+absl::StatusOr<std::vector<std::string>> ParseCidrs(const RawValue& raw) {
+  std::vector<std::string> out;
+  if (raw.text.empty()) return out;
+  for (absl::string_view piece : absl::StrSplit(raw.text, ',')) {
+    std::string cidr(absl::StripAsciiWhitespace(piece));
+    size_t slash = cidr.find('/');
+    if (slash == std::string::npos) {
+      return InvalidValue(raw, absl::StrFormat("'%s' is not addr/prefix", cidr));
+    }
+    std::string host = cidr.substr(0, slash);
+    std::string prefix = cidr.substr(slash + 1);
+    bool v6 = host.find(':') != std::string::npos;
+    // Reuse the socket address parser for the address part.
+    absl::StatusOr<SocketAddress> addr =
+        SocketAddress::Parse(v6 ? absl::StrCat("[", host, "]:0") : absl::StrCat(host, ":0"));
+    if (!addr.ok() || host.find('%') != std::string::npos) {
+      return InvalidValue(raw, absl::StrFormat("'%s' has an invalid address", cidr));
+    }
+    RawValue prefix_raw{prefix, raw.source};
+    bool digits = !prefix.empty() && prefix.size() <= 3;
+    for (char c : prefix) digits = digits && c >= '0' && c <= '9';
+    int64_t bits = 0;
+    if (!digits || !absl::SimpleAtoi(prefix, &bits) || bits > (v6 ? 128 : 32)) {
+      return InvalidValue(raw, absl::StrFormat("'%s' has an invalid prefix length", cidr));
+    }
+    out.push_back(cidr);
+  }
+  return out;
+}
+
+// RUST_LOG as the reference's systemd units set it: "info", or an
+// EnvFilter-style list "info,netsody=debug" whose bare level wins. Without a
+// bare level, the most verbose target directive is used (all targets are ours).
+absl::Status ApplyRustLog(const std::string& value, Config* config) {
+  // Verbosity rank: -1 debug/trace, then glog minloglevel 0 INFO .. 3 FATAL ("off").
+  auto rank_of = [](std::string_view token) -> std::optional<int> {
+    std::string t = absl::AsciiStrToLower(std::string(token));
+    if (t == "debug" || t == "trace") return -1;
+    if (t == "info") return 0;
+    if (t == "warn") return 1;
+    if (t == "error") return 2;
+    if (t == "off") return 3;
+    return std::nullopt;
+  };
+  auto invalid = [&](const std::string& why) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("invalid value '%s' for RUST_LOG: %s", value, why));
+  };
+  std::optional<int> bare;
+  std::optional<int> most_verbose;
+  for (absl::string_view piece : absl::StrSplit(value, ',')) {
+    std::string token(absl::StripAsciiWhitespace(piece));
+    if (token.empty()) continue;
+    size_t eq = token.find('=');
+    std::optional<int> rank =
+        rank_of(eq == std::string::npos ? std::string_view(token)
+                                        : std::string_view(token).substr(eq + 1));
+    if (!rank) return invalid(absl::StrFormat("unknown level in '%s'", token));
+    if (eq == std::string::npos) {
+      bare = rank;
+    } else if (!most_verbose || *rank < *most_verbose) {
+      most_verbose = rank;
+    }
+  }
+  std::optional<int> chosen = bare ? bare : most_verbose;
+  if (!chosen) return absl::OkStatus();
+  config->verbose = *chosen < 0;
+  config->log_level = *chosen < 0 ? 0 : *chosen;
+  return absl::OkStatus();
+}
+
+std::optional<std::string> GetEnv(const char* name, void* /*ctx*/) {
+  const char* value = std::getenv(name);
+  if (value == nullptr) return std::nullopt;
+  return std::string(value);
+}
+
+}  // namespace
+
+absl::StatusOr<Config> LoadConfigFrom(EnvLookup env, void* ctx) {
+  Loader loader(env, ctx);
+  Config c;
+
+  // Fetches a setting's raw value or returns its error from this function.
+#define DRASYL_RAW(var, flag)                         \
+  absl::StatusOr<RawValue> var##_or = loader.Get(flag); \
+  if (!var##_or.ok()) return var##_or.status();         \
+  const RawValue& var = *var##_or
+
+  {
+    DRASYL_RAW(raw, "identity_file");
+    if (raw.text.empty()) return InvalidValue(raw, "must not be empty");
+    c.identity_file = raw.text;
+  }
+  {
+    DRASYL_RAW(raw, "network_id");
+    absl::StatusOr<int64_t> v = ParseInt(raw, std::numeric_limits<int32_t>::min(),
+                                         std::numeric_limits<int32_t>::max());
+    if (!v.ok()) return v.status();
+    c.network_id = static_cast<int32_t>(*v);
+  }
+  struct ListenSetting {
+    const char* flag;
+    Family family;
+    std::optional<SocketAddress>* out;
+  };
+  for (const ListenSetting& s : {ListenSetting{"udp4_listen", Family::kV4, &c.udp4_listen},
+                                 ListenSetting{"udp6_listen", Family::kV6, &c.udp6_listen},
+                                 ListenSetting{"tcp4_listen", Family::kV4, &c.tcp4_listen},
+                                 ListenSetting{"tcp6_listen", Family::kV6, &c.tcp6_listen},
+                                 ListenSetting{"prometheus_listen", Family::kAny,
+                                               &c.prometheus_listen}}) {
+    DRASYL_RAW(raw, s.flag);
+    absl::StatusOr<std::optional<SocketAddress>> v = ParseListen(raw, s.family);
+    if (!v.ok()) return v.status();
+    *s.out = *v;
+  }
+  {
+    DRASYL_RAW(raw, "arm_messages");
+    absl::StatusOr<bool> v = ParseBool(raw);
+    if (!v.ok()) return v.status();
+    c.arm_messages = *v;
+  }
+  struct IntSetting {
+    const char* flag;
+    int64_t min;
+    int64_t max;
+    int64_t* out;
+  };
+  int64_t max_peers = 0, min_pow = 0, workers = 0, max_tcp = 0;
+  for (const IntSetting& s : {
+           IntSetting{"send_unites", -1, kMaxMillis, &c.send_unites_ms},
+           IntSetting{"max_peers", 0, std::numeric_limits<uint32_t>::max(), &max_peers},
+           IntSetting{"min_pow_difficulty", 0, 256, &min_pow},
+           IntSetting{"hello_timeout", 1, kMaxMillis, &c.hello_timeout_ms},
+           IntSetting{"hello_max_age", 1, kMaxMillis, &c.hello_max_age_ms},
+           IntSetting{"peers_print_interval", 0, kMaxMillis, &c.peers_print_interval_ms},
+           IntSetting{"workers", 0, 1024, &workers},
+           IntSetting{"max_tcp_connections", 0, std::numeric_limits<int32_t>::max(), &max_tcp},
+       }) {
+    DRASYL_RAW(raw, s.flag);
+    absl::StatusOr<int64_t> v = ParseInt(raw, s.min, s.max);
+    if (!v.ok()) return v.status();
+    *s.out = *v;
+  }
+  c.max_peers = static_cast<uint32_t>(max_peers);
+  c.min_pow_difficulty = static_cast<int>(min_pow);
+  c.workers = static_cast<int>(workers);
+  c.max_tcp_connections = static_cast<int>(max_tcp);
+  {
+    DRASYL_RAW(raw, "prometheus_token");
+    c.prometheus_token = raw.text;
+  }
+  {
+    DRASYL_RAW(raw, "dpdk_eal");
+    c.dpdk_eal = raw.text;
+  }
+  {
+    DRASYL_RAW(raw, "dpdk_addr");
+    absl::StatusOr<std::vector<std::string>> v = ParseCidrs(raw);
+    if (!v.ok()) return v.status();
+    c.dpdk_addr = std::move(*v);
+  }
+#undef DRASYL_RAW
+
+  if (std::optional<std::string> rust_log = loader.Env("RUST_LOG")) {
+    absl::Status s = ApplyRustLog(*rust_log, &c);
+    if (!s.ok()) return s;
+  }
+  return c;
+}
+
+absl::StatusOr<Config> LoadConfig() { return LoadConfigFrom(&GetEnv, nullptr); }
+
+}  // namespace drasyl

@@ -1,0 +1,469 @@
+#include "control/control_plane.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/clock.h"
+#include "common/hex.h"
+#include "control/metrics_render.h"
+#include "glog/logging.h"
+
+namespace drasyl {
+namespace {
+
+// Largest ACK/UNITE we build: header + arming + UNITE with 16 endpoints.
+constexpr size_t kMaxBuiltBytes =
+    wire::kHeaderBytes + wire::kArmOverhead + wire::kUniteFixedBytes +
+    wire::kMaxEndpoints * wire::kEndpointBytes;
+// Items taken from one worker ring per loop turn, so TCP stays responsive.
+constexpr int kMaxItemsPerRing = 4096;
+constexpr int kLoopTimeoutMs = 100;
+// The peer listing prints the table itself only while it is this small.
+constexpr size_t kMaxListedPeers = 32;
+
+std::array<uint8_t, 64> PairKey(const PublicKey& a, const PublicKey& b) {
+  std::array<uint8_t, 64> k;
+  const bool a_first = std::memcmp(a.data(), b.data(), kPublicKeyBytes) < 0;
+  const PublicKey& lo = a_first ? a : b;
+  const PublicKey& hi = a_first ? b : a;
+  std::memcpy(k.data(), lo.data(), 32);
+  std::memcpy(k.data() + 32, hi.data(), 32);
+  return k;
+}
+
+std::string PathString(const PeerPath& p) {
+  switch (p.transport) {
+    case Transport::kUdp: return absl::StrCat("udp://", p.address().ToString());
+    case Transport::kTcp: return absl::StrCat("tcp#", p.tcp_conn);
+    case Transport::kNone: break;
+  }
+  return "-";
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::Create(const ControlOptions& opts) {
+  absl::StatusOr<KeyExchange> kx = KeyExchange::Create(opts.identity.secret_key);
+  if (!kx.ok()) return kx.status();
+  std::unique_ptr<ControlPlane> cp(new ControlPlane(opts, *kx));
+  cp->wakeup_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  cp->epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (cp->wakeup_fd_ < 0 || cp->epoll_fd_ < 0) {
+    return absl::InternalError(absl::StrCat("eventfd/epoll: ", strerror(errno)));
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = cp->wakeup_fd_;
+  epoll_ctl(cp->epoll_fd_, EPOLL_CTL_ADD, cp->wakeup_fd_, &ev);
+  return cp;
+}
+
+ControlPlane::ControlPlane(const ControlOptions& opts, KeyExchange kx)
+    : opts_(opts), cfg_(opts_.config), kx_(kx) {
+  relay_cfg_.self = opts_.identity.public_key;
+  relay_cfg_.network_id = cfg_.network_id;
+}
+
+ControlPlane::~ControlPlane() {
+  tcp_.reset();
+  if (wakeup_fd_ >= 0) close(wakeup_fd_);
+  if (epoll_fd_ >= 0) close(epoll_fd_);
+}
+
+RelayConfig ControlPlane::relay_config() const { return relay_cfg_; }
+
+absl::Status ControlPlane::StartTcp() {
+  TcpServerOptions topts;
+  if (cfg_.tcp4_listen) topts.listeners.push_back(*cfg_.tcp4_listen);
+  if (cfg_.tcp6_listen) topts.listeners.push_back(*cfg_.tcp6_listen);
+  if (topts.listeners.empty()) return absl::OkStatus();
+  // The reference limits connections to max_peers.
+  topts.max_connections =
+      cfg_.max_tcp_connections > 0 ? cfg_.max_tcp_connections : cfg_.max_peers;
+  absl::StatusOr<std::unique_ptr<TcpServer>> tcp = TcpServer::Create(
+      topts,
+      [this](uint32_t conn, uint8_t* msg, size_t len) { return HandleTcpFrame(conn, msg, len); },
+      [this](uint32_t conn) { HandleTcpClose(conn); });
+  if (!tcp.ok()) return tcp.status();
+  tcp_ = std::move(*tcp);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = tcp_->epoll_fd();
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, tcp_->epoll_fd(), &ev);
+  return absl::OkStatus();
+}
+
+std::vector<SocketAddress> ControlPlane::tcp_listeners() const {
+  return tcp_ ? tcp_->bound_listeners() : std::vector<SocketAddress>{};
+}
+
+void ControlPlane::Run(const std::atomic<bool>* stop) {
+  stop_ = stop;
+  uint64_t now = MonotonicMillis();
+  uint64_t next_housekeeping = now + opts_.housekeeping_interval_ms;
+  uint64_t next_print = cfg_.peers_print_interval_ms > 0 ? now + cfg_.peers_print_interval_ms : 0;
+  uint64_t next_gauges = now;
+  epoll_event events[8];
+  while (!stop->load(std::memory_order_relaxed)) {
+    int n = epoll_wait(epoll_fd_, events, 8, kLoopTimeoutMs);
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.fd == wakeup_fd_) {
+        uint64_t v;
+        ssize_t r = read(wakeup_fd_, &v, sizeof(v));
+        (void)r;
+      }
+    }
+    now = MonotonicMillis();
+    DrainWorkers(now);
+    if (tcp_) tcp_->Poll();
+    now = MonotonicMillis();
+    if (now >= next_housekeeping) {
+      Housekeeping(now);
+      next_housekeeping = now + opts_.housekeeping_interval_ms;
+    }
+    if (next_print && now >= next_print) {
+      PrintPeers(now);
+      next_print = now + cfg_.peers_print_interval_ms;
+    }
+    if (now >= next_gauges) {
+      PublishGauges();
+      next_gauges = now + 500;
+    }
+  }
+}
+
+void ControlPlane::DrainWorkers(uint64_t now_ms) {
+  if (backend_ == nullptr) return;
+  for (size_t w = 0; w < backend_->num_workers(); ++w) {
+    ControlRing& ring = backend_->worker(w).to_control();
+    for (int i = 0; i < kMaxItemsPerRing; ++i) {
+      ControlItem* item = ring.Front();
+      if (item == nullptr) break;
+      switch (item->kind) {
+        case ControlItem::Kind::kMessage:
+          HandleToSelf(item->data, item->len, item->path, now_ms);
+          break;
+        case ControlItem::Kind::kRelayToTcp:
+          if (!tcp_ || !tcp_->Send(item->path.tcp_conn, item->data, item->len)) {
+            counters_.plane.Drop(DropReason::kTcpOutputFull);
+          }
+          break;
+        case ControlItem::Kind::kRelayedPair:
+          MaybeUnite(wire::KeyAt(item->data), wire::KeyAt(item->data + kPublicKeyBytes), now_ms);
+          break;
+      }
+      ring.Pop();
+    }
+  }
+}
+
+void ControlPlane::HandleToSelf(uint8_t* msg, size_t len, const PeerPath& source,
+                                uint64_t now_ms) {
+  WorkerCounters& c = counters_.plane;
+  wire::Header h;
+  if (wire::ParseHeader(msg, len, &h) != wire::Error::kOk) {  // workers checked; TCP too
+    c.Drop(DropReason::kTooShort);
+    return;
+  }
+  CounterAdd(counters_.received_by_type[static_cast<size_t>(h.type)]);
+  if (h.armed() != cfg_.arm_messages) return c.Drop(DropReason::kArmMismatch);
+  if (h.type != wire::MessageType::kHello) return c.Drop(DropReason::kNotHello);
+  if (source.transport == Transport::kNone) return c.Drop(DropReason::kBadHello);
+
+  const PublicKey sender = wire::KeyAt(h.sender);
+  auto it = peers_.find(sender);
+  if (it == peers_.end()) {
+    // Only senders with a valid proof of work take a table slot (the
+    // reference also stores invalid ones, which lets garbage fill the table).
+    if (!PowValid(sender, h.pow, cfg_.min_pow_difficulty)) return c.Drop(DropReason::kPowInvalid);
+    if (cfg_.max_peers != 0 && peers_.size() >= cfg_.max_peers) {
+      return c.Drop(DropReason::kPeerTableFull);
+    }
+    PeerRecord rec;
+    rec.created_ms = now_ms;
+    if (cfg_.arm_messages) {
+      absl::StatusOr<SessionKeys> keys = kx_.Derive(sender);
+      if (!keys.ok()) return c.Drop(DropReason::kInvalidKey);
+      rec.keys = *keys;
+    }
+    it = peers_.emplace(sender, std::move(rec)).first;
+  }
+  PeerRecord& rec = it->second;
+
+  const uint8_t* body = msg + wire::kHeaderBytes;
+  size_t body_len = len - wire::kHeaderBytes;
+  if (cfg_.arm_messages) {
+    uint8_t* plain;
+    if (wire::Disarm(msg, len, rec.keys.rx, &plain, &body_len) != wire::Error::kOk) {
+      return c.Drop(DropReason::kBadTag);
+    }
+    body = plain;
+  }
+  wire::HelloBody hello;
+  if (wire::ParseHelloBody(body, body_len, &hello) != wire::Error::kOk) {
+    return c.Drop(DropReason::kBadHello);
+  }
+  const uint64_t now_us = UnixMicros();
+  const uint64_t age_us = now_us > hello.time ? now_us - hello.time : 0;
+  if (age_us > static_cast<uint64_t>(cfg_.hello_max_age_ms) * 1000) {
+    return c.Drop(DropReason::kHelloTooOld);
+  }
+
+  if (rec.last_hello_ms == 0) CounterAdd(counters_.peers_registered);
+  rec.last_hello_ms = now_ms;
+  rec.endpoints.assign(hello.endpoints.begin(), hello.endpoints.end());
+  if (!(rec.path == source)) SetPath(sender, rec, source);
+
+  uint8_t ack_body[wire::kAckBodyBytes];
+  wire::WriteAckBody(wire::AckBody{hello.time}, ack_body);
+  uint8_t out[kMaxBuiltBytes];
+  size_t n = Build(rec, sender, wire::MessageType::kAck, ack_body, sizeof(ack_body), out,
+                   sizeof(out));
+  if (SendTo(rec.path, out, n)) CounterAdd(counters_.acks_sent);
+}
+
+bool ControlPlane::HandleTcpFrame(uint32_t conn, uint8_t* msg, size_t len) {
+  WorkerCounters& c = counters_.plane;
+  CounterAdd(c.rx_packets);
+  CounterAdd(c.rx_bytes, len);
+  PacketView view{msg, static_cast<uint32_t>(len)};
+  Decision d;
+  DecideBurst(relay_cfg_, relay_table_, nullptr, 0, &view, 1, &d);
+  const uint64_t now_ms = MonotonicMillis();
+  switch (d.verdict) {
+    case Verdict::kDrop:
+      c.Drop(d.reason);
+      // A frame that is not a message at all closes the connection, as in
+      // the reference; policy drops (unknown recipient, ...) do not.
+      return d.reason != DropReason::kTooShort && d.reason != DropReason::kBadMagic &&
+             d.reason != DropReason::kBadType;
+    case Verdict::kToControl:
+      HandleToSelf(msg, len, PeerPath::Tcp(conn), now_ms);
+      return true;
+    case Verdict::kForward:
+    case Verdict::kForwardTcp: {
+      if (!SendTo(*d.path, msg, len)) {
+        c.Drop(DropReason::kTxFailed);
+        return true;
+      }
+      CounterAdd(c.relayed_packets);
+      CounterAdd(c.relayed_bytes, len);
+      MaybeUnite(wire::KeyAt(msg + wire::off::kSender), wire::KeyAt(msg + wire::off::kRecipient),
+                 now_ms);
+      return true;
+    }
+  }
+  return true;
+}
+
+void ControlPlane::HandleTcpClose(uint32_t conn) {
+  // The peer whose current path was this connection has no path any more.
+  auto c = tcp_peer_.find(conn);
+  if (c == tcp_peer_.end()) return;
+  auto it = peers_.find(c->second);
+  if (it != peers_.end() && it->second.path.transport == Transport::kTcp &&
+      it->second.path.tcp_conn == conn) {
+    ClearPath(it->first, it->second);
+  }
+  tcp_peer_.erase(conn);
+}
+
+void ControlPlane::MaybeUnite(const PublicKey& a, const PublicKey& b, uint64_t now_ms) {
+  if (cfg_.send_unites_ms < 0) return;
+  auto ia = peers_.find(a);
+  auto ib = peers_.find(b);
+  if (ia == peers_.end() || ib == peers_.end()) return;
+  if (!ia->second.has_path() || !ib->second.has_path()) return;
+  if (cfg_.send_unites_ms > 0) {
+    auto [slot, inserted] = unite_sent_ms_.try_emplace(PairKey(a, b), now_ms);
+    if (!inserted) {
+      if (now_ms - slot->second < static_cast<uint64_t>(cfg_.send_unites_ms)) return;
+      slot->second = now_ms;
+    }
+  }
+  SendUnite(a, ia->second, b, ib->second);
+  SendUnite(b, ib->second, a, ia->second);
+}
+
+void ControlPlane::SendUnite(const PublicKey& to, const PeerRecord& to_rec, const PublicKey& about,
+                             const PeerRecord& about_rec) {
+  wire::UniteBody unite;
+  unite.address = about;
+  for (const wire::Endpoint& e : about_rec.endpoints) {
+    if (unite.endpoints.size >= wire::kMaxHelloEndpoints) break;
+    unite.endpoints.push_back(e);
+  }
+  // The observed source of its last HELLO: what NAT hole punching needs.
+  if (about_rec.path.transport == Transport::kUdp) {
+    unite.endpoints.push_back(wire::Endpoint::From(about_rec.path.address()));
+  }
+  uint8_t body[wire::kUniteFixedBytes + wire::kMaxEndpoints * wire::kEndpointBytes];
+  size_t body_len = wire::WriteUniteBody(unite, body);
+  uint8_t out[kMaxBuiltBytes];
+  size_t n = Build(to_rec, to, wire::MessageType::kUnite, body, body_len, out, sizeof(out));
+  if (SendTo(to_rec.path, out, n)) CounterAdd(counters_.unites_sent);
+}
+
+size_t ControlPlane::Build(const PeerRecord& rec, const PublicKey& to, wire::MessageType type,
+                           const uint8_t* body, size_t body_len, uint8_t* out, size_t cap) {
+  wire::HeaderFields h;
+  h.network_id = cfg_.network_id;
+  h.recipient = to;
+  h.sender = opts_.identity.public_key;
+  h.pow = opts_.identity.pow;
+  h.type = type;
+  return wire::BuildMessage(h, body, body_len, cfg_.arm_messages ? &rec.keys.tx : nullptr,
+                            nullptr, out, cap);
+}
+
+bool ControlPlane::SendTo(const PeerPath& path, const uint8_t* msg, size_t len) {
+  bool ok = false;
+  if (len == 0) {
+    ok = false;
+  } else if (path.transport == Transport::kUdp) {
+    ok = backend_ != nullptr && backend_->SendFromControl(path, msg, len);
+  } else if (path.transport == Transport::kTcp) {
+    ok = tcp_ && tcp_->Send(path.tcp_conn, msg, len);
+  }
+  if (!ok) CounterAdd(counters_.send_failures);
+  return ok;
+}
+
+void ControlPlane::CountPath(const PeerPath& path, int delta) {
+  if (path.transport == Transport::kUdp) peers_udp_ += delta;
+  if (path.transport == Transport::kTcp) peers_tcp_ += delta;
+}
+
+void ControlPlane::SetPath(const PublicKey& key, PeerRecord& rec, const PeerPath& path) {
+  CountPath(rec.path, -1);
+  CountPath(path, +1);
+  rec.path = path;
+  if (path.transport == Transport::kTcp) tcp_peer_[path.tcp_conn] = key;
+  PeerUpdate u;
+  u.op = PeerUpdate::Op::kUpsert;
+  u.key = key;
+  u.path = path;
+  PushUpdate(u);
+}
+
+void ControlPlane::ClearPath(const PublicKey& key, PeerRecord& rec) {
+  if (!rec.has_path()) return;
+  CountPath(rec.path, -1);
+  rec.path = PeerPath{};
+  PeerUpdate u;
+  u.op = PeerUpdate::Op::kErase;
+  u.key = key;
+  PushUpdate(u);
+}
+
+void ControlPlane::PushUpdate(const PeerUpdate& u) {
+  relay_table_.Apply(u);
+  if (backend_ == nullptr) return;
+  for (size_t w = 0; w < backend_->num_workers(); ++w) {
+    UpdateRing& ring = backend_->worker(w).updates();
+    // A full ring means the worker is far behind; the table must not diverge,
+    // so wait for it (workers drain at least every poll timeout).
+    while (!ring.TryPush(u)) {
+      if (stop_ != nullptr && stop_->load(std::memory_order_relaxed)) return;
+      std::this_thread::yield();
+    }
+  }
+}
+
+void ControlPlane::Housekeeping(uint64_t now_ms) {
+  const uint64_t timeout = static_cast<uint64_t>(cfg_.hello_timeout_ms);
+  size_t expired = 0;
+  for (auto it = peers_.begin(); it != peers_.end();) {
+    PeerRecord& rec = it->second;
+    const uint64_t seen = rec.last_hello_ms ? rec.last_hello_ms : rec.created_ms;
+    if (now_ms - seen > timeout) {
+      ClearPath(it->first, rec);
+      peers_.erase(it++);
+      ++expired;
+    } else {
+      ++it;
+    }
+  }
+  if (expired) {
+    CounterAdd(counters_.peers_expired, expired);
+    VLOG(1) << "housekeeping: expired " << expired << " peers";
+  }
+  if (cfg_.send_unites_ms > 0) {
+    absl::erase_if(unite_sent_ms_, [&](const auto& e) {
+      return now_ms - e.second >= static_cast<uint64_t>(cfg_.send_unites_ms);
+    });
+  } else {
+    unite_sent_ms_.clear();
+  }
+  if (tcp_) {
+    size_t closed = tcp_->CloseIdle(now_ms, timeout);
+    if (closed) VLOG(1) << "housekeeping: closed " << closed << " idle TCP connections";
+  }
+  PublishGauges();
+}
+
+void ControlPlane::PublishGauges() {
+  counters_.peers.store(peers_.size(), std::memory_order_relaxed);
+  counters_.peers_udp.store(peers_udp_, std::memory_order_relaxed);
+  counters_.peers_tcp.store(peers_tcp_, std::memory_order_relaxed);
+  counters_.unite_entries.store(unite_sent_ms_.size(), std::memory_order_relaxed);
+  if (tcp_) {
+    const TcpServerCounters& t = tcp_->counters();
+    counters_.tcp_connections.store(tcp_->connection_count(), std::memory_order_relaxed);
+    counters_.tcp_accepted.store(t.accepted, std::memory_order_relaxed);
+    counters_.tcp_rejected_over_limit.store(t.rejected_over_limit, std::memory_order_relaxed);
+    counters_.tcp_closed_malformed.store(t.closed_malformed, std::memory_order_relaxed);
+    counters_.tcp_closed_idle.store(t.closed_idle, std::memory_order_relaxed);
+    counters_.tcp_closed_slow_reader.store(t.closed_slow_reader, std::memory_order_relaxed);
+    counters_.tcp_frames_in.store(t.frames_in, std::memory_order_relaxed);
+    counters_.tcp_frames_out.store(t.frames_out, std::memory_order_relaxed);
+  }
+}
+
+void ControlPlane::PrintPeers(uint64_t now_ms) {
+  PublishGauges();
+  uint64_t relayed = CounterGet(counters_.plane.relayed_packets);
+  uint64_t relayed_bytes = CounterGet(counters_.plane.relayed_bytes);
+  if (backend_ != nullptr) {
+    for (size_t w = 0; w < backend_->num_workers(); ++w) {
+      relayed += CounterGet(backend_->worker(w).counters().relayed_packets);
+      relayed_bytes += CounterGet(backend_->worker(w).counters().relayed_bytes);
+    }
+  }
+  std::string out = absl::StrFormat(
+      "peers: %d (udp %d, tcp %d, pending %d); relayed %d packets, %d bytes since last listing",
+      peers_.size(), CounterGet(counters_.peers_udp), CounterGet(counters_.peers_tcp),
+      peers_.size() - CounterGet(counters_.peers_udp) - CounterGet(counters_.peers_tcp),
+      relayed - last_print_relayed_packets_, relayed_bytes - last_print_relayed_bytes_);
+  last_print_relayed_packets_ = relayed;
+  last_print_relayed_bytes_ = relayed_bytes;
+  if (!peers_.empty() && peers_.size() <= kMaxListedPeers) {
+    absl::StrAppendFormat(&out, "\n  %-64s  %-48s  %9s  %s", "public key", "path",
+                          "hello age", "endpoints");
+    for (const auto& [key, rec] : peers_) {
+      const uint64_t seen = rec.last_hello_ms ? rec.last_hello_ms : rec.created_ms;
+      absl::StrAppendFormat(&out, "\n  %-64s  %-48s  %7dms  %d", HexEncode(key),
+                            PathString(rec.path), now_ms - seen, rec.endpoints.size());
+    }
+  }
+  LOG(INFO) << out;
+}
+
+std::string ControlPlane::RenderMetrics() const {
+  std::vector<const WorkerCounters*> workers;
+  if (backend_ != nullptr) {
+    for (size_t w = 0; w < backend_->num_workers(); ++w) {
+      workers.push_back(&backend_->worker(w).counters());
+    }
+  }
+  return RenderPrometheus(counters_, workers, backend_ ? backend_->name() : "none");
+}
+
+}  // namespace drasyl

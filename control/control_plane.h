@@ -1,0 +1,114 @@
+// The control thread (ARCHITECTURE.md): answers HELLOs with ACKs, owns the
+// authoritative peer table and feeds the workers' replicas, decides and
+// builds UNITEs, runs the TCP fallback and housekeeping. All crypto happens
+// here, never on a worker.
+#ifndef DRASYL_CONTROL_CONTROL_PLANE_H_
+#define DRASYL_CONTROL_CONTROL_PLANE_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/config.h"
+#include "common/identity.h"
+#include "common/session_keys.h"
+#include "control/control_counters.h"
+#include "control/peer_registry.h"
+#include "control/tcp_server.h"
+#include "dataplane/backend.h"
+#include "dataplane/relay.h"
+
+namespace drasyl {
+
+struct ControlOptions {
+  Config config;
+  Identity identity;
+  uint64_t housekeeping_interval_ms = 5000;
+};
+
+// One row of the peer listing (a copy, safe to use on any thread).
+struct PeerSummary {
+  PublicKey key;
+  PeerPath path;
+  uint64_t last_hello_age_ms;
+  size_t endpoints;
+};
+
+class ControlPlane {
+ public:
+  static absl::StatusOr<std::unique_ptr<ControlPlane>> Create(const ControlOptions& opts);
+  ~ControlPlane();
+
+  // eventfd the workers signal after queueing items.
+  int wakeup_fd() const { return wakeup_fd_; }
+  RelayConfig relay_config() const;
+
+  // Binds the TCP listeners (none configured: no TCP). Before Run().
+  absl::Status StartTcp();
+  // The workers and egress. Before Run().
+  void AttachBackend(Backend* backend) { backend_ = backend; }
+
+  // The control thread's loop; returns when *stop becomes true.
+  void Run(const std::atomic<bool>* stop);
+
+  const ControlCounters& counters() const { return counters_; }
+  std::vector<SocketAddress> tcp_listeners() const;
+  // Prometheus text of every counter (thread-safe).
+  std::string RenderMetrics() const;
+
+ private:
+  explicit ControlPlane(const ControlOptions& opts, KeyExchange kx);
+
+  void DrainWorkers(uint64_t now_ms);
+  void HandleToSelf(uint8_t* msg, size_t len, const PeerPath& source, uint64_t now_ms);
+  bool HandleTcpFrame(uint32_t conn, uint8_t* msg, size_t len);
+  void HandleTcpClose(uint32_t conn);
+  void MaybeUnite(const PublicKey& a, const PublicKey& b, uint64_t now_ms);
+  void SendUnite(const PublicKey& to, const PeerRecord& to_rec, const PublicKey& about,
+                 const PeerRecord& about_rec);
+  bool SendTo(const PeerPath& path, const uint8_t* msg, size_t len);
+  // Builds a message for a peer, armed with its tx key when arming.
+  size_t Build(const PeerRecord& rec, const PublicKey& to, wire::MessageType type,
+               const uint8_t* body, size_t body_len, uint8_t* out, size_t cap);
+  void SetPath(const PublicKey& key, PeerRecord& rec, const PeerPath& path);
+  void ClearPath(const PublicKey& key, PeerRecord& rec);
+  void CountPath(const PeerPath& path, int delta);
+  void PushUpdate(const PeerUpdate& u);
+  void Housekeeping(uint64_t now_ms);
+  void PrintPeers(uint64_t now_ms);
+  void PublishGauges();
+
+  ControlOptions opts_;
+  Config& cfg_;
+  KeyExchange kx_;
+  RelayConfig relay_cfg_;
+  Backend* backend_ = nullptr;
+  std::unique_ptr<TcpServer> tcp_;
+  int wakeup_fd_ = -1;
+  int epoll_fd_ = -1;
+  const std::atomic<bool>* stop_ = nullptr;
+
+  PeerRegistry peers_;
+  // The control thread's own replica, for relaying TCP frames with the same
+  // decision code as the workers.
+  PeerTable relay_table_;
+  // Last UNITE per unordered pair (lower key || higher key).
+  absl::flat_hash_map<std::array<uint8_t, 64>, uint64_t> unite_sent_ms_;
+  ControlCounters counters_;
+  // Which peer's current path is a TCP connection (to clear it on close).
+  absl::flat_hash_map<uint32_t, PublicKey> tcp_peer_;
+  uint64_t peers_udp_ = 0;
+  uint64_t peers_tcp_ = 0;
+
+  // Peer listing deltas.
+  uint64_t last_print_relayed_packets_ = 0;
+  uint64_t last_print_relayed_bytes_ = 0;
+};
+
+}  // namespace drasyl
+
+#endif  // DRASYL_CONTROL_CONTROL_PLANE_H_

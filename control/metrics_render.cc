@@ -1,0 +1,110 @@
+#include "control/metrics_render.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/wire.h"
+
+namespace drasyl {
+namespace {
+
+void Header(std::string* out, const char* name, const char* type, const char* help) {
+  absl::StrAppendFormat(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void Sample(std::string* out, const char* name, const std::string& labels, uint64_t value) {
+  if (labels.empty()) {
+    absl::StrAppendFormat(out, "%s %d\n", name, value);
+  } else {
+    absl::StrAppendFormat(out, "%s{%s} %d\n", name, labels, value);
+  }
+}
+
+// One counter family with a `worker` label per worker plus the control thread.
+template <typename Getter>
+void PerWorker(std::string* out, const char* name, const char* help,
+               const std::vector<const WorkerCounters*>& workers, const WorkerCounters& control,
+               Getter get) {
+  Header(out, name, "counter", help);
+  for (size_t w = 0; w < workers.size(); ++w) {
+    Sample(out, name, absl::StrFormat("worker=\"%d\"", w), get(*workers[w]));
+  }
+  Sample(out, name, "worker=\"control\"", get(control));
+}
+
+}  // namespace
+
+std::string RenderPrometheus(const ControlCounters& c,
+                             const std::vector<const WorkerCounters*>& workers,
+                             const char* backend) {
+  std::string out;
+  Header(&out, "drasyl_info", "gauge", "Super peer build and backend.");
+  Sample(&out, "drasyl_info", absl::StrFormat("backend=\"%s\"", backend), 1);
+
+  Header(&out, "drasyl_peers", "gauge", "Registered peers by transport of their current path.");
+  Sample(&out, "drasyl_peers", "transport=\"udp\"", CounterGet(c.peers_udp));
+  Sample(&out, "drasyl_peers", "transport=\"tcp\"", CounterGet(c.peers_tcp));
+  Sample(&out, "drasyl_peers", "transport=\"none\"",
+         CounterGet(c.peers) - CounterGet(c.peers_udp) - CounterGet(c.peers_tcp));
+  Header(&out, "drasyl_peers_registered_total", "counter", "Peers that completed a first HELLO.");
+  Sample(&out, "drasyl_peers_registered_total", "", CounterGet(c.peers_registered));
+  Header(&out, "drasyl_peers_expired_total", "counter", "Peers forgotten by housekeeping.");
+  Sample(&out, "drasyl_peers_expired_total", "", CounterGet(c.peers_expired));
+
+  Header(&out, "drasyl_messages_received_total", "counter",
+         "Messages addressed to the super peer, by type.");
+  for (uint8_t t = 0; t < 4; ++t) {
+    Sample(&out, "drasyl_messages_received_total",
+           absl::StrFormat("type=\"%s\"", wire::MessageTypeName(static_cast<wire::MessageType>(t))),
+           CounterGet(c.received_by_type[t]));
+  }
+  Header(&out, "drasyl_messages_sent_total", "counter", "Messages the super peer sent, by type.");
+  Sample(&out, "drasyl_messages_sent_total", "type=\"ACK\"", CounterGet(c.acks_sent));
+  Sample(&out, "drasyl_messages_sent_total", "type=\"UNITE\"", CounterGet(c.unites_sent));
+  Header(&out, "drasyl_send_failures_total", "counter", "ACK/UNITE/relay sends that failed.");
+  Sample(&out, "drasyl_send_failures_total", "", CounterGet(c.send_failures));
+  Header(&out, "drasyl_unite_pairs", "gauge", "Peer pairs under the UNITE rate limit.");
+  Sample(&out, "drasyl_unite_pairs", "", CounterGet(c.unite_entries));
+
+  PerWorker(&out, "drasyl_rx_packets_total", "Datagrams/frames received.", workers, c.plane,
+            [](const WorkerCounters& w) { return CounterGet(w.rx_packets); });
+  PerWorker(&out, "drasyl_rx_bytes_total", "Bytes received.", workers, c.plane,
+            [](const WorkerCounters& w) { return CounterGet(w.rx_bytes); });
+  PerWorker(&out, "drasyl_tx_packets_total", "Relayed datagrams transmitted.", workers, c.plane,
+            [](const WorkerCounters& w) { return CounterGet(w.tx_packets); });
+  PerWorker(&out, "drasyl_relayed_packets_total", "APP messages relayed.", workers, c.plane,
+            [](const WorkerCounters& w) { return CounterGet(w.relayed_packets); });
+  PerWorker(&out, "drasyl_relayed_bytes_total", "Bytes of APP messages relayed.", workers,
+            c.plane, [](const WorkerCounters& w) { return CounterGet(w.relayed_bytes); });
+  PerWorker(&out, "drasyl_to_control_total", "Messages handed to the control thread.", workers,
+            c.plane, [](const WorkerCounters& w) { return CounterGet(w.to_control); });
+  PerWorker(&out, "drasyl_to_kernel_total", "Frames handed to the kernel (DPDK TAP).", workers,
+            c.plane, [](const WorkerCounters& w) { return CounterGet(w.to_kernel); });
+  PerWorker(&out, "drasyl_table_updates_total", "Peer table updates applied.", workers, c.plane,
+            [](const WorkerCounters& w) { return CounterGet(w.table_updates); });
+
+  Header(&out, "drasyl_drops_total", "counter", "Dropped messages by reason.");
+  for (size_t r = 0; r < static_cast<size_t>(DropReason::kCount); ++r) {
+    uint64_t sum = CounterGet(c.plane.drops[r]);
+    for (const WorkerCounters* w : workers) sum += CounterGet(w->drops[r]);
+    Sample(&out, "drasyl_drops_total",
+           absl::StrFormat("reason=\"%s\"", DropReasonName(static_cast<DropReason>(r))), sum);
+  }
+
+  Header(&out, "drasyl_tcp_connections", "gauge", "Open TCP fallback connections.");
+  Sample(&out, "drasyl_tcp_connections", "", CounterGet(c.tcp_connections));
+  Header(&out, "drasyl_tcp_events_total", "counter", "TCP fallback connection events.");
+  Sample(&out, "drasyl_tcp_events_total", "event=\"accepted\"", CounterGet(c.tcp_accepted));
+  Sample(&out, "drasyl_tcp_events_total", "event=\"rejected_over_limit\"",
+         CounterGet(c.tcp_rejected_over_limit));
+  Sample(&out, "drasyl_tcp_events_total", "event=\"closed_malformed\"",
+         CounterGet(c.tcp_closed_malformed));
+  Sample(&out, "drasyl_tcp_events_total", "event=\"closed_idle\"", CounterGet(c.tcp_closed_idle));
+  Sample(&out, "drasyl_tcp_events_total", "event=\"closed_slow_reader\"",
+         CounterGet(c.tcp_closed_slow_reader));
+  Header(&out, "drasyl_tcp_frames_total", "counter", "TCP frames by direction.");
+  Sample(&out, "drasyl_tcp_frames_total", "direction=\"in\"", CounterGet(c.tcp_frames_in));
+  Sample(&out, "drasyl_tcp_frames_total", "direction=\"out\"", CounterGet(c.tcp_frames_out));
+  return out;
+}
+
+}  // namespace drasyl

@@ -1,0 +1,36 @@
+// What the control thread needs from an I/O backend (kernel sockets or DPDK):
+// its workers' cores (rings, counters) and a way to send UDP messages.
+#ifndef DRASYL_DATAPLANE_BACKEND_H_
+#define DRASYL_DATAPLANE_BACKEND_H_
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/socket_address.h"
+#include "dataplane/peer_path.h"
+#include "dataplane/worker_core.h"
+
+namespace drasyl {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const char* name() const = 0;
+  // Starts the worker threads / lcores.
+  virtual absl::Status Start() = 0;
+  // Stops and joins the workers. Idempotent.
+  virtual void Stop() = 0;
+  virtual size_t num_workers() const = 0;
+  virtual WorkerCore& worker(size_t i) = 0;
+  // Sends one UDP message from the control thread (ACK, UNITE, relays from
+  // TCP peers) to a UDP path. Returns false when it could not be sent.
+  virtual bool SendFromControl(const PeerPath& path, const uint8_t* data, size_t len) = 0;
+  // The UDP listener addresses as bound (a port 0 resolved to the real one).
+  virtual std::vector<SocketAddress> udp_listeners() const = 0;
+};
+
+}  // namespace drasyl
+
+#endif  // DRASYL_DATAPLANE_BACKEND_H_

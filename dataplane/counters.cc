@@ -1,0 +1,33 @@
+#include "dataplane/counters.h"
+
+namespace drasyl {
+
+const char* DropReasonName(DropReason reason) {
+  switch (reason) {
+    case DropReason::kTooShort: return "too_short";
+    case DropReason::kBadMagic: return "bad_magic";
+    case DropReason::kBadType: return "bad_type";
+    case DropReason::kWrongNetwork: return "wrong_network";
+    case DropReason::kRelayNotApp: return "relay_not_app";
+    case DropReason::kLoopback: return "loopback";
+    case DropReason::kHopLimit: return "hop_limit";
+    case DropReason::kUnknownRecipient: return "unknown_recipient";
+    case DropReason::kOversized: return "oversized";
+    case DropReason::kControlRingFull: return "control_ring_full";
+    case DropReason::kTxFailed: return "tx_failed";
+    case DropReason::kNotForUs: return "not_for_us";
+    case DropReason::kArmMismatch: return "arm_mismatch";
+    case DropReason::kPeerTableFull: return "peer_table_full";
+    case DropReason::kPowInvalid: return "pow_invalid";
+    case DropReason::kInvalidKey: return "invalid_key";
+    case DropReason::kNotHello: return "not_hello";
+    case DropReason::kBadTag: return "bad_tag";
+    case DropReason::kBadHello: return "bad_hello";
+    case DropReason::kHelloTooOld: return "hello_too_old";
+    case DropReason::kTcpOutputFull: return "tcp_output_full";
+    case DropReason::kCount: break;
+  }
+  return "unknown";
+}
+
+}  // namespace drasyl

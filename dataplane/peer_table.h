@@ -1,0 +1,62 @@
+// A worker's replica of the peer table: public key -> current path. Only its
+// owner thread reads and writes it; the control thread sends changes through
+// an SPSC ring, applied between bursts. No locks, no atomics.
+#ifndef DRASYL_DATAPLANE_PEER_TABLE_H_
+#define DRASYL_DATAPLANE_PEER_TABLE_H_
+
+#include <cstring>
+
+#include "absl/container/flat_hash_map.h"
+#include "common/types.h"
+#include "dataplane/peer_path.h"
+
+namespace drasyl {
+
+// Ed25519 public keys are uniformly distributed, and registering one costs a
+// proof of work, so two words of the key mixed by absl's seeded hash suffice.
+struct PublicKeyHash {
+  size_t operator()(const PublicKey& k) const {
+    uint64_t a, b;
+    std::memcpy(&a, k.data(), 8);
+    std::memcpy(&b, k.data() + 24, 8);
+    return absl::Hash<uint64_t>{}(a ^ (b * 0x9e3779b97f4a7c15ull));
+  }
+};
+
+// One change to a replica, sent by the control thread.
+struct PeerUpdate {
+  enum class Op : uint8_t { kUpsert, kErase };
+  Op op = Op::kUpsert;
+  PublicKey key{};
+  PeerPath path{};
+};
+
+class PeerTable {
+ public:
+  void Apply(const PeerUpdate& u) {
+    if (u.op == PeerUpdate::Op::kUpsert) {
+      map_.insert_or_assign(u.key, u.path);
+    } else {
+      map_.erase(u.key);
+    }
+  }
+  void Reserve(size_t n) { map_.reserve(n); }
+
+  const PeerPath* Find(const PublicKey& key) const {
+    auto it = map_.find(key);
+    return it == map_.end() ? nullptr : &it->second;
+  }
+  void Prefetch(const PublicKey& key) const { map_.prefetch(key); }
+  size_t size() const { return map_.size(); }
+  // Bytes of the table's slot array (what a peer costs a worker).
+  size_t MemoryBytes() const {
+    return map_.capacity() * (sizeof(std::pair<const PublicKey, PeerPath>) + 1);
+  }
+
+ private:
+  absl::flat_hash_map<PublicKey, PeerPath, PublicKeyHash> map_;
+};
+
+}  // namespace drasyl
+
+#endif  // DRASYL_DATAPLANE_PEER_TABLE_H_

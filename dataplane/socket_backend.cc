@@ -1,0 +1,235 @@
+#include "dataplane/socket_backend.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "common/clock.h"
+#include "glog/logging.h"
+
+namespace drasyl {
+namespace {
+
+constexpr int kBurst = 64;
+constexpr int kSocketBufferBytes = 8 << 20;
+constexpr int kPollTimeoutMs = 50;
+// Bursts drained from one socket before looking at the next and at updates.
+constexpr int kMaxBurstsPerWake = 8;
+
+absl::StatusOr<int> OpenUdpSocket(const SocketAddress& addr, bool v6only) {
+  int fd = ::socket(addr.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return absl::InternalError(absl::StrFormat("socket(%s): %s", addr.ToString(), strerror(errno)));
+  }
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  for (int opt : {SO_RCVBUF, SO_SNDBUF}) {
+    int size = kSocketBufferBytes;
+    int force = opt == SO_RCVBUF ? SO_RCVBUFFORCE : SO_SNDBUFFORCE;
+    if (setsockopt(fd, SOL_SOCKET, force, &size, sizeof(size)) != 0) {
+      setsockopt(fd, SOL_SOCKET, opt, &size, sizeof(size));
+    }
+  }
+  if (addr.is_v6()) {
+    int v6 = v6only ? 1 : 0;
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof(v6));
+  }
+  sockaddr_storage ss;
+  socklen_t len = addr.ToSockaddr(&ss);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    int err = errno;
+    ::close(fd);
+    return absl::UnavailableError(
+        absl::StrFormat("cannot bind UDP listener %s: %s", addr.ToString(), strerror(err)));
+  }
+  return fd;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SocketBackend>> SocketBackend::Create(
+    const SocketBackendOptions& opts) {
+  std::unique_ptr<SocketBackend> b(new SocketBackend());
+  b->opts_ = opts;
+  if (opts.listeners.empty()) return absl::InvalidArgumentError("no UDP listener configured");
+  if (opts.workers < 1) return absl::InvalidArgumentError("need at least one worker");
+  // A wildcard [::] listener is dual-stack unless an IPv4 listener shares its port.
+  b->bound_ = opts.listeners;
+  for (int w = 0; w < opts.workers; ++w) {
+    auto worker = std::make_unique<Worker>();
+    worker->core = std::make_unique<WorkerCore>(opts.relay, opts.send_unites_ms, opts.control_wakeup);
+    b->workers_.push_back(std::move(worker));
+  }
+  for (size_t l = 0; l < opts.listeners.size(); ++l) {
+    SocketAddress& addr = b->bound_[l];
+    bool v6only = true;
+    if (addr.is_v6() && addr.IsWildcard()) {
+      v6only = false;
+      for (const SocketAddress& other : opts.listeners) {
+        if (other.is_v4() && other.port() == addr.port()) v6only = true;
+      }
+    }
+    for (auto& worker : b->workers_) {
+      absl::StatusOr<int> fd = OpenUdpSocket(addr, v6only);
+      if (!fd.ok()) return fd.status();
+      worker->fds.push_back(*fd);
+      worker->families.push_back(addr.family());
+      if (addr.port() == 0) {  // resolve an ephemeral port once, share it
+        sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        getsockname(*fd, reinterpret_cast<sockaddr*>(&ss), &len);
+        auto bound = SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&ss), len, false);
+        if (bound.ok()) addr.set_port(bound->port());
+      }
+    }
+  }
+  return b;
+}
+
+SocketBackend::~SocketBackend() {
+  Stop();
+  for (auto& w : workers_) {
+    for (int fd : w->fds) ::close(fd);
+  }
+}
+
+absl::Status SocketBackend::Start() {
+  if (started_) return absl::OkStatus();
+  started_ = true;
+  for (auto& w : workers_) {
+    Worker* raw = w.get();
+    w->thread = std::thread([this, raw] { Run(raw); });
+  }
+  return absl::OkStatus();
+}
+
+void SocketBackend::Stop() {
+  stop_.store(true, std::memory_order_relaxed);
+  for (auto& w : workers_) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+}
+
+bool SocketBackend::SendFromControl(const PeerPath& path, const uint8_t* data, size_t len) {
+  if (path.transport != Transport::kUdp || workers_.empty()) return false;
+  Worker& w = *workers_[0];
+  if (path.listener >= w.fds.size()) return false;
+  sockaddr_storage ss;
+  socklen_t sl = path.address().ToSockaddr(&ss, w.families[path.listener] == AF_INET6);
+  ssize_t r = ::sendto(w.fds[path.listener], data, len, MSG_DONTWAIT,
+                       reinterpret_cast<sockaddr*>(&ss), sl);
+  return r == static_cast<ssize_t>(len);
+}
+
+void SocketBackend::Run(Worker* w) {
+  WorkerCore& core = *w->core;
+  WorkerCounters& ctr = core.counters();
+  const size_t nfds = w->fds.size();
+
+  // Receive buffers double as transmit buffers: relayed messages leave from
+  // where they arrived, with only the hop count changed.
+  struct alignas(64) Buf {
+    uint8_t data[kMaxMessageBytes];
+  };
+  std::vector<Buf> bufs(kBurst);
+  std::vector<mmsghdr> rx(kBurst), tx(kBurst);
+  std::vector<iovec> rx_iov(kBurst), tx_iov(kBurst);
+  std::vector<sockaddr_storage> src(kBurst), dst(kBurst);
+  std::vector<PacketView> views(kBurst);
+  std::vector<int> view_slot(kBurst);
+  std::vector<Decision> decisions(kBurst);
+  std::vector<pollfd> pfds(nfds);
+  for (size_t i = 0; i < nfds; ++i) pfds[i] = {w->fds[i], POLLIN, 0};
+
+  while (!stop_.load(std::memory_order_relaxed)) {
+    int ready = ::poll(pfds.data(), nfds, kPollTimeoutMs);
+    core.ApplyUpdates();
+    if (ready <= 0) continue;
+    for (size_t l = 0; l < nfds; ++l) {
+      if (!(pfds[l].revents & POLLIN)) continue;
+      for (int round = 0; round < kMaxBurstsPerWake; ++round) {
+        for (int i = 0; i < kBurst; ++i) {
+          rx_iov[i] = {bufs[i].data, kMaxMessageBytes};
+          std::memset(&rx[i].msg_hdr, 0, sizeof(msghdr));
+          rx[i].msg_hdr.msg_iov = &rx_iov[i];
+          rx[i].msg_hdr.msg_iovlen = 1;
+          rx[i].msg_hdr.msg_name = &src[i];
+          rx[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+        }
+        int n = ::recvmmsg(w->fds[l], rx.data(), kBurst, MSG_DONTWAIT, nullptr);
+        if (n <= 0) break;
+        size_t m = 0;
+        uint64_t bytes = 0;
+        for (int i = 0; i < n; ++i) {
+          bytes += rx[i].msg_len;
+          if (rx[i].msg_hdr.msg_flags & MSG_TRUNC) {
+            ctr.Drop(DropReason::kOversized);
+            continue;
+          }
+          views[m] = {bufs[i].data, rx[i].msg_len};
+          view_slot[m] = i;
+          ++m;
+        }
+        CounterAdd(ctr.rx_packets, n);
+        CounterAdd(ctr.rx_bytes, bytes);
+        core.Process(
+            views.data(), m, MonotonicMillis(),
+            [&](size_t i) {
+              const int slot = view_slot[i];
+              auto a = SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&src[slot]),
+                                                   rx[slot].msg_hdr.msg_namelen);
+              return a.ok() ? PeerPath::Udp(*a, static_cast<uint8_t>(l)) : PeerPath{};
+            },
+            decisions.data());
+        // Relay: one sendmmsg per listener the destinations use.
+        for (size_t out_l = 0; out_l < nfds; ++out_l) {
+          int t = 0;
+          for (size_t i = 0; i < m; ++i) {
+            const Decision& d = decisions[i];
+            if (d.verdict != Verdict::kForward || d.path->listener != out_l) continue;
+            socklen_t sl = d.path->address().ToSockaddr(&dst[t], w->families[out_l] == AF_INET6);
+            tx_iov[t] = {views[i].data, views[i].len};
+            std::memset(&tx[t].msg_hdr, 0, sizeof(msghdr));
+            tx[t].msg_hdr.msg_iov = &tx_iov[t];
+            tx[t].msg_hdr.msg_iovlen = 1;
+            tx[t].msg_hdr.msg_name = &dst[t];
+            tx[t].msg_hdr.msg_namelen = sl;
+            ++t;
+          }
+          int sent = 0;
+          uint64_t ok = 0, ok_bytes = 0;
+          while (sent < t) {
+            int r = ::sendmmsg(w->fds[out_l], tx.data() + sent, t - sent, MSG_DONTWAIT);
+            if (r > 0) {
+              for (int k = sent; k < sent + r; ++k) ok_bytes += tx_iov[k].iov_len;
+              sent += r;
+              ok += r;
+              continue;
+            }
+            if (r < 0 && errno == EINTR) continue;
+            // EAGAIN: the socket buffer is full, drop the rest of the burst;
+            // any other error concerns only the first message: skip it.
+            if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+              ctr.Drop(DropReason::kTxFailed, t - sent);
+              break;
+            }
+            ctr.Drop(DropReason::kTxFailed);
+            ++sent;
+          }
+          CounterAdd(ctr.tx_packets, ok);
+          CounterAdd(ctr.tx_bytes, ok_bytes);
+        }
+        core.EndBurst();
+        if (n < kBurst) break;
+      }
+    }
+  }
+}
+
+}  // namespace drasyl

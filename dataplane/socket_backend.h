@@ -1,0 +1,59 @@
+// The portable backend: kernel UDP sockets. Each worker thread owns one
+// SO_REUSEPORT socket per listener, receives with recvmmsg and relays in the
+// same burst with sendmmsg; the kernel spreads flows over the workers.
+#ifndef DRASYL_DATAPLANE_SOCKET_BACKEND_H_
+#define DRASYL_DATAPLANE_SOCKET_BACKEND_H_
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "dataplane/backend.h"
+
+namespace drasyl {
+
+struct SocketBackendOptions {
+  // UDP listeners; a PeerPath's `listener` indexes this list.
+  std::vector<SocketAddress> listeners;
+  int workers = 1;
+  RelayConfig relay;
+  int64_t send_unites_ms = 5000;
+  int control_wakeup = -1;  // eventfd of the control thread
+};
+
+class SocketBackend : public Backend {
+ public:
+  // Creates and binds every worker's sockets (so bind errors surface here).
+  static absl::StatusOr<std::unique_ptr<SocketBackend>> Create(const SocketBackendOptions& opts);
+  ~SocketBackend() override;
+
+  const char* name() const override { return "socket"; }
+  absl::Status Start() override;
+  void Stop() override;
+  size_t num_workers() const override { return workers_.size(); }
+  WorkerCore& worker(size_t i) override { return *workers_[i]->core; }
+  bool SendFromControl(const PeerPath& path, const uint8_t* data, size_t len) override;
+  std::vector<SocketAddress> udp_listeners() const override { return bound_; }
+
+ private:
+  struct Worker {
+    std::unique_ptr<WorkerCore> core;
+    std::vector<int> fds;        // one per listener
+    std::vector<int> families;   // AF_INET / AF_INET6 of each fd
+    std::thread thread;
+  };
+  SocketBackend() = default;
+  void Run(Worker* w);
+
+  SocketBackendOptions opts_;
+  std::vector<SocketAddress> bound_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::atomic<bool> stop_{false};
+  bool started_ = false;
+};
+
+}  // namespace drasyl
+
+#endif  // DRASYL_DATAPLANE_SOCKET_BACKEND_H_

@@ -1,0 +1,133 @@
+// The backend-independent part of a worker: its table replica, UNITE
+// pre-filter, counters and the two rings to and from the control thread.
+// A backend receives a burst, calls Process(), transmits the kForward
+// decisions itself and calls EndBurst().
+#ifndef DRASYL_DATAPLANE_WORKER_CORE_H_
+#define DRASYL_DATAPLANE_WORKER_CORE_H_
+
+#include <unistd.h>
+
+#include <cstring>
+#include <memory>
+
+#include "common/wire.h"
+#include "dataplane/control_channel.h"
+#include "dataplane/counters.h"
+#include "dataplane/relay.h"
+
+namespace drasyl {
+
+class WorkerCore {
+ public:
+  // control_wakeup: eventfd the control thread sleeps on (-1: none).
+  WorkerCore(const RelayConfig& cfg, int64_t send_unites_ms, int control_wakeup)
+      : cfg_(cfg),
+        unites_(send_unites_ms),
+        control_wakeup_(control_wakeup),
+        updates_(std::make_unique<UpdateRing>(kUpdateRingSize)),
+        to_control_(std::make_unique<ControlRing>(kControlRingSize)) {}
+
+  // Applies the table changes the control thread queued. Between bursts only.
+  size_t ApplyUpdates() {
+    size_t n = 0;
+    while (PeerUpdate* u = updates_->Front()) {
+      table_.Apply(*u);
+      updates_->Pop();
+      ++n;
+    }
+    if (n) CounterAdd(counters_.table_updates, n);
+    return n;
+  }
+
+  // Decides a burst and queues everything the control thread must see.
+  // source_of(i) returns the PeerPath a packet came from; it is called only
+  // for packets that go to the control thread.
+  template <typename SourceFn>
+  void Process(const PacketView* pkts, size_t n, uint64_t now_ms, SourceFn&& source_of,
+               Decision* out) {
+    DecideBurst(cfg_, table_, &unites_, now_ms, pkts, n, out);
+    uint64_t relayed = 0, relayed_bytes = 0;
+    for (size_t i = 0; i < n; ++i) {
+      Decision& d = out[i];
+      switch (d.verdict) {
+        case Verdict::kDrop:
+          counters_.Drop(d.reason);
+          continue;
+        case Verdict::kToControl:
+          Enqueue(ControlItem::Kind::kMessage, source_of(i), pkts[i].data, pkts[i].len);
+          continue;
+        case Verdict::kForwardTcp:
+          Enqueue(ControlItem::Kind::kRelayToTcp, *d.path, pkts[i].data, pkts[i].len);
+          break;
+        case Verdict::kForward:
+          break;
+      }
+      ++relayed;
+      relayed_bytes += pkts[i].len;
+      if (d.report_unite) ReportPair(pkts[i].data);
+    }
+    CounterAdd(counters_.relayed_packets, relayed);
+    CounterAdd(counters_.relayed_bytes, relayed_bytes);
+  }
+
+  // Wakes the control thread once per burst when the burst queued anything.
+  void EndBurst() {
+    if (pending_wakeup_ && control_wakeup_ >= 0) {
+      uint64_t one = 1;
+      ssize_t r = ::write(control_wakeup_, &one, sizeof(one));
+      (void)r;  // a full eventfd counter already means "wake up"
+    }
+    pending_wakeup_ = false;
+  }
+
+  PeerTable& table() { return table_; }
+  UpdateRing& updates() { return *updates_; }
+  ControlRing& to_control() { return *to_control_; }
+  WorkerCounters& counters() { return counters_; }
+  const RelayConfig& config() const { return cfg_; }
+
+ private:
+  void Enqueue(ControlItem::Kind kind, const PeerPath& path, const uint8_t* data, size_t len) {
+    if (len > kMaxMessageBytes) {
+      counters_.Drop(DropReason::kOversized);
+      return;
+    }
+    ControlItem* item = to_control_->Reserve();
+    if (item == nullptr) {
+      counters_.Drop(DropReason::kControlRingFull);
+      return;
+    }
+    item->kind = kind;
+    item->path = path;
+    item->len = static_cast<uint16_t>(len);
+    std::memcpy(item->data, data, len);
+    to_control_->Push();
+    CounterAdd(counters_.to_control);
+    pending_wakeup_ = true;
+  }
+
+  void ReportPair(const uint8_t* msg) {
+    ControlItem* item = to_control_->Reserve();
+    if (item == nullptr) return;  // best effort: the next relay reports again
+    item->kind = ControlItem::Kind::kRelayedPair;
+    item->len = 2 * kPublicKeyBytes;
+    std::memcpy(item->data, msg + wire::off::kSender, kPublicKeyBytes);
+    std::memcpy(item->data + kPublicKeyBytes, msg + wire::off::kRecipient, kPublicKeyBytes);
+    to_control_->Push();
+    CounterAdd(counters_.unite_events);
+    pending_wakeup_ = true;
+  }
+
+  RelayConfig cfg_;
+  PeerTable table_;
+  UniteFilter unites_;
+  WorkerCounters counters_;
+  int control_wakeup_;
+  bool pending_wakeup_ = false;
+  std::unique_ptr<UpdateRing> updates_;
+  std::unique_ptr<ControlRing> to_control_;
+};
+
+}  // namespace drasyl
+
+#endif  // DRASYL_DATAPLANE_WORKER_CORE_H_
