@@ -55,6 +55,11 @@ class ControlPlane {
   // The control thread's loop; returns when *stop becomes true.
   void Run(const std::atomic<bool>* stop);
 
+  // Handles one message addressed to the super peer (a HELLO) that came
+  // from `source`. Called for worker items and TCP frames; public for the
+  // control-plane benchmark.
+  void HandleToSelf(uint8_t* msg, size_t len, const PeerPath& source, uint64_t now_ms);
+
   const ControlCounters& counters() const { return counters_; }
   std::vector<SocketAddress> tcp_listeners() const;
   // Prometheus text of every counter (thread-safe).
@@ -64,7 +69,6 @@ class ControlPlane {
   explicit ControlPlane(const ControlOptions& opts, KeyExchange kx);
 
   void DrainWorkers(uint64_t now_ms);
-  void HandleToSelf(uint8_t* msg, size_t len, const PeerPath& source, uint64_t now_ms);
   bool HandleTcpFrame(uint32_t conn, uint8_t* msg, size_t len);
   void HandleTcpClose(uint32_t conn);
   void MaybeUnite(const PublicKey& a, const PublicKey& b, uint64_t now_ms);

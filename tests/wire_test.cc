@@ -25,8 +25,8 @@ namespace drasyl::wire {
 
 // GoogleTest printer (found by ADL, so outside the anonymous namespace).
 void PrintTo(const Endpoint& e, std::ostream* os) {
-  *os << e.ToSocketAddress().ToString() << " (raw " << e.port << " " << drasyl::testing::BytesToHex(e.addr.data(), 16)
-      << ")";
+  *os << e.ToSocketAddress().ToString() << " (raw " << e.port << " "
+      << drasyl::testing::BytesToHex(e.addr.data(), 16) << ")";
 }
 
 namespace {
@@ -100,7 +100,8 @@ struct Vectors {
 const Vectors& LoadVectors() {
   static const Vectors* vectors = [] {
     auto* v = new Vectors;
-    JsonValue json = drasyl::testing::ReadJsonFile(drasyl::testing::TestVectorPath("messages.json"));
+    JsonValue json =
+        drasyl::testing::ReadJsonFile(drasyl::testing::TestVectorPath("messages.json"));
     for (const auto& [name, id] : json["identities"].AsObject()) {
       EXPECT_EQ(name.size(), 1u) << name;
       VectorIdentity ident;
@@ -329,7 +330,7 @@ TEST(WireVectorsTest, ParsesAndDisarmsEveryMessage) {
     const VectorIdentity& from = Identity(m.from);
     const VectorIdentity& to = Identity(m.to);
     Bytes msg = m.bytes;
-    Header h;
+    Header h{};
     ASSERT_EQ(ParseHeader(msg.data(), msg.size(), &h), Error::kOk);
     EXPECT_EQ(h.hop_count, m.hop_count);
     EXPECT_EQ(h.armed(), !m.key.empty());
@@ -607,7 +608,7 @@ void ExpectBodyMatches(const RandomMessage& r, const uint8_t* body, size_t len) 
 }
 
 void ExpectHeaderMatches(const HeaderFields& f, bool armed, const uint8_t* msg, size_t len) {
-  Header h;
+  Header h{};
   ASSERT_EQ(ParseHeader(msg, len, &h), Error::kOk);
   EXPECT_EQ(h.hop_count, f.hop_count);
   EXPECT_EQ(h.flags, armed ? kFlagArmed : 0);
@@ -762,7 +763,7 @@ TEST(WireRoundTripTest, OnlyMagicAndHopCountAreUnauthenticated) {
       Bytes plain;
       ASSERT_EQ(disarm(relayed, &plain), Error::kOk) << "hop " << hop;
       EXPECT_EQ(plain, r.body);
-      Header h;
+      Header h{};
       ASSERT_EQ(ParseHeader(relayed.data(), relayed.size(), &h), Error::kOk);
       EXPECT_EQ(h.hop_count, hop);
     }
@@ -770,7 +771,7 @@ TEST(WireRoundTripTest, OnlyMagicAndHopCountAreUnauthenticated) {
       Bytes other_magic = msg;
       other_magic[0] ^= 0xff;
       EXPECT_EQ(disarm(other_magic, nullptr), Error::kOk) << "magic is not authenticated";
-      Header h;
+      Header h{};
       EXPECT_EQ(ParseHeader(other_magic.data(), other_magic.size(), &h), Error::kBadMagic);
     }
 
@@ -878,11 +879,11 @@ TEST(WireMalformedTest, EveryLengthBelowTheHeaderIsTooShort) {
   const Bytes valid = ValidMessage();
   for (size_t len = 0; len < kHeaderBytes; ++len) {
     Bytes exact(valid.begin(), valid.begin() + len);  // exact size: ASan sees overreads
-    Header h;
+    Header h{};
     EXPECT_EQ(ParseHeader(exact.data(), exact.size(), &h), Error::kTooShort) << len;
   }
   Bytes exact(valid.begin(), valid.begin() + kHeaderBytes);
-  Header h;
+  Header h{};
   EXPECT_EQ(ParseHeader(exact.data(), exact.size(), &h), Error::kOk) << "header without body";
   EXPECT_EQ(ParseHeader(nullptr, 0, &h), Error::kTooShort);
 }
@@ -891,7 +892,7 @@ TEST(WireMalformedTest, BadMagic) {
   const Bytes valid = ValidMessage();
   EXPECT_EQ(LoadBe32(valid.data()), 507465729u);
   EXPECT_EQ(Hex(valid.data(), 4), "1e3f5001");
-  Header h;
+  Header h{};
   for (size_t i = 0; i < 4; ++i) {
     for (int bit = 0; bit < 8; ++bit) {
       Bytes m = valid;
@@ -918,7 +919,7 @@ TEST(WireMalformedTest, ShortHeaderDatagramsAreInvalid) {
       Bytes d(4 + kArmOverhead + payload);
       std::copy(short_id.begin(), short_id.end(), d.begin());
       rng.Fill(d.data() + 4, d.size() - 4);
-      Header h;
+      Header h{};
       EXPECT_EQ(ParseHeader(d.data(), d.size(), &h),
                 d.size() < kHeaderBytes ? Error::kTooShort : Error::kBadMagic)
           << Hex(short_id.data(), 4) << " payload " << payload;
@@ -927,7 +928,7 @@ TEST(WireMalformedTest, ShortHeaderDatagramsAreInvalid) {
 }
 
 TEST(WireMalformedTest, MessageTypes) {
-  Header h;
+  Header h{};
   for (int type = 0; type < 256; ++type) {
     Bytes m = ValidMessage();
     m[off::kType] = static_cast<uint8_t>(type);
@@ -946,7 +947,7 @@ TEST(WireMalformedTest, MessageTypes) {
 }
 
 TEST(WireMalformedTest, FlagsAndSignedFields) {
-  Header h;
+  Header h{};
   for (int flags = 0; flags < 256; ++flags) {
     Bytes m = ValidMessage();
     m[off::kFlags] = static_cast<uint8_t>(flags);
@@ -1259,7 +1260,7 @@ TEST(WireMalformedTest, ParseEndpointsDirectly) {
 TEST(WireMalformedTest, EveryParseErrorIsReachable) {
   EnsureSodium();
   std::set<Error> reached;
-  Header h;
+  Header h{};
   const Bytes valid = ValidMessage();
   reached.insert(ParseHeader(valid.data(), 78, &h));
   Bytes m = valid;
