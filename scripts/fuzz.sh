@@ -8,14 +8,12 @@
 #   scripts/fuzz.sh                     # all targets, 30 s each
 #   FUZZ_SECONDS=600 scripts/fuzz.sh    # longer
 #   scripts/fuzz.sh wire_parse_fuzz     # selected targets only
-# Environment: FUZZ_SECONDS, FUZZ_BUILD_DIR (default build-fuzz),
-# FUZZ_JOBS (parallel fuzzing processes per target, default 1).
+# Environment: FUZZ_SECONDS, FUZZ_BUILD_DIR (default build-fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
-FUZZ_JOBS=${FUZZ_JOBS:-1}
 if [[ $# -gt 0 ]]; then
   TARGETS=("$@")
 else
@@ -45,23 +43,18 @@ for target in "${TARGETS[@]}"; do
   mkdir -p "$corpus"
   cp "$ROOT"/tests/fuzz/corpus/* "$corpus"/
   log="$WORK/$target.log"
+  touch "$WORK/$target.start"
   echo "fuzz: $target for ${FUZZ_SECONDS}s on $(ls "$corpus" | wc -l) seeds"
   status=0
-  if [[ $FUZZ_JOBS -gt 1 ]]; then
-    "$bin" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 -artifact_prefix="$ARTIFACTS/$target-" \
-      -jobs="$FUZZ_JOBS" -workers="$FUZZ_JOBS" "$corpus" >"$log" 2>&1 || status=$?
-    cat fuzz-*.log >>"$log" 2>/dev/null && rm -f fuzz-*.log || true
-  else
-    "$bin" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 -artifact_prefix="$ARTIFACTS/$target-" \
-      "$corpus" >"$log" 2>&1 || status=$?
-  fi
+  "$bin" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
+    -artifact_prefix="$ARTIFACTS/$target-" "$corpus" >"$log" 2>&1 || status=$?
   # Summary: the last status line and the final stats.
   grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE)' "$log" | tail -n 1 || true
   grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "$log" || true
   if [[ $status -ne 0 ]] || grep -qE 'ERROR: (libFuzzer|AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer)|runtime error:' "$log"; then
     echo "fuzz: $target FAILED (exit $status); log tail:"
     tail -n 60 "$log"
-    ls -1 "$ARTIFACTS" | sed "s|^|  artifact: $ARTIFACTS/|"
+    find "$ARTIFACTS" -name "$target-*" -newer "$WORK/$target.start" | sed 's|^|  artifact: |'
     failed+=("$target")
   else
     echo "fuzz: $target ok"

@@ -220,9 +220,10 @@ TEST(FindPow, ResultIsFirstValidFromInt32MinRegardlessOfThreads) {
 
 // The pows of A, B and C are the first valid values counting up from
 // INT32_MIN: this reproduces the reference's own search at the default
-// difficulty (about 50M hashes in all).
+// difficulty. B (31M hashes) is left out to keep the test short; A and C
+// take 19M.
 TEST(FindPow, ReproducesReferenceAtDefaultDifficulty) {
-  for (auto [sk, expected] : kAbc) {
+  for (auto [sk, expected] : {kAbc[0], kAbc[2]}) {
     Identity id = IdentityOf(sk, expected);
     absl::StatusOr<int32_t> pow = FindPow(id.public_key, kDefaultMinPowDifficulty);
     ASSERT_TRUE(pow.ok()) << pow.status();

@@ -1,0 +1,140 @@
+// Relayed packets per second through the kernel-socket backend on loopback,
+// with 1 and 2 workers and 64/1024-byte payloads. A sender thread offers APP
+// messages from 8 flows as fast as it can; a receiver thread counts what the
+// super peer relays. Loopback shares the 2 cores with sender and receiver,
+// so this is a floor for what a worker core does on real interfaces.
+//   build/bench/socket_relay_bench
+#include <benchmark/benchmark.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "common/wire.h"
+#include "dataplane/socket_backend.h"
+
+namespace drasyl {
+namespace {
+
+constexpr int kFlows = 8;
+constexpr int kBatch = 64;
+constexpr auto kRunTime = std::chrono::seconds(2);
+
+int BoundLoopbackSocket(uint16_t* port) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  int size = 8 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  socklen_t len = sizeof(a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+void BM_SocketRelay(benchmark::State& state) {
+  const int workers = state.range(0);
+  const size_t payload = state.range(1);
+  RelayConfig relay;
+  relay.self.fill(0xee);
+  SocketBackendOptions opts;
+  opts.listeners = {*SocketAddress::Parse("127.0.0.1:0")};
+  opts.workers = workers;
+  opts.relay = relay;
+  opts.send_unites_ms = -1;
+  auto backend = *SocketBackend::Create(opts);
+  const SocketAddress sp = backend->udp_listeners()[0];
+
+  // The recipient: a registered peer whose path is our receive socket.
+  uint16_t rx_port;
+  int rx = BoundLoopbackSocket(&rx_port);
+  PeerUpdate u;
+  u.key.fill(0x11);
+  u.path = PeerPath::Udp(SocketAddress::V4(INADDR_LOOPBACK, rx_port), 0);
+  for (int w = 0; w < workers; ++w) backend->worker(w).updates().TryPush(u);
+  if (!backend->Start().ok()) return state.SkipWithError("start failed");
+
+  wire::HeaderFields h;
+  h.recipient = u.key;
+  h.sender.fill(0x22);
+  std::vector<uint8_t> body(payload, 0x5a);
+  std::vector<uint8_t> msg(wire::MessageBytes(payload, false));
+  wire::BuildMessage(h, body.data(), body.size(), nullptr, nullptr, msg.data(), msg.size());
+
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> received{0};
+  std::thread receiver([&] {
+    std::vector<uint8_t> buf(kBatch * 2048);
+    mmsghdr mm[kBatch];
+    iovec iov[kBatch];
+    timeval tv{0, 100000};
+    setsockopt(rx, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    while (!stop.load(std::memory_order_relaxed)) {
+      for (int i = 0; i < kBatch; ++i) {
+        iov[i] = {buf.data() + i * 2048, 2048};
+        std::memset(&mm[i], 0, sizeof(mm[i]));
+        mm[i].msg_hdr.msg_iov = &iov[i];
+        mm[i].msg_hdr.msg_iovlen = 1;
+      }
+      int n = recvmmsg(rx, mm, kBatch, MSG_WAITFORONE, nullptr);
+      if (n > 0) received.fetch_add(n, std::memory_order_relaxed);
+    }
+  });
+
+  std::vector<int> flows;
+  for (int f = 0; f < kFlows; ++f) {
+    uint16_t port;
+    flows.push_back(BoundLoopbackSocket(&port));
+  }
+  sockaddr_storage dst;
+  socklen_t dst_len = sp.ToSockaddr(&dst);
+  mmsghdr mm[kBatch];
+  iovec iov = {msg.data(), msg.size()};
+  for (int i = 0; i < kBatch; ++i) {
+    std::memset(&mm[i], 0, sizeof(mm[i]));
+    mm[i].msg_hdr.msg_iov = &iov;
+    mm[i].msg_hdr.msg_iovlen = 1;
+    mm[i].msg_hdr.msg_name = &dst;
+    mm[i].msg_hdr.msg_namelen = dst_len;
+  }
+
+  uint64_t offered = 0;
+  double seconds = 0;
+  for (auto _ : state) {
+    const uint64_t before = received.load();
+    const auto start = std::chrono::steady_clock::now();
+    int f = 0;
+    while (std::chrono::steady_clock::now() - start < kRunTime) {
+      int n = sendmmsg(flows[f], mm, kBatch, 0);
+      if (n > 0) offered += n;
+      f = (f + 1) % kFlows;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // drain
+    seconds = std::chrono::duration<double>(kRunTime).count();
+    state.counters["relayed_pps"] = (received.load() - before) / seconds;
+    state.counters["offered_pps"] = offered / seconds;
+    state.counters["loss_pct"] = offered ? 100.0 * (offered - (received.load() - before)) / offered : 0;
+  }
+  stop = true;
+  receiver.join();
+  backend->Stop();
+  uint64_t relayed = 0;
+  for (int w = 0; w < workers; ++w) relayed += CounterGet(backend->worker(w).counters().relayed_packets);
+  state.counters["relayed_by_workers_pps"] = relayed / seconds;
+  for (int fd : flows) close(fd);
+  close(rx);
+}
+BENCHMARK(BM_SocketRelay)
+    ->ArgsProduct({{1, 2}, {64, 1024}})
+    ->ArgNames({"workers", "payload"})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace drasyl
