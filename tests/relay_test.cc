@@ -1,0 +1,194 @@
+// The relay decision (PROTOCOL.md §5 step 4) over bursts, on real buffers.
+#include "dataplane/relay.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+#include <vector>
+
+#include "common/wire.h"
+#include "dataplane/spsc_ring.h"
+
+namespace drasyl {
+namespace {
+
+PublicKey Key(uint8_t b) {
+  PublicKey k;
+  k.fill(b);
+  return k;
+}
+
+std::vector<uint8_t> Message(const PublicKey& to, const PublicKey& from, wire::MessageType type,
+                             uint8_t hop = 0, int32_t network = 1) {
+  wire::HeaderFields h;
+  h.recipient = to;
+  h.sender = from;
+  h.type = type;
+  h.hop_count = hop;
+  h.network_id = network;
+  const uint8_t body[5] = {1, 2, 3, 4, 5};
+  std::vector<uint8_t> m(wire::MessageBytes(sizeof(body), false));
+  wire::BuildMessage(h, body, sizeof(body), nullptr, nullptr, m.data(), m.size());
+  return m;
+}
+
+class RelayTest : public ::testing::Test {
+ protected:
+  RelayTest() {
+    cfg_.self = Key(0xee);
+    cfg_.network_id = 1;
+    PeerUpdate u;
+    u.key = Key(0xa1);
+    u.path = PeerPath::Udp(SocketAddress::V4(0x0a000001, 1000), 0);
+    table_.Apply(u);
+    u.key = Key(0xb2);
+    u.path = PeerPath::Tcp(7);
+    table_.Apply(u);
+  }
+
+  Decision DecideOne(std::vector<uint8_t>& m, UniteFilter* unites = nullptr) {
+    PacketView v{m.data(), static_cast<uint32_t>(m.size())};
+    Decision d;
+    DecideBurst(cfg_, table_, unites, 1000, &v, 1, &d);
+    return d;
+  }
+
+  RelayConfig cfg_;
+  PeerTable table_;
+};
+
+TEST_F(RelayTest, ForwardsAppToUdpPeerAndBumpsHop) {
+  auto m = Message(Key(0xa1), Key(0x33), wire::MessageType::kApp, 3);
+  auto before = m;
+  Decision d = DecideOne(m);
+  ASSERT_EQ(d.verdict, Verdict::kForward);
+  EXPECT_EQ(d.path->port, 1000);
+  EXPECT_EQ(m[wire::off::kHopCount], 4);
+  before[wire::off::kHopCount] = 4;
+  EXPECT_EQ(m, before);  // nothing else changed
+}
+
+TEST_F(RelayTest, TcpPeerGoesToControl) {
+  auto m = Message(Key(0xb2), Key(0x33), wire::MessageType::kApp);
+  Decision d = DecideOne(m);
+  ASSERT_EQ(d.verdict, Verdict::kForwardTcp);
+  EXPECT_EQ(d.path->tcp_conn, 7u);
+  EXPECT_EQ(m[wire::off::kHopCount], 1);
+}
+
+TEST_F(RelayTest, MessagesToSelfGoToControlWhateverTheType) {
+  for (auto type : {wire::MessageType::kHello, wire::MessageType::kApp, wire::MessageType::kAck,
+                    wire::MessageType::kUnite}) {
+    auto m = Message(Key(0xee), Key(0x33), type);
+    EXPECT_EQ(DecideOne(m).verdict, Verdict::kToControl);
+  }
+}
+
+TEST_F(RelayTest, DropsWithReasons) {
+  struct Case {
+    std::vector<uint8_t> msg;
+    DropReason reason;
+  };
+  std::vector<Case> cases = {
+      {Message(Key(0xa1), Key(0x33), wire::MessageType::kApp, 0, 2), DropReason::kWrongNetwork},
+      {Message(Key(0xa1), Key(0x33), wire::MessageType::kHello), DropReason::kRelayNotApp},
+      {Message(Key(0xa1), Key(0x33), wire::MessageType::kUnite), DropReason::kRelayNotApp},
+      {Message(Key(0xa1), Key(0xa1), wire::MessageType::kApp), DropReason::kLoopback},
+      {Message(Key(0xa1), Key(0x33), wire::MessageType::kApp, 8), DropReason::kHopLimit},
+      {Message(Key(0xa1), Key(0x33), wire::MessageType::kApp, 255), DropReason::kHopLimit},
+      {Message(Key(0x44), Key(0x33), wire::MessageType::kApp), DropReason::kUnknownRecipient},
+      {std::vector<uint8_t>(78, 0), DropReason::kTooShort},
+      {std::vector<uint8_t>(4, 0), DropReason::kTooShort},
+      {std::vector<uint8_t>(100, 0), DropReason::kBadMagic},
+  };
+  auto bad_type = Message(Key(0xa1), Key(0x33), wire::MessageType::kApp);
+  bad_type[wire::off::kType] = 4;
+  cases.push_back({bad_type, DropReason::kBadType});
+  for (auto& c : cases) {
+    auto before = c.msg;
+    Decision d = DecideOne(c.msg);
+    EXPECT_EQ(d.verdict, Verdict::kDrop);
+    EXPECT_EQ(d.reason, c.reason) << DropReasonName(c.reason);
+    EXPECT_EQ(c.msg, before) << "a dropped message must not be modified";
+  }
+}
+
+TEST_F(RelayTest, HopSevenIsRelayedAsEight) {
+  auto m = Message(Key(0xa1), Key(0x33), wire::MessageType::kApp, 7);
+  EXPECT_EQ(DecideOne(m).verdict, Verdict::kForward);
+  EXPECT_EQ(m[wire::off::kHopCount], 8);
+}
+
+TEST_F(RelayTest, MixedBurstLongerThanOneChunk) {
+  std::vector<std::vector<uint8_t>> msgs;
+  for (int i = 0; i < 200; ++i) {
+    msgs.push_back(i % 3 == 0   ? Message(Key(0xa1), Key(0x33), wire::MessageType::kApp)
+                   : i % 3 == 1 ? Message(Key(0x44), Key(0x33), wire::MessageType::kApp)
+                                : Message(Key(0xee), Key(0x33), wire::MessageType::kHello));
+  }
+  std::vector<PacketView> views;
+  for (auto& m : msgs) views.push_back({m.data(), static_cast<uint32_t>(m.size())});
+  std::vector<Decision> out(msgs.size());
+  DecideBurst(cfg_, table_, nullptr, 0, views.data(), views.size(), out.data());
+  for (int i = 0; i < 200; ++i) {
+    Verdict want = i % 3 == 0 ? Verdict::kForward : i % 3 == 1 ? Verdict::kDrop : Verdict::kToControl;
+    EXPECT_EQ(out[i].verdict, want) << i;
+  }
+}
+
+TEST_F(RelayTest, UniteReportsFollowTheRateLimit) {
+  UniteFilter every(0), never(-1), limited(5000);
+  auto m = Message(Key(0xa1), Key(0x33), wire::MessageType::kApp);
+  EXPECT_TRUE(DecideOne(m, &every).report_unite);
+  m[wire::off::kHopCount] = 0;
+  EXPECT_TRUE(DecideOne(m, &every).report_unite);
+  m[wire::off::kHopCount] = 0;
+  EXPECT_FALSE(DecideOne(m, &never).report_unite);
+  m[wire::off::kHopCount] = 0;
+  EXPECT_TRUE(DecideOne(m, &limited).report_unite);
+  m[wire::off::kHopCount] = 0;
+  EXPECT_FALSE(DecideOne(m, &limited).report_unite);  // same pair, same millisecond
+}
+
+TEST(UniteFilterTest, PairIsUnorderedAndExpires) {
+  UniteFilter f(100);
+  PublicKey a = Key(1), b = Key(2), c = Key(3);
+  EXPECT_TRUE(f.ShouldReport(a.data(), b.data(), 1000));
+  EXPECT_FALSE(f.ShouldReport(b.data(), a.data(), 1050));  // reverse direction: same pair
+  EXPECT_TRUE(f.ShouldReport(a.data(), c.data(), 1050));   // another pair
+  EXPECT_TRUE(f.ShouldReport(a.data(), b.data(), 1100));   // interval elapsed
+}
+
+TEST(SpscRingTest, FifoAcrossThreadsWithoutLoss) {
+  SpscRing<uint64_t> ring(64);
+  constexpr uint64_t kCount = 1000000;
+  std::thread producer([&] {
+    for (uint64_t i = 0; i < kCount;) {
+      if (ring.TryPush(i)) ++i;
+    }
+  });
+  uint64_t expected = 0;
+  while (expected < kCount) {
+    if (uint64_t* v = ring.Front()) {
+      ASSERT_EQ(*v, expected);
+      ring.Pop();
+      ++expected;
+    }
+  }
+  producer.join();
+  EXPECT_TRUE(ring.Empty());
+}
+
+TEST(SpscRingTest, FullRingRefuses) {
+  SpscRing<int> ring(4);
+  EXPECT_EQ(ring.capacity(), 4u);
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(ring.TryPush(i));
+  EXPECT_FALSE(ring.TryPush(99));
+  ASSERT_NE(ring.Front(), nullptr);
+  EXPECT_EQ(*ring.Front(), 0);
+  ring.Pop();
+  EXPECT_TRUE(ring.TryPush(4));
+}
+
+}  // namespace
+}  // namespace drasyl
