@@ -346,6 +346,28 @@ bool SuperPeerProcess::WaitForStdout(const std::string& needle,
          out_.find(needle) != std::string::npos;
 }
 
+std::string SuperPeerProcess::OutputTail(size_t max) {
+  std::lock_guard<std::mutex> l(mu_);
+  return absl::StrCat("---- super peer stdout ----\n", Tail(out_, max),
+                      "\n---- super peer stderr ----\n", Tail(err_, max),
+                      "\n---- end of super peer output ----\n");
+}
+
+std::unique_ptr<SuperPeerProcess> LaunchSuperPeer(const std::map<std::string, std::string>& env,
+                                                  const std::vector<std::string>& args,
+                                                  std::string* error) {
+  SuperPeerProcess::Options o;
+  o.env = env;
+  o.args = args;
+  auto sp = std::make_unique<SuperPeerProcess>(o);
+  absl::Status s = sp->Start();
+  if (!s.ok()) {
+    if (error != nullptr) *error = std::string(s.message());
+    return nullptr;
+  }
+  return sp;
+}
+
 std::vector<BannerUrl> SuperPeerProcess::banner() { return ParseBanner(stdout_text()); }
 
 PublicKey SuperPeerProcess::public_key() {

@@ -20,6 +20,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -110,6 +111,9 @@ class SuperPeerProcess {
   bool WaitForStderr(const std::string& needle, std::chrono::milliseconds timeout);
   bool WaitForStdout(const std::string& needle, std::chrono::milliseconds timeout);
 
+  // The last `max` bytes of stdout and stderr, labelled (for failure output).
+  std::string OutputTail(size_t max = 8000);
+
   // The banner's URL lines.
   std::vector<BannerUrl> banner();
   // The super peer's public key, from the banner.
@@ -150,6 +154,12 @@ class SuperPeerProcess {
   std::string err_;
   bool eof_ = false;
 };
+
+// Starts a super peer with the default environment plus `env` and extra
+// `args`; nullptr on failure, with the reason in *error.
+std::unique_ptr<SuperPeerProcess> LaunchSuperPeer(const std::map<std::string, std::string>& env,
+                                                  const std::vector<std::string>& args = {},
+                                                  std::string* error = nullptr);
 
 // A blocking HTTP/1.0-style GET over loopback: returns the status code and
 // the whole response (status line, headers, body); status -1 on a socket
