@@ -140,7 +140,7 @@ size_t BuildMessage(const HeaderFields& h, const uint8_t* body, size_t body_len,
   WriteHeader(h, armed, out);
   uint8_t* p = out + kHeaderBytes;
   if (!armed) {
-    std::memmove(p, body, body_len);
+    if (body_len != 0) std::memmove(p, body, body_len);  // body may be null when empty
     return total;
   }
   // Interop: the reference passes the random bytes as AEGIS's key and the

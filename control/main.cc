@@ -9,10 +9,10 @@
 
 #include "common/config.h"
 #include "common/identity.h"
+#include "control/backend_factory.h"
 #include "control/banner.h"
 #include "control/control_plane.h"
 #include "control/metrics_http.h"
-#include "dataplane/socket_backend.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 
@@ -40,19 +40,7 @@ int RunSuperPeer(const Config& cfg) {
   absl::StatusOr<std::unique_ptr<ControlPlane>> control = ControlPlane::Create(copts);
   if (!control.ok()) return Fail(control.status());
 
-  SocketBackendOptions bopts;
-  if (cfg.udp4_listen) bopts.listeners.push_back(*cfg.udp4_listen);
-  if (cfg.udp6_listen) bopts.listeners.push_back(*cfg.udp6_listen);
-  if (bopts.listeners.empty()) {
-    return Fail(absl::InvalidArgumentError(
-        "no UDP listener: set UDP4_LISTEN and/or UDP6_LISTEN (or --udp4_listen/--udp6_listen)"));
-  }
-  bopts.workers = cfg.workers > 0 ? cfg.workers
-                                  : std::max(1u, std::thread::hardware_concurrency());
-  bopts.relay = (*control)->relay_config();
-  bopts.send_unites_ms = cfg.send_unites_ms;
-  bopts.control_wakeup = (*control)->wakeup_fd();
-  absl::StatusOr<std::unique_ptr<SocketBackend>> backend = SocketBackend::Create(bopts);
+  absl::StatusOr<std::unique_ptr<Backend>> backend = CreateBackend(cfg, **control);
   if (!backend.ok()) return Fail(backend.status());
   (*control)->AttachBackend(backend->get());
   if (absl::Status s = (*control)->StartTcp(); !s.ok()) return Fail(s);
@@ -77,7 +65,7 @@ int RunSuperPeer(const Config& cfg) {
   next = 0;
   if (shown.tcp4_listen && next < tcp.size()) shown.tcp4_listen = tcp[next++];
   if (shown.tcp6_listen && next < tcp.size()) shown.tcp6_listen = tcp[next++];
-  std::cout << StartupBanner(shown, identity->public_key, HostAddresses()) << std::flush;
+  std::cout << StartupBanner(shown, identity->public_key, AnnounceAddresses(cfg)) << std::flush;
   LOG(INFO) << "backend " << (*backend)->name() << " with " << (*backend)->num_workers()
             << " worker(s); network " << cfg.network_id << "; messages "
             << (cfg.arm_messages ? "armed" : "unarmed");

@@ -178,7 +178,9 @@ TEST_F(MetricsHttpTest, OversizedHeadIsRejected) {
   bool reset = false;
   std::string r = ReadAll(fd, &reset);
   close(fd);
-  if (!r.empty()) EXPECT_EQ(StatusLine(r), "HTTP/1.1 400 Bad Request");
+  if (!r.empty()) {
+    EXPECT_EQ(StatusLine(r), "HTTP/1.1 400 Bad Request");
+  }
   EXPECT_TRUE(!r.empty() || reset);
   EXPECT_EQ(renders_.load(), 0);
   // Still serving afterwards.

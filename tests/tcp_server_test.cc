@@ -362,8 +362,6 @@ TEST_F(TcpServerTest, SlowReaderIsClosed) {
   options.max_output_bytes = 100000;
   StartServer(options);
   int fd = Client();
-  int small = 4096;
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
   ASSERT_TRUE(Pump([&] { return server_->connection_count() == 1; }));
   std::string chunk(60000, 's');
   const uint8_t* p = reinterpret_cast<const uint8_t*>(chunk.data());

@@ -512,4 +512,97 @@ bool Node::WaitClosed(std::chrono::milliseconds timeout) {
   return true;
 }
 
+namespace {
+
+std::string PayloadPrefix(const std::vector<uint8_t>& p) {
+  std::string hex = HexEncode(p);
+  return hex.size() > 24 ? hex.substr(0, 24) + ".." : hex;
+}
+
+std::chrono::milliseconds Left(Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return left.count() > 0 ? left : std::chrono::milliseconds(0);
+}
+
+}  // namespace
+
+::testing::AssertionResult OnlyAppArrives(Node& node, const std::vector<uint8_t>& control,
+                                          std::chrono::milliseconds timeout,
+                                          std::chrono::milliseconds quiet) {
+  std::optional<ReceivedMessage> m = node.ReceiveType(wire::MessageType::kApp, timeout);
+  if (!m) {
+    return ::testing::AssertionFailure()
+           << "the control APP (payload " << PayloadPrefix(control) << ") did not arrive within "
+           << timeout.count() << " ms: the check is not meaningful";
+  }
+  if (m->payload() != control) {
+    return ::testing::AssertionFailure()
+           << "an APP that must have been dropped arrived before the control: "
+           << DescribeMessage(*m) << " payload " << PayloadPrefix(m->payload());
+  }
+  const Clock::time_point deadline = Clock::now() + quiet;
+  while (true) {
+    std::optional<ReceivedMessage> x = node.ReceiveType(wire::MessageType::kApp, Left(deadline));
+    if (!x) break;
+    return ::testing::AssertionFailure()
+           << "an APP that must have been dropped arrived after the control: "
+           << DescribeMessage(*x) << " payload " << PayloadPrefix(x->payload());
+  }
+  return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult OnlyAckArrives(Node& node, uint64_t time,
+                                          std::chrono::milliseconds timeout,
+                                          std::chrono::milliseconds quiet) {
+  std::optional<ReceivedMessage> m = node.ReceiveType(wire::MessageType::kAck, timeout);
+  if (!m) {
+    return ::testing::AssertionFailure() << "the control ACK (time " << time
+                                         << ") did not arrive within " << timeout.count()
+                                         << " ms: the check is not meaningful";
+  }
+  if (!m->ack || m->ack->time != time) {
+    return ::testing::AssertionFailure()
+           << "an ACK for a HELLO that must have been dropped arrived before the control: "
+           << DescribeMessage(*m);
+  }
+  const Clock::time_point deadline = Clock::now() + quiet;
+  std::optional<ReceivedMessage> x = node.ReceiveType(wire::MessageType::kAck, Left(deadline));
+  if (x) {
+    return ::testing::AssertionFailure()
+           << "an ACK for a HELLO that must have been dropped arrived after the control: "
+           << DescribeMessage(*x);
+  }
+  return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult NoMessageOfType(Node& node, wire::MessageType type,
+                                           std::chrono::milliseconds window) {
+  std::optional<ReceivedMessage> m = node.ReceiveType(type, window);
+  if (m) {
+    return ::testing::AssertionFailure()
+           << "unexpected " << wire::MessageTypeName(type) << ": " << DescribeMessage(*m);
+  }
+  return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult AppArrives(Node& node, const std::vector<uint8_t>& payload,
+                                      std::chrono::milliseconds timeout, ReceivedMessage* out) {
+  const Clock::time_point deadline = Clock::now() + timeout;
+  std::vector<std::string> seen;
+  while (true) {
+    std::optional<ReceivedMessage> m = node.ReceiveType(wire::MessageType::kApp, Left(deadline));
+    if (!m) break;
+    if (m->payload() == payload) {
+      if (out != nullptr) *out = std::move(*m);
+      return ::testing::AssertionSuccess();
+    }
+    seen.push_back(DescribeMessage(*m));
+  }
+  ::testing::AssertionResult r = ::testing::AssertionFailure();
+  r << "APP with payload " << PayloadPrefix(payload) << " did not arrive within "
+    << timeout.count() << " ms";
+  for (const std::string& s : seen) r << "\n  other APP: " << s;
+  return r;
+}
+
 }  // namespace drasyl::testing

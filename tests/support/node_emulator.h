@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "gtest/gtest.h"
 #include "common/identity.h"
 #include "common/session_keys.h"
 #include "common/socket_address.h"
@@ -241,6 +242,31 @@ NodeOptions TcpNodeOptions(const Identity& id, const PublicKey& super_peer,
 
 // Random bytes (libsodium).
 std::vector<uint8_t> RandomBytes(size_t n);
+
+// ---------------------------------------------------------------------------
+// Assertions for "is delivered" / "is not delivered" with a positive control.
+// A negative is only meaningful when something sent after it does arrive:
+// send the message that must be dropped, then a control that must arrive,
+// and check that the control is the only one.
+
+// The next APP at `node` carries `control` (any APP before it fails), and no
+// further APP arrives within `quiet` after it. Non-APP messages are ignored.
+::testing::AssertionResult OnlyAppArrives(Node& node, const std::vector<uint8_t>& control,
+                                          std::chrono::milliseconds timeout,
+                                          std::chrono::milliseconds quiet);
+// The next ACK at `node` echoes `time`, and no other ACK arrives within
+// `quiet` after it.
+::testing::AssertionResult OnlyAckArrives(Node& node, uint64_t time,
+                                          std::chrono::milliseconds timeout,
+                                          std::chrono::milliseconds quiet);
+// No message of `type` arrives within `window` (others are ignored).
+::testing::AssertionResult NoMessageOfType(Node& node, wire::MessageType type,
+                                           std::chrono::milliseconds window);
+// An APP with exactly `payload` arrives within `timeout` (other messages are
+// skipped); it is returned through *out when given.
+::testing::AssertionResult AppArrives(Node& node, const std::vector<uint8_t>& payload,
+                                      std::chrono::milliseconds timeout,
+                                      ReceivedMessage* out = nullptr);
 
 }  // namespace drasyl::testing
 

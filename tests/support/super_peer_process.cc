@@ -111,8 +111,20 @@ SuperPeerProcess::~SuperPeerProcess() {
 }
 
 std::string SuperPeerProcess::identity_path() const {
-  if (auto v = Setting("IDENTITY_FILE")) return *v;
-  return temp_dir_ + "/drasyl.identity";
+  if (pid_ > 0) {  // what the process got
+    if (auto v = Setting("IDENTITY_FILE")) return *v;
+    return temp_dir_ + "/drasyl.identity";  // the default, relative to its cwd
+  }
+  // Before Start(): what it will get.
+  for (const char* name : {"DRASYL_IDENTITY_FILE", "NETSODY_IDENTITY_FILE"}) {
+    auto it = opts_.env.find(name);
+    if (it != opts_.env.end()) return it->second;
+  }
+  const std::string full = opts_.prefix + "IDENTITY_FILE";
+  for (const std::string& u : opts_.unset) {
+    if (u == full) return temp_dir_ + "/drasyl.identity";
+  }
+  return temp_dir_ + "/sp.identity";
 }
 
 std::optional<std::string> SuperPeerProcess::Setting(const std::string& name) const {
@@ -416,12 +428,14 @@ std::optional<SocketAddress> SuperPeerProcess::tcp_address() {
 }
 
 std::optional<uint16_t> SuperPeerProcess::metrics_port(std::chrono::milliseconds timeout) {
-  static constexpr char kPrefix[] = "metrics on http://";
-  if (!WaitForStderr("/metrics", timeout)) return std::nullopt;
+  // "metrics on http://127.0.0.1:<port>/metrics" (either case of the "m").
+  static constexpr char kMarker[] = "etrics on http://";
+  if (!WaitForStderr(kMarker, timeout)) return std::nullopt;
+  WaitForStderr("/metrics", std::chrono::milliseconds(1000));
   std::string err = stderr_text();
-  size_t pos = err.find(kPrefix);
+  size_t pos = err.find(kMarker);
   if (pos == std::string::npos) return std::nullopt;
-  pos += std::strlen(kPrefix);
+  pos += std::strlen(kMarker);
   size_t end = err.find("/metrics", pos);
   if (end == std::string::npos) return std::nullopt;
   absl::StatusOr<SocketAddress> a = SocketAddress::Parse(err.substr(pos, end - pos));

@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <iostream>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "gtest/gtest.h"
 #include "common/identity.h"
 #include "common/socket_address.h"
 #include "common/types.h"
@@ -172,6 +174,38 @@ struct HttpResult {
 HttpResult HttpGet(const SocketAddress& server, const std::string& path,
                    const std::vector<std::string>& headers = {},
                    std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+
+// A test suite sharing one super peer: Config provides
+//   static std::map<std::string, std::string> Env();  // on top of the defaults
+//   static std::vector<std::string> Args();
+// The process starts before the suite's first test and stops after its last
+// (the exit code of that SIGTERM must be 0). When a test fails, its log tail
+// is printed.
+template <typename Config>
+class SharedSuperPeerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    error_.clear();
+    sp_ = LaunchSuperPeer(Config::Env(), Config::Args(), &error_);
+  }
+  static void TearDownTestSuite() {
+    if (sp_) {
+      const int code = sp_->Stop();
+      EXPECT_EQ(code, 0) << "super peer did not exit cleanly on SIGTERM\n" << sp_->OutputTail();
+    }
+    sp_.reset();
+  }
+  void SetUp() override {
+    ASSERT_NE(sp_, nullptr) << "super peer did not start: " << error_;
+    ASSERT_TRUE(sp_->running()) << "super peer died\n" << sp_->OutputTail();
+  }
+  void TearDown() override {
+    if (HasFailure() && sp_) std::cerr << sp_->OutputTail(6000);
+  }
+
+  static inline std::unique_ptr<SuperPeerProcess> sp_;
+  static inline std::string error_;
+};
 
 }  // namespace drasyl::testing
 

@@ -1,0 +1,133 @@
+#include "control/backend_factory.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "control/banner.h"
+#include "dataplane/socket_backend.h"
+#include "gflags/gflags.h"
+#include "glog/logging.h"
+#ifdef DRASYL_HAVE_DPDK
+#include "dataplane/dpdk_backend.h"
+#endif
+
+DEFINE_int32(dpdk_idle_sleep_us, 10,
+             "DPDK: a worker that found no packet for a while naps this many microseconds "
+             "between polls (0: pure busy polling).");
+DEFINE_string(dpdk_tap, "drasyl",
+              "DPDK: name of the TAP exception interface of ethernet port i: <name><i>.");
+
+namespace drasyl {
+namespace {
+
+absl::StatusOr<std::unique_ptr<Backend>> CreateSocket(const Config& cfg, ControlPlane& control) {
+  SocketBackendOptions bopts;
+  if (cfg.udp4_listen) bopts.listeners.push_back(*cfg.udp4_listen);
+  if (cfg.udp6_listen) bopts.listeners.push_back(*cfg.udp6_listen);
+  if (bopts.listeners.empty()) {
+    return absl::InvalidArgumentError(
+        "no UDP listener: set UDP4_LISTEN and/or UDP6_LISTEN (or --udp4_listen/--udp6_listen)");
+  }
+  bopts.workers = cfg.workers > 0 ? cfg.workers
+                                  : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  bopts.relay = control.relay_config();
+  bopts.send_unites_ms = cfg.send_unites_ms;
+  bopts.control_wakeup = control.wakeup_fd();
+  absl::StatusOr<std::unique_ptr<SocketBackend>> b = SocketBackend::Create(bopts);
+  if (!b.ok()) return b.status();
+  return std::unique_ptr<Backend>(std::move(*b));
+}
+
+#ifdef DRASYL_HAVE_DPDK
+absl::StatusOr<std::unique_ptr<Backend>> CreateDpdk(const Config& cfg, ControlPlane& control) {
+  DpdkBackendOptions o;
+  o.eal_args = cfg.dpdk_eal;
+  for (const std::string& cidr : cfg.dpdk_addr) {
+    absl::StatusOr<DpdkAddress> a = ParseDpdkAddress(cidr);
+    if (!a.ok()) return absl::InvalidArgumentError(absl::StrCat("--dpdk_addr: ", a.status().message()));
+    o.addresses.push_back(*a);
+  }
+  if (o.addresses.empty()) {
+    return absl::InvalidArgumentError(
+        "--dpdk_eal needs --dpdk_addr=<ip>/<prefix>[,...]: the super peer's own addresses on "
+        "the DPDK port(s)");
+  }
+  // The listeners' ports apply to the DPDK addresses; a [::] listener is
+  // dual-stack (as with sockets) when there is no IPv4 listener.
+  o.udp4_port = 0;
+  o.udp6_port = 0;
+  if (cfg.udp4_listen) {
+    o.udp4_port = cfg.udp4_listen->port();
+    o.listeners.push_back(*cfg.udp4_listen);
+  }
+  if (cfg.udp6_listen) {
+    o.udp6_port = cfg.udp6_listen->port();
+    if (!cfg.udp4_listen && cfg.udp6_listen->IsWildcard()) o.udp4_port = o.udp6_port;
+    o.listeners.push_back(*cfg.udp6_listen);
+  }
+  if (o.listeners.empty()) {
+    return absl::InvalidArgumentError(
+        "no UDP listener: set UDP4_LISTEN and/or UDP6_LISTEN (their ports apply to --dpdk_addr)");
+  }
+  for (const SocketAddress& l : o.listeners) {
+    if (l.port() == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the DPDK backend needs a fixed UDP port, not ", l.ToString()));
+    }
+    if (!l.IsWildcard()) {
+      bool ours = false;
+      for (const DpdkAddress& a : o.addresses) {
+        ours = ours || a.addr.bytes() == l.bytes();
+      }
+      if (!ours) {
+        LOG(WARNING) << "UDP listener " << l.ToString()
+                     << " is not one of the --dpdk_addr addresses; only its port applies";
+      }
+    }
+  }
+  if (cfg.workers > 0) {
+    LOG(INFO) << "DPDK: the worker count comes from the EAL core list (-l), not --workers";
+  }
+  o.relay = control.relay_config();
+  o.send_unites_ms = cfg.send_unites_ms;
+  o.control_wakeup = control.wakeup_fd();
+  o.idle_sleep_us = FLAGS_dpdk_idle_sleep_us;
+  o.tap_name = FLAGS_dpdk_tap;
+  return CreateDpdkBackend(o);
+}
+#endif
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(const Config& cfg, ControlPlane& control) {
+  if (cfg.dpdk_eal.empty()) {
+    if (!cfg.dpdk_addr.empty()) {
+      return absl::InvalidArgumentError("--dpdk_addr without --dpdk_eal: set both for DPDK");
+    }
+    return CreateSocket(cfg, control);
+  }
+#ifdef DRASYL_HAVE_DPDK
+  return CreateDpdk(cfg, control);
+#else
+  return absl::UnimplementedError(
+      "--dpdk_eal given, but this drasyl-sp was built without DPDK (install libdpdk-dev and "
+      "rebuild with -DDRASYL_DPDK=ON)");
+#endif
+}
+
+std::vector<SocketAddress> AnnounceAddresses(const Config& cfg) {
+  if (cfg.dpdk_eal.empty()) return HostAddresses();
+  std::vector<SocketAddress> out;
+  for (const std::string& cidr : cfg.dpdk_addr) {
+    const size_t slash = cidr.find('/');
+    const std::string host = cidr.substr(0, slash);
+    const bool v6 = host.find(':') != std::string::npos;
+    absl::StatusOr<SocketAddress> a =
+        SocketAddress::Parse(v6 ? absl::StrCat("[", host, "]:0") : absl::StrCat(host, ":0"));
+    if (a.ok()) out.push_back(*a);
+  }
+  return out;
+}
+
+}  // namespace drasyl

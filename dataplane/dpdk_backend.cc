@@ -1,0 +1,636 @@
+#include "dataplane/dpdk_backend.h"
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_pause.h>
+#include <rte_prefetch.h>
+#include <rte_ring.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "common/clock.h"
+#include "dataplane/dpdk_eal.h"
+#include "dataplane/dpdk_packet.h"
+#include "dataplane/dpdk_tap.h"
+#include "glog/logging.h"
+
+namespace drasyl {
+
+using dpdk::FrameClass;
+using dpdk::kMaxPorts;
+using dpdk::PacketConfig;
+using dpdk::ParsedFrame;
+
+namespace {
+
+constexpr uint16_t kBurst = 32;
+constexpr uint16_t kRxDesc = 1024;
+constexpr uint16_t kTxDesc = 1024;
+constexpr uint16_t kTapDesc = 512;
+constexpr unsigned kMbufCache = 256;
+constexpr unsigned kEgressRingSize = 1024;
+// Empty polling rounds before a worker starts to nap (idle_sleep_us).
+constexpr uint32_t kIdleRoundsBeforeSleep = 1024;
+
+std::string MacString(const rte_ether_addr& a) {
+  return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", a.addr_bytes[0], a.addr_bytes[1],
+                         a.addr_bytes[2], a.addr_bytes[3], a.addr_bytes[4], a.addr_bytes[5]);
+}
+
+// Where a worker polls: an RX queue of an ethernet port (its exceptions go
+// to `peer`, the port's TAP) or of a TAP (its frames go out on `peer`, the
+// ethernet port).
+struct RxSource {
+  uint16_t port;
+  uint16_t queue;
+  bool tap;
+  uint16_t peer;
+};
+
+}  // namespace
+
+absl::StatusOr<DpdkAddress> ParseDpdkAddress(const std::string& cidr) {
+  const size_t slash = cidr.find('/');
+  if (slash == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("'", cidr, "' is not addr/prefix"));
+  }
+  const std::string host = cidr.substr(0, slash);
+  const bool v6 = host.find(':') != std::string::npos;
+  absl::StatusOr<SocketAddress> a =
+      SocketAddress::Parse(v6 ? absl::StrCat("[", host, "]:0") : absl::StrCat(host, ":0"));
+  if (!a.ok()) return absl::InvalidArgumentError(absl::StrCat("'", cidr, "': bad address"));
+  int prefix = 0;
+  if (!absl::SimpleAtoi(cidr.substr(slash + 1), &prefix) || prefix < 0 || prefix > (v6 ? 128 : 32)) {
+    return absl::InvalidArgumentError(absl::StrCat("'", cidr, "': bad prefix length"));
+  }
+  return DpdkAddress{*a, prefix};
+}
+
+struct DpdkBackend::Worker {
+  std::unique_ptr<WorkerCore> core;
+  unsigned lcore = LCORE_ID_ANY;  // LCORE_ID_ANY: runs on a registered std::thread
+  uint16_t txq = 0;               // its TX queue on every port
+  std::vector<RxSource> rx;
+  bool drains_egress = false;     // transmits the control thread's frames
+  bool launched = false;
+  std::thread thread;
+};
+
+struct DpdkBackend::Impl {
+  PacketConfig pcfg;
+  rte_mempool* pool = nullptr;
+  rte_ring* egress = nullptr;  // control thread -> worker 0 (mbuf->port = destination)
+  std::vector<uint16_t> eth_ports;
+  std::vector<uint16_t> tap_ports;  // tap_ports[i] is eth_ports[i]'s TAP
+  std::vector<std::string> tap_names;
+  std::vector<uint16_t> configured;  // ports to stop and close
+  bool is_eth[kMaxPorts] = {};
+  int idle_sleep_us = 0;
+  const std::atomic<bool>* stop = nullptr;
+  std::atomic<bool> accepting{false};  // SendFromControl allowed
+};
+
+namespace {
+
+using Impl = DpdkBackend::Impl;
+using Worker = DpdkBackend::Worker;
+
+// Transmits f frames, each to its port, on queue txq; frees what did not go.
+void TransmitGrouped(rte_mbuf** pkts, uint16_t* ports, size_t f, uint16_t txq,
+                     WorkerCounters& ctr) {
+  rte_mbuf* batch[kBurst];
+  uint64_t sent_total = 0, bytes_total = 0;
+  while (f > 0) {
+    const uint16_t port = ports[0];
+    size_t b = 0, rest = 0;
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < f; ++i) {
+      if (ports[i] == port) {
+        batch[b++] = pkts[i];
+        bytes += rte_pktmbuf_pkt_len(pkts[i]);
+      } else {
+        pkts[rest] = pkts[i];
+        ports[rest++] = ports[i];
+      }
+    }
+    f = rest;
+    const uint16_t sent = rte_eth_tx_burst(port, txq, batch, static_cast<uint16_t>(b));
+    for (size_t i = sent; i < b; ++i) {
+      bytes -= rte_pktmbuf_pkt_len(batch[i]);
+      rte_pktmbuf_free(batch[i]);
+    }
+    if (sent < b) ctr.Drop(DropReason::kTxFailed, b - sent);
+    sent_total += sent;
+    bytes_total += bytes;
+  }
+  CounterAdd(ctr.tx_packets, sent_total);
+  CounterAdd(ctr.tx_bytes, bytes_total);
+}
+
+inline void ClearOffloadFlags(rte_mbuf* m) {
+  m->ol_flags &= (RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL);
+}
+
+// A burst from an ethernet port: relay what is ours, the rest to the TAP.
+void FromWire(const Impl& im, Worker& w, const RxSource& src, rte_mbuf** pkts, uint16_t n) {
+  WorkerCore& core = *w.core;
+  WorkerCounters& ctr = core.counters();
+  rte_mbuf* ours[kBurst];
+  ParsedFrame parsed[kBurst];
+  PacketView views[kBurst];
+  Decision dec[kBurst];
+  rte_mbuf* exc[kBurst];
+  rte_mbuf* fwd[kBurst];
+  uint16_t fwd_port[kBurst];
+  size_t k = 0, e = 0;
+  uint64_t bytes = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+    rte_mbuf* m = pkts[i];
+    bytes += rte_pktmbuf_pkt_len(m);
+    DropReason reason;
+    switch (dpdk::ParseFrame(m, im.pcfg, src.port, &parsed[k], &reason)) {
+      case FrameClass::kOurs:
+        ours[k] = m;
+        views[k] = {dpdk::PayloadOf(m, parsed[k]), parsed[k].payload_len};
+        ++k;
+        break;
+      case FrameClass::kException:
+        exc[e++] = m;
+        break;
+      case FrameClass::kDrop:
+        ctr.Drop(reason);
+        rte_pktmbuf_free(m);
+        break;
+    }
+  }
+  CounterAdd(ctr.rx_packets, n);
+  CounterAdd(ctr.rx_bytes, bytes);
+
+  if (k > 0) {
+    core.Process(
+        views, k, MonotonicMillis(),
+        [&](size_t i) { return dpdk::SourcePath(ours[i], parsed[i], src.port); }, dec);
+    size_t f = 0;
+    for (size_t i = 0; i < k; ++i) {
+      if (dec[i].verdict == Verdict::kForward) {
+        const PeerPath& path = *dec[i].path;
+        if (im.is_eth[path.listener] && dpdk::RewriteForward(ours[i], parsed[i], path, im.pcfg)) {
+          fwd[f] = ours[i];
+          fwd_port[f++] = path.listener;
+          continue;
+        }
+        ctr.Drop(DropReason::kTxFailed);
+      }
+      // Dropped, or copied to the control thread (to self, to a TCP peer).
+      rte_pktmbuf_free(ours[i]);
+    }
+    TransmitGrouped(fwd, fwd_port, f, w.txq, ctr);
+  }
+
+  if (e > 0) {
+    for (size_t i = 0; i < e; ++i) ClearOffloadFlags(exc[i]);
+    const uint16_t sent = rte_eth_tx_burst(src.peer, w.txq, exc, static_cast<uint16_t>(e));
+    CounterAdd(ctr.to_kernel, sent);
+    for (size_t i = sent; i < e; ++i) rte_pktmbuf_free(exc[i]);
+    if (sent < e) ctr.Drop(DropReason::kTxFailed, e - sent);
+  }
+  core.EndBurst();
+}
+
+// A burst the kernel sent through a TAP: out on its ethernet port.
+void FromKernel(Worker& w, const RxSource& src, rte_mbuf** pkts, uint16_t n) {
+  WorkerCounters& ctr = w.core->counters();
+  CounterAdd(ctr.from_kernel, n);
+  uint16_t ports[kBurst];
+  for (uint16_t i = 0; i < n; ++i) {
+    ClearOffloadFlags(pkts[i]);
+    ports[i] = src.peer;
+  }
+  TransmitGrouped(pkts, ports, n, w.txq, ctr);
+}
+
+bool DrainEgress(const Impl& im, Worker& w) {
+  rte_mbuf* pkts[kBurst];
+  const unsigned n =
+      rte_ring_sc_dequeue_burst(im.egress, reinterpret_cast<void**>(pkts), kBurst, nullptr);
+  if (n == 0) return false;
+  uint16_t ports[kBurst];
+  for (unsigned i = 0; i < n; ++i) ports[i] = pkts[i]->port;
+  TransmitGrouped(pkts, ports, n, w.txq, w.core->counters());
+  return true;
+}
+
+void RunWorker(const Impl& im, Worker& w) {
+  prctl(PR_SET_TIMERSLACK, 1000UL);  // naps of a few µs, not the default 50 µs slack
+  WorkerCore& core = *w.core;
+  rte_mbuf* pkts[kBurst];
+  uint32_t idle = 0;
+  while (!im.stop->load(std::memory_order_relaxed)) {
+    bool busy = core.ApplyUpdates() > 0;
+    for (const RxSource& src : w.rx) {
+      const uint16_t n = rte_eth_rx_burst(src.port, src.queue, pkts, kBurst);
+      if (n == 0) continue;
+      busy = true;
+      if (src.tap) {
+        FromKernel(w, src, pkts, n);
+      } else {
+        FromWire(im, w, src, pkts, n);
+      }
+    }
+    if (w.drains_egress && DrainEgress(im, w)) busy = true;
+    if (busy) {
+      idle = 0;
+    } else if (im.idle_sleep_us > 0 && ++idle > kIdleRoundsBeforeSleep) {
+      usleep(static_cast<useconds_t>(im.idle_sleep_us));
+    } else {
+      rte_pause();
+    }
+  }
+}
+
+struct LaunchArg {
+  const Impl* im;
+  Worker* w;
+};
+
+int LcoreMain(void* arg) {
+  auto* a = static_cast<LaunchArg*>(arg);
+  RunWorker(*a->im, *a->w);
+  delete a;
+  return 0;
+}
+
+absl::Status PortError(const char* what, uint16_t port, int err) {
+  return absl::InternalError(
+      absl::StrFormat("DPDK port %d: %s failed: %s", port, what, rte_strerror(err < 0 ? -err : err)));
+}
+
+// Configures `port` with nb_rxq RX and nb_txq TX queues.
+absl::Status ConfigurePort(uint16_t port, uint16_t nb_rxq, uint16_t nb_txq, uint16_t rx_desc,
+                           uint16_t tx_desc, uint64_t rss_hf, uint64_t tx_offloads,
+                           rte_mempool* pool) {
+  rte_eth_conf conf;
+  std::memset(&conf, 0, sizeof(conf));
+  if (nb_rxq > 1 && rss_hf != 0) {
+    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+    conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
+  }
+  conf.txmode.offloads = tx_offloads;
+  int r = rte_eth_dev_configure(port, nb_rxq, nb_txq, &conf);
+  if (r < 0) return PortError("configure", port, r);
+  uint16_t nb_rxd = rx_desc, nb_txd = tx_desc;
+  r = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nb_rxd, &nb_txd);
+  if (r < 0) return PortError("adjust descriptors", port, r);
+  int socket = rte_eth_dev_socket_id(port);
+  if (socket < 0) socket = static_cast<int>(SOCKET_ID_ANY);
+  rte_eth_dev_info info;
+  r = rte_eth_dev_info_get(port, &info);
+  if (r != 0) return PortError("info", port, r);
+  for (uint16_t q = 0; q < nb_rxq; ++q) {
+    r = rte_eth_rx_queue_setup(port, q, nb_rxd, socket, nullptr, pool);
+    if (r < 0) return PortError("RX queue setup", port, r);
+  }
+  rte_eth_txconf txconf = info.default_txconf;
+  txconf.offloads = tx_offloads;
+  for (uint16_t q = 0; q < nb_txq; ++q) {
+    r = rte_eth_tx_queue_setup(port, q, nb_txd, socket, &txconf);
+    if (r < 0) return PortError("TX queue setup", port, r);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+DpdkBackend::DpdkBackend() : impl_(std::make_unique<Impl>()) {}
+
+DpdkBackend::~DpdkBackend() {
+  Stop();
+  if (dpdk::EalInitialized()) {
+    for (uint16_t port : impl_->configured) {
+      rte_eth_dev_stop(port);
+      rte_eth_dev_close(port);
+    }
+    impl_->configured.clear();
+    if (impl_->egress != nullptr) {
+      rte_ring_free(impl_->egress);
+      impl_->egress = nullptr;
+    }
+    dpdk::CleanupEal();
+  }
+}
+
+WorkerCore& DpdkBackend::worker(size_t i) { return *workers_[i]->core; }
+
+std::vector<std::string> DpdkBackend::tap_names() const { return impl_->tap_names; }
+
+absl::StatusOr<std::unique_ptr<DpdkBackend>> DpdkBackend::Create(const DpdkBackendOptions& opts) {
+  std::unique_ptr<DpdkBackend> b(new DpdkBackend());
+  b->opts_ = opts;
+  absl::Status s = b->Init();
+  if (!s.ok()) return s;
+  return b;
+}
+
+absl::Status DpdkBackend::Init() {
+  Impl& im = *impl_;
+  im.stop = &stop_;
+  im.idle_sleep_us = std::max(0, opts_.idle_sleep_us);
+  PacketConfig& pcfg = im.pcfg;
+
+  // Our addresses and ports.
+  if (opts_.addresses.empty()) {
+    return absl::InvalidArgumentError(
+        "the DPDK backend needs the super peer's own addresses: --dpdk_addr=<ip>/<prefix>[,...]");
+  }
+  std::vector<dpdk::InterfaceAddress> tap_addrs;
+  for (const DpdkAddress& a : opts_.addresses) {
+    dpdk::LocalAddress la;
+    la.family = a.addr.is_v4() ? 4 : 6;
+    la.prefix_len = static_cast<uint8_t>(a.prefix_len);
+    la.ip = a.addr.bytes();
+    if (!pcfg.AddAddress(la)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("too many --dpdk_addr addresses (at most ", dpdk::kMaxLocalAddresses, ")"));
+    }
+    tap_addrs.push_back({a.addr.family(), a.addr.bytes(), a.prefix_len});
+  }
+  pcfg.udp4_port_be = rte_cpu_to_be_16(opts_.udp4_port);
+  pcfg.udp6_port_be = rte_cpu_to_be_16(opts_.udp6_port);
+  if ((pcfg.n_v4 == 0 || opts_.udp4_port == 0) && (pcfg.n_v6 == 0 || opts_.udp6_port == 0)) {
+    return absl::InvalidArgumentError(
+        "no UDP listener for the --dpdk_addr addresses: an IPv4 address needs UDP4_LISTEN, an "
+        "IPv6 address UDP6_LISTEN (with a fixed port)");
+  }
+
+  // EAL.
+  absl::StatusOr<dpdk::EalArgs> eal = dpdk::BuildEalArgs(opts_.eal_args, dpdk::DetectHugepages());
+  if (!eal.ok()) return eal.status();
+  for (const std::string& note : eal->notes) LOG(INFO) << note;
+  LOG(INFO) << "DPDK EAL arguments: " << absl::StrJoin(eal->argv, " ");
+  if (absl::Status s = dpdk::InitEal(eal->argv); !s.ok()) return s;
+
+  // Ethernet ports: every port the EAL arguments created.
+  uint16_t pid;
+  RTE_ETH_FOREACH_DEV(pid) { im.eth_ports.push_back(pid); }
+  if (im.eth_ports.empty()) {
+    return absl::FailedPreconditionError(
+        "DPDK found no ethernet port: bind a NIC to a DPDK driver or add a virtual one to "
+        "--dpdk_eal, e.g. --vdev=net_af_packet0,iface=veth0");
+  }
+  std::vector<rte_eth_dev_info> infos(im.eth_ports.size());
+  for (size_t i = 0; i < im.eth_ports.size(); ++i) {
+    const uint16_t port = im.eth_ports[i];
+    if (port >= kMaxPorts) return absl::InternalError("port id out of range");
+    int r = rte_eth_dev_info_get(port, &infos[i]);
+    if (r != 0) return PortError("info", port, r);
+    r = rte_eth_macaddr_get(port, &pcfg.port_mac[port]);
+    if (r != 0) return PortError("MAC address", port, r);
+    im.is_eth[port] = true;
+  }
+
+  // One TAP per ethernet port, with the port's MAC (so the kernel's ARP and
+  // ND answers name the port), hot-plugged now that the MAC is known.
+  for (size_t i = 0; i < im.eth_ports.size(); ++i) {
+    std::string ifname = absl::StrCat(opts_.tap_name, i);
+    if (ifname.size() > 15) return absl::InvalidArgumentError("TAP name too long: " + ifname);
+    absl::StatusOr<uint16_t> tap =
+        dpdk::ProbeTap(ifname, MacString(pcfg.port_mac[im.eth_ports[i]]), static_cast<int>(i));
+    if (!tap.ok()) return tap.status();
+    im.tap_ports.push_back(*tap);
+    im.tap_names.push_back(ifname);
+  }
+
+  // Workers: the EAL's worker lcores, as many as every port has TX queues
+  // for (each worker transmits on its own queue of every port).
+  std::vector<unsigned> lcores;
+  unsigned lc;
+  RTE_LCORE_FOREACH_WORKER(lc) { lcores.push_back(lc); }
+  size_t n_workers = std::max<size_t>(1, lcores.size());
+  size_t cap = n_workers;
+  for (const rte_eth_dev_info& info : infos) cap = std::min<size_t>(cap, info.max_tx_queues);
+  for (uint16_t tap : im.tap_ports) {
+    rte_eth_dev_info info;
+    if (rte_eth_dev_info_get(tap, &info) == 0) {
+      cap = std::min<size_t>(cap, std::min(info.max_rx_queues, info.max_tx_queues));
+    }
+  }
+  if (cap == 0) return absl::FailedPreconditionError("a DPDK port has no TX queue");
+  if (cap < n_workers) {
+    LOG(WARNING) << "DPDK: using " << cap << " of " << n_workers
+                 << " worker lcores (a port has only " << cap << " TX queue(s))";
+    n_workers = cap;
+  }
+  if (lcores.empty()) {
+    LOG(WARNING) << "DPDK: no worker lcore in the EAL core list (e.g. -l 0-1); running one "
+                    "worker on a registered thread";
+  }
+
+  // RX queues: one per worker with RSS, else one per port.
+  std::vector<uint16_t> nb_rxq(im.eth_ports.size(), 1);
+  std::vector<uint64_t> rss_hf(im.eth_ports.size(), 0);
+  for (size_t i = 0; i < im.eth_ports.size(); ++i) {
+    const uint64_t hf =
+        infos[i].flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
+    if (hf != 0 && infos[i].max_rx_queues > 1 && n_workers > 1) {
+      nb_rxq[i] = static_cast<uint16_t>(std::min<size_t>(n_workers, infos[i].max_rx_queues));
+      rss_hf[i] = hf;
+    }
+  }
+
+  // Mbufs: every descriptor ring full, plus caches and bursts in flight.
+  size_t mbufs = kEgressRingSize + (n_workers + 1) * (kMbufCache + 4 * kBurst);
+  for (size_t i = 0; i < im.eth_ports.size(); ++i) {
+    mbufs += size_t{nb_rxq[i]} * kRxDesc + n_workers * kTxDesc;
+    mbufs += n_workers * 2 * size_t{kTapDesc};
+  }
+  size_t pool_size = 1;
+  while (pool_size < mbufs + 1) pool_size <<= 1;
+  int socket = rte_eth_dev_socket_id(im.eth_ports[0]);
+  if (socket < 0) socket = static_cast<int>(SOCKET_ID_ANY);
+  im.pool = rte_pktmbuf_pool_create("drasyl_mbufs", static_cast<unsigned>(pool_size - 1),
+                                    kMbufCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+  if (im.pool == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "cannot create the mbuf pool (", pool_size - 1, " mbufs): ", rte_strerror(rte_errno),
+        "; give DPDK more memory (-m) or hugepages"));
+  }
+  im.egress = rte_ring_create("drasyl_egress", kEgressRingSize, socket,
+                              RING_F_SP_ENQ | RING_F_SC_DEQ);
+  if (im.egress == nullptr) {
+    return absl::InternalError(absl::StrCat("egress ring: ", rte_strerror(rte_errno)));
+  }
+
+  // Configure and start the ports.
+  for (size_t i = 0; i < im.eth_ports.size(); ++i) {
+    const uint16_t port = im.eth_ports[i];
+    const uint64_t tx_off = infos[i].tx_offload_capa &
+                            (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM);
+    pcfg.port_tx_offloads[port] =
+        ((tx_off & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) ? dpdk::kTxIpv4Cksum : 0) |
+        ((tx_off & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) ? dpdk::kTxUdpCksum : 0);
+    im.configured.push_back(port);
+    if (absl::Status s = ConfigurePort(port, nb_rxq[i], static_cast<uint16_t>(n_workers), kRxDesc,
+                                       kTxDesc, rss_hf[i], tx_off, im.pool);
+        !s.ok()) {
+      return s;
+    }
+    const uint16_t tap = im.tap_ports[i];
+    im.configured.push_back(tap);
+    if (absl::Status s = ConfigurePort(tap, static_cast<uint16_t>(n_workers),
+                                       static_cast<uint16_t>(n_workers), kTapDesc, kTapDesc, 0, 0,
+                                       im.pool);
+        !s.ok()) {
+      return s;
+    }
+    int r = rte_eth_dev_start(port);
+    if (r < 0) return PortError("start", port, r);
+    r = rte_eth_dev_start(tap);
+    if (r < 0) return PortError("start (TAP)", tap, r);
+    // Multicast for IPv6 neighbour discovery; our unicast MAC filter is in
+    // software, so promiscuous mode is not needed.
+    rte_eth_allmulticast_enable(port);
+    uint16_t mtu = 0;
+    rte_eth_dev_get_mtu(port, &mtu);
+    // The addresses live on the first port's TAP (one kernel interface per
+    // prefix); further ports' TAPs carry their traffic without addresses.
+    if (absl::Status s = dpdk::ConfigureInterface(im.tap_names[i],
+                                                  i == 0 ? tap_addrs
+                                                         : std::vector<dpdk::InterfaceAddress>{},
+                                                  mtu);
+        !s.ok()) {
+      return s;
+    }
+    LOG(INFO) << absl::StrFormat(
+        "DPDK port %d (%s, MAC %s): %d RX queue(s)%s, %d TX queue(s), TX offloads:%s%s; TAP %s",
+        port, infos[i].driver_name, MacString(pcfg.port_mac[port]), nb_rxq[i],
+        rss_hf[i] ? " with RSS" : "", n_workers,
+        (tx_off & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) ? " ipv4-cksum" : "",
+        (tx_off & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) ? " udp-cksum" : (tx_off ? "" : " none"),
+        im.tap_names[i]);
+  }
+
+  // Workers and what each polls.
+  for (size_t w = 0; w < n_workers; ++w) {
+    auto worker = std::make_unique<Worker>();
+    worker->core = std::make_unique<WorkerCore>(opts_.relay, opts_.send_unites_ms,
+                                                opts_.control_wakeup);
+    if (opts_.table_reserve) worker->core->table().Reserve(opts_.table_reserve);
+    worker->lcore = lcores.empty() ? LCORE_ID_ANY : lcores[w];
+    worker->txq = static_cast<uint16_t>(w);
+    worker->drains_egress = w == 0;
+    for (size_t i = 0; i < im.eth_ports.size(); ++i) {
+      // The kernel spreads what it sends over the TAP's queues: one each.
+      worker->rx.push_back({im.tap_ports[i], static_cast<uint16_t>(w), true, im.eth_ports[i]});
+    }
+    workers_.push_back(std::move(worker));
+  }
+  for (size_t i = 0; i < im.eth_ports.size(); ++i) {
+    for (uint16_t q = 0; q < nb_rxq[i]; ++q) {
+      Worker& w = *workers_[(q + i) % n_workers];
+      w.rx.insert(w.rx.begin(), {im.eth_ports[i], q, false, im.tap_ports[i]});
+    }
+  }
+  std::vector<std::string> where;
+  for (auto& w : workers_) {
+    where.push_back(w->lcore == LCORE_ID_ANY ? "thread" : absl::StrCat("lcore ", w->lcore));
+  }
+  LOG(INFO) << "DPDK: " << n_workers << " worker(s) on " << absl::StrJoin(where, ", ")
+            << "; addresses on TAP " << im.tap_names[0];
+  im.accepting.store(true);
+  return absl::OkStatus();
+}
+
+absl::Status DpdkBackend::Start() {
+  if (started_) return absl::OkStatus();
+  started_ = true;
+  Impl* im = impl_.get();
+  for (auto& w : workers_) {
+    Worker* raw = w.get();
+    if (raw->lcore == LCORE_ID_ANY) {
+      raw->thread = std::thread([im, raw] {
+        if (rte_thread_register() != 0) {
+          LOG(ERROR) << "rte_thread_register: " << rte_strerror(rte_errno);
+        }
+        RunWorker(*im, *raw);
+        rte_thread_unregister();
+      });
+      raw->launched = true;
+      continue;
+    }
+    int r = rte_eal_remote_launch(&LcoreMain, new LaunchArg{im, raw}, raw->lcore);
+    if (r != 0) {
+      return absl::InternalError(absl::StrCat("cannot launch a worker on lcore ", raw->lcore,
+                                              ": ", rte_strerror(-r)));
+    }
+    raw->launched = true;
+  }
+  return absl::OkStatus();
+}
+
+void DpdkBackend::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  impl_->accepting.store(false);
+  stop_.store(true, std::memory_order_relaxed);
+  for (auto& w : workers_) {
+    if (!w->launched) continue;
+    if (w->thread.joinable()) {
+      w->thread.join();
+    } else if (w->lcore != LCORE_ID_ANY) {
+      rte_eal_wait_lcore(w->lcore);
+    }
+    w->launched = false;
+  }
+  if (!dpdk::EalInitialized()) return;
+  // Frames the control thread queued but nobody sent.
+  if (impl_->egress != nullptr) {
+    void* obj;
+    while (rte_ring_dequeue(impl_->egress, &obj) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(obj));
+  }
+  for (uint16_t port : impl_->configured) {
+    rte_eth_dev_stop(port);
+    rte_eth_dev_close(port);  // a TAP's kernel interface goes away here
+  }
+  impl_->configured.clear();
+}
+
+bool DpdkBackend::SendFromControl(const PeerPath& path, const uint8_t* data, size_t len) {
+  Impl& im = *impl_;
+  if (!im.accepting.load(std::memory_order_relaxed)) return false;
+  if (path.transport != Transport::kUdp || path.listener >= kMaxPorts || !im.is_eth[path.listener]) {
+    return false;
+  }
+  // The control thread is not an EAL thread: the pool's per-lcore cache is
+  // bypassed and its (multi-producer/consumer) ring used directly.
+  rte_mbuf* m = rte_pktmbuf_alloc(im.pool);
+  if (m == nullptr) return false;
+  if (!dpdk::BuildFrame(m, path, im.pcfg, data, len)) {
+    rte_pktmbuf_free(m);
+    return false;
+  }
+  m->port = path.listener;
+  if (rte_ring_sp_enqueue(im.egress, m) != 0) {
+    rte_pktmbuf_free(m);
+    return false;
+  }
+  return true;
+}
+
+absl::StatusOr<std::unique_ptr<Backend>> CreateDpdkBackend(const DpdkBackendOptions& opts) {
+  absl::StatusOr<std::unique_ptr<DpdkBackend>> b = DpdkBackend::Create(opts);
+  if (!b.ok()) return b.status();
+  return std::unique_ptr<Backend>(std::move(*b));
+}
+
+}  // namespace drasyl

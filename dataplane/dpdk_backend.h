@@ -1,0 +1,97 @@
+// The kernel-bypass backend: DPDK poll-mode ports. Each worker lcore polls
+// its RX queues (RSS spreads flows when the port can), parses, runs the
+// shared relay decision over the burst, rewrites relayed frames in place and
+// transmits them in the same burst on its own TX queue. Everything that is
+// not UDP to our listener goes to a TAP interface (DPDK's net_tap) carrying
+// our addresses, and what the kernel sends through the TAP goes out on the
+// port; so ARP, ND, ping and the TCP fallback work through the kernel.
+//
+// This header has no DPDK includes: the factory can include it anywhere.
+#ifndef DRASYL_DATAPLANE_DPDK_BACKEND_H_
+#define DRASYL_DATAPLANE_DPDK_BACKEND_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "dataplane/backend.h"
+#include "dataplane/relay.h"
+
+struct rte_mempool;
+struct rte_ring;
+
+namespace drasyl {
+
+// One of the super peer's own addresses with its prefix length (--dpdk_addr).
+struct DpdkAddress {
+  SocketAddress addr;  // port ignored
+  int prefix_len = 0;
+};
+
+struct DpdkBackendOptions {
+  // EAL arguments as the operator wrote them (--dpdk_eal); the backend adds
+  // --no-huge when there are no hugepages, and the TAP ports itself.
+  std::string eal_args;
+  std::vector<DpdkAddress> addresses;
+  // UDP listener ports of the two families (0: that family is not served).
+  uint16_t udp4_port = 22527;
+  uint16_t udp6_port = 22527;
+  // What udp_listeners() reports (the configured listeners, for the banner).
+  std::vector<SocketAddress> listeners;
+  RelayConfig relay;
+  int64_t send_unites_ms = 5000;
+  int control_wakeup = -1;  // eventfd of the control thread
+  // Kernel name of the TAP of ethernet port i: <tap_name><i>.
+  std::string tap_name = "drasyl";
+  // A worker that found nothing to do for a while sleeps this long between
+  // polls (0: pure busy polling, the classic DPDK way).
+  int idle_sleep_us = 10;
+  // Pre-sizes every worker's table replica (0: grow on demand).
+  size_t table_reserve = 0;
+};
+
+// Parses "10.99.0.1/24" / "fd99::1/64".
+absl::StatusOr<DpdkAddress> ParseDpdkAddress(const std::string& cidr);
+
+class DpdkBackend : public Backend {
+ public:
+  // Initializes the EAL (once per process), configures the ports and TAPs.
+  static absl::StatusOr<std::unique_ptr<DpdkBackend>> Create(const DpdkBackendOptions& opts);
+  // Stops, closes the ports and cleans up the EAL.
+  ~DpdkBackend() override;
+
+  const char* name() const override { return "dpdk"; }
+  absl::Status Start() override;
+  void Stop() override;
+  size_t num_workers() const override { return workers_.size(); }
+  WorkerCore& worker(size_t i) override;
+  bool SendFromControl(const PeerPath& path, const uint8_t* data, size_t len) override;
+  std::vector<SocketAddress> udp_listeners() const override { return opts_.listeners; }
+
+  // Kernel names of the TAP interfaces (one per ethernet port).
+  std::vector<std::string> tap_names() const;
+
+  struct Worker;
+  struct Impl;
+
+ private:
+  DpdkBackend();
+  absl::Status Init();
+
+  DpdkBackendOptions opts_;
+  std::unique_ptr<Impl> impl_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::atomic<bool> stop_{false};
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+absl::StatusOr<std::unique_ptr<Backend>> CreateDpdkBackend(const DpdkBackendOptions& opts);
+
+}  // namespace drasyl
+
+#endif  // DRASYL_DATAPLANE_DPDK_BACKEND_H_

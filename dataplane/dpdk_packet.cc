@@ -1,0 +1,379 @@
+#include "dataplane/dpdk_packet.h"
+
+#include <rte_byteorder.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include <cstring>
+
+#include "common/wire.h"
+
+namespace drasyl::dpdk {
+namespace {
+
+constexpr uint16_t kEthIpv4 = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+constexpr uint16_t kEthIpv6 = RTE_BE16(RTE_ETHER_TYPE_IPV6);
+constexpr uint16_t kEthVlan = RTE_BE16(RTE_ETHER_TYPE_VLAN);
+constexpr size_t kEthLen = sizeof(rte_ether_hdr);  // 14
+constexpr size_t kVlanLen = sizeof(rte_vlan_hdr);  // 4
+constexpr size_t kIpv4Len = sizeof(rte_ipv4_hdr);  // 20
+constexpr size_t kIpv6Len = sizeof(rte_ipv6_hdr);  // 40
+constexpr size_t kUdpLen = sizeof(rte_udp_hdr);    // 8
+constexpr uint8_t kProtoUdp = 17;
+
+inline uint16_t Load16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+inline uint32_t Load32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+inline uint64_t Load64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+inline void Store16(uint8_t* p, uint16_t v) { std::memcpy(p, &v, 2); }
+
+// Ones' complement sum of n bytes (n a multiple of 4) as 32-bit words into a
+// 64-bit accumulator; byte order is irrelevant as long as every term and
+// the stored checksum are treated alike.
+inline uint64_t SumWords(const uint8_t* p, size_t n) {
+  uint64_t s = 0;
+  for (size_t i = 0; i < n; i += 4) s += Load32(p + i);
+  return s;
+}
+inline uint16_t Fold(uint64_t s) {
+  s = (s & 0xffffffffu) + (s >> 32);
+  s = (s & 0xffffffffu) + (s >> 32);
+  s = (s & 0xffff) + (s >> 16);
+  s = (s & 0xffff) + (s >> 16);
+  return static_cast<uint16_t>(s);
+}
+
+inline bool MacEqual(const uint8_t* a, const rte_ether_addr& b) {
+  return Load32(a) == Load32(b.addr_bytes) && Load16(a + 4) == Load16(b.addr_bytes + 4);
+}
+
+inline bool MartianV4(const uint8_t* src) {
+  return src[0] == 0 || src[0] == 127 || src[0] >= 224;
+}
+inline bool MartianV6(const uint8_t* src) {
+  if (src[0] == 0xff) return true;  // multicast
+  const uint64_t hi = Load64(src), lo = Load64(src + 8);
+  return hi == 0 && (lo == 0 || lo == rte_cpu_to_be_64(1));  // :: and ::1
+}
+
+}  // namespace
+
+bool PacketConfig::AddAddress(const LocalAddress& a) {
+  if (n_addrs >= kMaxLocalAddresses) return false;
+  const uint8_t idx = n_addrs;
+  if (a.family == 4) {
+    v4_be[n_v4] = Load32(a.ip.data());
+    v4_index[n_v4++] = idx;
+    if (first_of_family_[0] < 0) first_of_family_[0] = static_cast<int8_t>(idx);
+  } else if (a.family == 6) {
+    v6[n_v6] = a.ip;
+    v6_index[n_v6++] = idx;
+    if (first_of_family_[1] < 0) first_of_family_[1] = static_cast<int8_t>(idx);
+  } else {
+    return false;
+  }
+  addrs[n_addrs++] = a;
+  return true;
+}
+
+FrameClass ParseFrame(const rte_mbuf* m, const PacketConfig& cfg, uint16_t port_id,
+                      ParsedFrame* out, DropReason* drop) {
+  const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
+  const uint32_t len = rte_pktmbuf_data_len(m);  // the first segment's bytes
+  const uint32_t pkt_len = rte_pktmbuf_pkt_len(m);
+  *drop = DropReason::kNotForUs;
+  if (len < kEthLen) return FrameClass::kDrop;
+  if (p[6] & 1) return FrameClass::kDrop;  // group source MAC: never a real sender
+  if (p[0] & 1) return FrameClass::kException;  // broadcast / multicast: ARP, ND, ...
+  if (!MacEqual(p, cfg.port_mac[port_id])) return FrameClass::kDrop;  // someone else's
+
+  uint16_t type = Load16(p + 12);
+  size_t l2 = kEthLen;
+  uint32_t vlan = 0;
+  if (m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) vlan = kVlanTagged | m->vlan_tci;
+  if (type == kEthVlan) {
+    if (len < kEthLen + kVlanLen) return FrameClass::kDrop;
+    vlan = kVlanTagged | rte_be_to_cpu_16(Load16(p + 14));
+    type = Load16(p + 16);
+    l2 += kVlanLen;
+  }
+
+  const uint8_t* l3 = p + l2;
+  if (type == kEthIpv4) {
+    if (cfg.n_v4 == 0 || cfg.udp4_port_be == 0) return FrameClass::kException;
+    if (len < l2 + kIpv4Len) return FrameClass::kDrop;
+    if (l3[0] != 0x45) return FrameClass::kException;  // options (or not IPv4): the kernel's
+    const uint16_t total = rte_be_to_cpu_16(Load16(l3 + 2));
+    if (total < kIpv4Len + kUdpLen || l2 + total > pkt_len) return FrameClass::kDrop;
+    if (Load16(l3 + 6) & RTE_BE16(0x3fff)) return FrameClass::kException;  // fragment
+    if (l3[9] != kProtoUdp) return FrameClass::kException;
+    const uint32_t dst = Load32(l3 + 16);
+    int local = -1;
+    for (uint8_t i = 0; i < cfg.n_v4; ++i) {
+      if (cfg.v4_be[i] == dst) {
+        local = cfg.v4_index[i];
+        break;
+      }
+    }
+    if (local < 0) return FrameClass::kException;
+    const uint8_t* udp = l3 + kIpv4Len;
+    if (Load16(udp + 2) != cfg.udp4_port_be) return FrameClass::kException;
+    // A corrupted header must not teach us a wrong path: verify the header
+    // checksum unless the port already did.
+    const uint64_t ck_flags = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+    if (ck_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD) return FrameClass::kDrop;
+    if (ck_flags != RTE_MBUF_F_RX_IP_CKSUM_GOOD && Fold(SumWords(l3, kIpv4Len)) != 0xffff) {
+      return FrameClass::kDrop;
+    }
+    const uint16_t ulen = rte_be_to_cpu_16(Load16(udp + 4));
+    if (ulen < kUdpLen || ulen > total - kIpv4Len) return FrameClass::kDrop;
+    if (MartianV4(l3 + 12) || Load16(udp) == 0) return FrameClass::kDrop;
+    if (l2 + kIpv4Len + ulen > len) {  // not contiguous in the first segment
+      *drop = DropReason::kOversized;
+      return FrameClass::kDrop;
+    }
+    out->l2_len = static_cast<uint16_t>(l2);
+    out->l3_len = kIpv4Len;
+    out->payload_off = static_cast<uint16_t>(l2 + kIpv4Len + kUdpLen);
+    out->payload_len = static_cast<uint16_t>(ulen - kUdpLen);
+    out->family = 4;
+    out->local_addr = static_cast<uint8_t>(local);
+    out->udp_cksum = Load16(udp + 6);
+    out->vlan = vlan;
+    return FrameClass::kOurs;
+  }
+  if (type == kEthIpv6) {
+    if (cfg.n_v6 == 0 || cfg.udp6_port_be == 0) return FrameClass::kException;
+    if (len < l2 + kIpv6Len) return FrameClass::kDrop;
+    if ((l3[0] >> 4) != 6) return FrameClass::kDrop;
+    const uint16_t plen = rte_be_to_cpu_16(Load16(l3 + 4));
+    if (l2 + kIpv6Len + plen > pkt_len) return FrameClass::kDrop;
+    if (l3[6] != kProtoUdp) return FrameClass::kException;  // ICMPv6, TCP, extension headers
+    const uint64_t dst_hi = Load64(l3 + 24), dst_lo = Load64(l3 + 32);
+    int local = -1;
+    for (uint8_t i = 0; i < cfg.n_v6; ++i) {
+      if (Load64(cfg.v6[i].data()) == dst_hi && Load64(cfg.v6[i].data() + 8) == dst_lo) {
+        local = cfg.v6_index[i];
+        break;
+      }
+    }
+    if (local < 0) return FrameClass::kException;
+    const uint8_t* udp = l3 + kIpv6Len;
+    if (plen < kUdpLen) return FrameClass::kDrop;
+    if (Load16(udp + 2) != cfg.udp6_port_be) return FrameClass::kException;
+    const uint16_t ulen = rte_be_to_cpu_16(Load16(udp + 4));
+    if (ulen < kUdpLen || ulen > plen) return FrameClass::kDrop;
+    if (MartianV6(l3 + 8) || Load16(udp) == 0) return FrameClass::kDrop;
+    if (l2 + kIpv6Len + ulen > len) {
+      *drop = DropReason::kOversized;
+      return FrameClass::kDrop;
+    }
+    out->l2_len = static_cast<uint16_t>(l2);
+    out->l3_len = kIpv6Len;
+    out->payload_off = static_cast<uint16_t>(l2 + kIpv6Len + kUdpLen);
+    out->payload_len = static_cast<uint16_t>(ulen - kUdpLen);
+    out->family = 6;
+    out->local_addr = static_cast<uint8_t>(local);
+    out->udp_cksum = Load16(udp + 6);
+    out->vlan = vlan;
+    return FrameClass::kOurs;
+  }
+  return FrameClass::kException;  // ARP, LLDP, ...
+}
+
+PeerPath SourcePath(const rte_mbuf* m, const ParsedFrame& f, uint16_t port_id) {
+  const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
+  const uint8_t* l3 = p + f.l2_len;
+  const uint8_t* udp = l3 + f.l3_len;
+  PeerPath path;
+  path.transport = Transport::kUdp;
+  path.family = f.family;
+  if (f.family == 4) {
+    std::memcpy(path.ip.data(), l3 + 12, 4);
+  } else {
+    std::memcpy(path.ip.data(), l3 + 8, 16);
+  }
+  path.port = rte_be_to_cpu_16(Load16(udp));
+  path.listener = static_cast<uint8_t>(port_id);
+  path.local_addr = f.local_addr;
+  std::memcpy(path.mac.data(), p + 6, 6);
+  path.tcp_conn = f.vlan;
+  return path;
+}
+
+namespace {
+
+// Writes Ethernet (+ VLAN) for `path` at p; returns its length.
+inline size_t WriteL2(uint8_t* p, const PeerPath& path, const rte_ether_addr& src,
+                      uint16_t ether_type_be) {
+  std::memcpy(p, path.mac.data(), 6);
+  std::memcpy(p + 6, src.addr_bytes, 6);
+  if (path.tcp_conn & kVlanTagged) {
+    Store16(p + 12, kEthVlan);
+    Store16(p + 14, rte_cpu_to_be_16(static_cast<uint16_t>(path.tcp_conn)));
+    Store16(p + 16, ether_type_be);
+    return kEthLen + kVlanLen;
+  }
+  Store16(p + 12, ether_type_be);
+  return kEthLen;
+}
+
+inline void WriteIpv4(uint8_t* ip, const uint8_t* src, const uint8_t* dst, uint16_t total,
+                      uint16_t id_be) {
+  ip[0] = 0x45;
+  ip[1] = 0;
+  Store16(ip + 2, rte_cpu_to_be_16(total));
+  Store16(ip + 4, id_be);
+  Store16(ip + 6, RTE_BE16(0x4000));  // DF
+  ip[8] = kTtl;
+  ip[9] = kProtoUdp;
+  Store16(ip + 10, 0);
+  std::memcpy(ip + 12, src, 4);
+  std::memcpy(ip + 16, dst, 4);
+}
+
+inline void WriteIpv6(uint8_t* ip, const uint8_t* src, const uint8_t* dst, uint16_t payload) {
+  const uint32_t vtc = RTE_BE32(6u << 28);
+  std::memcpy(ip, &vtc, 4);
+  Store16(ip + 4, rte_cpu_to_be_16(payload));
+  ip[6] = kProtoUdp;
+  ip[7] = kTtl;
+  std::memcpy(ip + 8, src, 16);
+  std::memcpy(ip + 24, dst, 16);
+}
+
+}  // namespace
+
+bool RewriteForward(rte_mbuf* m, const ParsedFrame& f, const PeerPath& path,
+                    const PacketConfig& cfg) {
+  const int src_idx = cfg.SourceIndex(path);
+  if (src_idx < 0 || path.listener >= kMaxPorts) return false;
+  const LocalAddress& src = cfg.addrs[src_idx];
+  const bool out_v4 = path.family == 4;
+  const uint16_t sport_be = out_v4 ? cfg.udp4_port_be : cfg.udp6_port_be;
+  const uint16_t dport_be = rte_cpu_to_be_16(path.port);
+  const uint8_t offloads = cfg.port_tx_offloads[path.listener];
+
+  // What the old UDP checksum covered and changes: the pseudo-header's
+  // addresses, the ports and the hop count word (hop count || flags, at an
+  // even offset of the checksummed data). Length and protocol stay.
+  uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
+  const uint8_t* old_l3 = frame + f.l2_len;
+  const uint8_t* old_udp = old_l3 + f.l3_len;
+  uint8_t* payload = frame + f.payload_off;
+  const uint16_t old_id = f.family == 4 ? Load16(old_l3 + 4) : 0;
+  const bool full_cksum = f.udp_cksum == 0;  // IPv4 without a UDP checksum
+  uint16_t udp_cksum = 0;
+  if (!full_cksum) {
+    uint8_t hop_old[4] = {static_cast<uint8_t>(payload[wire::off::kHopCount] - 1),
+                          payload[wire::off::kFlags], 0, 0};
+    uint8_t hop_new[4] = {payload[wire::off::kHopCount], payload[wire::off::kFlags], 0, 0};
+    uint64_t old_sum = (f.family == 4 ? SumWords(old_l3 + 12, 8) : SumWords(old_l3 + 8, 32)) +
+                       Load32(old_udp) + Load32(hop_old);
+    uint32_t ports_new;
+    std::memcpy(&ports_new, &sport_be, 2);
+    std::memcpy(reinterpret_cast<uint8_t*>(&ports_new) + 2, &dport_be, 2);
+    uint64_t new_sum = (out_v4 ? Load32(src.ip.data()) + Load32(path.ip.data())
+                               : SumWords(src.ip.data(), 16) + SumWords(path.ip.data(), 16)) +
+                       ports_new + Load32(hop_new);
+    // RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m').
+    uint64_t acc = static_cast<uint16_t>(~f.udp_cksum) +
+                   static_cast<uint16_t>(~Fold(old_sum)) + static_cast<uint64_t>(Fold(new_sum));
+    udp_cksum = static_cast<uint16_t>(~Fold(acc));
+    if (udp_cksum == 0) udp_cksum = 0xffff;
+  }
+
+  // Drop Ethernet padding, then resize the headers in front of the payload.
+  const uint32_t frame_len = static_cast<uint32_t>(f.payload_off) + f.payload_len;
+  if (rte_pktmbuf_pkt_len(m) > frame_len) rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - frame_len);
+  const uint16_t new_l2 = (path.tcp_conn & kVlanTagged) ? kEthLen + kVlanLen : kEthLen;
+  const uint16_t new_l3 = out_v4 ? kIpv4Len : kIpv6Len;
+  const uint16_t new_off = new_l2 + new_l3 + kUdpLen;
+  if (new_off > f.payload_off) {
+    if (rte_pktmbuf_prepend(m, new_off - f.payload_off) == nullptr) return false;
+  } else if (new_off < f.payload_off) {
+    rte_pktmbuf_adj(m, f.payload_off - new_off);
+  }
+  frame = rte_pktmbuf_mtod(m, uint8_t*);
+
+  WriteL2(frame, path, cfg.port_mac[path.listener], out_v4 ? kEthIpv4 : kEthIpv6);
+  uint8_t* ip = frame + new_l2;
+  uint8_t* udp = ip + new_l3;
+  const uint16_t ulen = f.payload_len + kUdpLen;
+  Store16(udp, sport_be);
+  Store16(udp + 2, dport_be);
+  Store16(udp + 4, rte_cpu_to_be_16(ulen));
+  Store16(udp + 6, udp_cksum);
+
+  uint64_t ol = 0;
+  if (out_v4) {
+    WriteIpv4(ip, src.ip.data(), path.ip.data(), new_l3 + ulen, old_id);
+    if (offloads & kTxIpv4Cksum) {
+      ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+    } else {
+      Store16(ip + 10, rte_ipv4_cksum(reinterpret_cast<const rte_ipv4_hdr*>(ip)));
+    }
+    // An IPv4 datagram without a checksum stays without one (allowed).
+  } else {
+    WriteIpv6(ip, src.ip.data(), path.ip.data(), ulen);
+    if (full_cksum) {  // mandatory for IPv6
+      if (offloads & kTxUdpCksum) {
+        ol |= RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM;
+        Store16(udp + 6, rte_ipv6_phdr_cksum(reinterpret_cast<const rte_ipv6_hdr*>(ip), ol));
+      } else {
+        Store16(udp + 6, rte_ipv6_udptcp_cksum(reinterpret_cast<const rte_ipv6_hdr*>(ip), udp));
+      }
+    }
+  }
+  m->l2_len = new_l2;
+  m->l3_len = new_l3;
+  m->ol_flags = (m->ol_flags & (RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL)) | ol;
+  return true;
+}
+
+bool BuildFrame(rte_mbuf* m, const PeerPath& path, const PacketConfig& cfg, const uint8_t* data,
+                size_t len) {
+  const int src_idx = cfg.SourceIndex(path);
+  if (src_idx < 0 || path.listener >= kMaxPorts || path.transport != Transport::kUdp) return false;
+  const bool v4 = path.family == 4;
+  const size_t l2 = (path.tcp_conn & kVlanTagged) ? kEthLen + kVlanLen : kEthLen;
+  const size_t l3 = v4 ? kIpv4Len : kIpv6Len;
+  const size_t total = l2 + l3 + kUdpLen + len;
+  if (len > 0xffff - kIpv6Len - kUdpLen) return false;
+  uint8_t* frame = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, total));
+  if (frame == nullptr) return false;
+  WriteL2(frame, path, cfg.port_mac[path.listener], v4 ? kEthIpv4 : kEthIpv6);
+  uint8_t* ip = frame + l2;
+  uint8_t* udp = ip + l3;
+  const uint16_t ulen = static_cast<uint16_t>(kUdpLen + len);
+  Store16(udp, v4 ? cfg.udp4_port_be : cfg.udp6_port_be);
+  Store16(udp + 2, rte_cpu_to_be_16(path.port));
+  Store16(udp + 4, rte_cpu_to_be_16(ulen));
+  Store16(udp + 6, 0);
+  std::memcpy(udp + kUdpLen, data, len);
+  const LocalAddress& src = cfg.addrs[src_idx];
+  if (v4) {
+    WriteIpv4(ip, src.ip.data(), path.ip.data(), static_cast<uint16_t>(l3 + ulen), 0);
+    Store16(ip + 10, rte_ipv4_cksum(reinterpret_cast<const rte_ipv4_hdr*>(ip)));
+    Store16(udp + 6, rte_ipv4_udptcp_cksum(reinterpret_cast<const rte_ipv4_hdr*>(ip), udp));
+  } else {
+    WriteIpv6(ip, src.ip.data(), path.ip.data(), ulen);
+    Store16(udp + 6, rte_ipv6_udptcp_cksum(reinterpret_cast<const rte_ipv6_hdr*>(ip), udp));
+  }
+  m->l2_len = l2;
+  m->l3_len = l3;
+  return true;
+}
+
+}  // namespace drasyl::dpdk

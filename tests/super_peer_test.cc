@@ -1,0 +1,935 @@
+// Integration tests of the super peer over UDP: the real binary (started by
+// SuperPeerProcess) and emulated nodes (Node) on loopback.
+//
+// Every "is not delivered" check sends the message that must be dropped and
+// then a positive control that must arrive, and waits a short quiet window.
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <set>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/hex.h"
+#include "common/identity.h"
+#include "common/wire.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/node_emulator.h"
+#include "tests/support/super_peer_process.h"
+#include "tests/support/test_vectors.h"
+
+namespace drasyl::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::ElementsAreArray;
+using wire::MessageType;
+
+constexpr auto kWait = 3000ms;   // for what must arrive
+constexpr auto kQuiet = 300ms;   // for what must not
+
+std::unique_ptr<Node> MakeNode(SuperPeerProcess& sp, const Identity& id, bool v6 = false,
+                               bool armed = true, int32_t network_id = 1) {
+  std::optional<SocketAddress> server = v6 ? sp.udp6() : sp.udp4();
+  if (!server) {
+    ADD_FAILURE() << "the banner has no " << (v6 ? "IPv6" : "IPv4") << " URL";
+    return nullptr;
+  }
+  absl::StatusOr<std::unique_ptr<Node>> n =
+      Node::Create(UdpNodeOptions(id, sp.public_key(), *server, armed, network_id));
+  if (!n.ok()) {
+    ADD_FAILURE() << "node: " << n.status();
+    return nullptr;
+  }
+  return std::move(*n);
+}
+
+// A node that has registered (HELLO answered by an ACK).
+std::unique_ptr<Node> RegisteredNode(SuperPeerProcess& sp, const Identity& id, bool v6 = false,
+                                     bool armed = true, const HelloOptions& hello = {}) {
+  std::unique_ptr<Node> n = MakeNode(sp, id, v6, armed);
+  if (n == nullptr) return nullptr;
+  if (!n->Register(kWait, hello)) {
+    ADD_FAILURE() << "node " << KeyHex(id.public_key).substr(0, 8) << " got no ACK";
+    return nullptr;
+  }
+  return n;
+}
+
+wire::Endpoint Ep(const std::string& text) {
+  absl::StatusOr<SocketAddress> a = SocketAddress::Parse(text);
+  EXPECT_TRUE(a.ok()) << text;
+  return wire::Endpoint::From(a.ok() ? *a : SocketAddress());
+}
+
+// The relayed bytes equal the sent bytes except the hop count (+1).
+void ExpectRelayedUnchanged(const std::vector<uint8_t>& sent, const ReceivedMessage& got) {
+  ASSERT_EQ(got.raw.size(), sent.size());
+  std::vector<uint8_t> expected = sent;
+  expected[wire::off::kHopCount]++;
+  EXPECT_EQ(HexEncode(got.raw), HexEncode(expected));
+}
+
+// ---------------------------------------------------------------------------
+// Armed (default) super peer on 127.0.0.1 and ::1; UNITEs off so that relay
+// tests see only APPs; low PoW difficulty for generated identities.
+
+struct ArmedConfig {
+  static std::map<std::string, std::string> Env() {
+    return {{"DRASYL_UDP6_LISTEN", "[::1]:0"},
+            {"DRASYL_MIN_POW_DIFFICULTY", "8"},
+            {"DRASYL_SEND_UNITES", "-1"}};
+  }
+  static std::vector<std::string> Args() { return {}; }
+};
+using UdpArmed = SharedSuperPeerTest<ArmedConfig>;
+
+TEST_F(UdpArmed, FixedIdentitiesMatchTestVectors) {
+  JsonValue v = ReadJsonFile(TestVectorPath("messages.json"));
+  EXPECT_EQ(KeyHex(IdentityA().public_key), v["identities"]["A"]["pk"].AsString());
+  EXPECT_EQ(KeyHex(IdentityB().public_key), v["identities"]["B"]["pk"].AsString());
+  EXPECT_EQ(KeyHex(IdentityC().public_key), v["identities"]["C"]["pk"].AsString());
+  EXPECT_EQ(IdentityB().pow, v["identities"]["B"]["pow"].AsInt());
+  EXPECT_TRUE(PowValid(IdentityB().public_key, IdentityB().pow, 24));
+  EXPECT_TRUE(PowValid(IdentityC().public_key, IdentityC().pow, 24));
+}
+
+TEST_F(UdpArmed, BannerShowsBothListenersAndIdentityA) {
+  std::vector<BannerUrl> urls = sp_->banner();
+  ASSERT_EQ(urls.size(), 2u) << sp_->stdout_text();
+  EXPECT_TRUE(urls[0].address.is_v4());
+  EXPECT_EQ(urls[0].address.HostString(), "127.0.0.1");
+  EXPECT_NE(urls[0].address.port(), 0);
+  EXPECT_TRUE(urls[1].address.is_v6());
+  EXPECT_EQ(urls[1].address.HostString(), "::1");
+  EXPECT_NE(urls[1].address.port(), 0);
+  for (const BannerUrl& u : urls) {
+    EXPECT_EQ(u.public_key_hex, KeyHex(IdentityA().public_key));
+    EXPECT_EQ(u.network_id, "1");
+    EXPECT_FALSE(u.tcp_port.has_value()) << "no TCP listener is configured";
+  }
+}
+
+TEST_F(UdpArmed, HelloIsAnsweredWithArmedAckEchoingItsTime) {
+  std::unique_ptr<Node> b = MakeNode(*sp_, IdentityB());
+  ASSERT_NE(b, nullptr);
+  HelloOptions h;
+  h.time = UnixMicros() - 1234567;  // an arbitrary (recent) time: the ACK must echo it
+  h.endpoints = {Ep("192.0.2.1:22527"), Ep("[2001:db8::1]:22527")};
+  const uint64_t t = b->SendHello(h);
+  ASSERT_EQ(t, *h.time);
+  std::optional<ReceivedMessage> ack = b->ReceiveType(MessageType::kAck, kWait);
+  ASSERT_TRUE(ack.has_value()) << "no ACK";
+  EXPECT_TRUE(ack->armed());
+  EXPECT_FALSE(ack->disarm_failed) << "ACK not armed with B's session key";
+  ASSERT_TRUE(ack->ack.has_value()) << "ACK body does not parse: " << HexEncode(ack->body);
+  EXPECT_EQ(ack->ack->time, t);
+  EXPECT_EQ(ack->raw.size(), wire::kHeaderBytes + wire::kArmOverhead + wire::kAckBodyBytes);
+  EXPECT_EQ(ack->hop_count, 0);
+  EXPECT_EQ(ack->flags, wire::kFlagArmed);
+  EXPECT_EQ(ack->network_id, 1);
+  EXPECT_EQ(ack->sender, IdentityA().public_key);
+  EXPECT_EQ(ack->recipient, IdentityB().public_key);
+  EXPECT_EQ(ack->pow, IdentityA().pow);
+
+  // A second HELLO with another time gets its own ACK.
+  HelloOptions h2;
+  h2.time = t + 1000;
+  EXPECT_TRUE(b->Register(kWait, h2));
+}
+
+TEST_F(UdpArmed, RelaysAppBothDirectionsWithHopCountPlusOne) {
+  std::unique_ptr<Node> b = RegisteredNode(*sp_, IdentityB());
+  std::unique_ptr<Node> c = RegisteredNode(*sp_, IdentityC());
+  ASSERT_NE(b, nullptr);
+  ASSERT_NE(c, nullptr);
+
+  std::vector<uint8_t> p1 = RandomBytes(100);
+  std::vector<uint8_t> m1 = b->BuildApp(c->public_key(), p1);
+  ASSERT_TRUE(b->SendRaw(m1));
+  ReceivedMessage got;
+  ASSERT_TRUE(AppArrives(*c, p1, kWait, &got));
+  EXPECT_EQ(got.hop_count, 1);
+  EXPECT_EQ(got.sender, b->public_key());
+  EXPECT_EQ(got.recipient, c->public_key());
+  ExpectRelayedUnchanged(m1, got);
+
+  std::vector<uint8_t> p2 = RandomBytes(1000);
+  AppOptions a;
+  a.hop_count = 3;
+  std::vector<uint8_t> m2 = c->BuildApp(b->public_key(), p2, a);
+  ASSERT_TRUE(c->SendRaw(m2));
+  ASSERT_TRUE(AppArrives(*b, p2, kWait, &got));
+  EXPECT_EQ(got.hop_count, 4);
+  ExpectRelayedUnchanged(m2, got);
+
+  // An empty payload and a large one are relayed as they are.
+  std::vector<uint8_t> empty;
+  ASSERT_TRUE(b->SendApp(c->public_key(), empty));
+  ASSERT_TRUE(AppArrives(*c, empty, kWait, &got));
+  EXPECT_EQ(got.raw.size(), wire::kHeaderBytes);
+  std::vector<uint8_t> big = RandomBytes(3000);
+  ASSERT_TRUE(b->SendApp(c->public_key(), big));
+  ASSERT_TRUE(AppArrives(*c, big, kWait));
+}
+
+TEST_F(UdpArmed, HopCountSevenIsRelayedAsEightAndEightIsDropped) {
+  std::unique_ptr<Node> b = RegisteredNode(*sp_, IdentityB());
+  std::unique_ptr<Node> c = RegisteredNode(*sp_, IdentityC());
+  ASSERT_NE(b, nullptr);
+  ASSERT_NE(c, nullptr);
+
+  std::vector<uint8_t> p7 = RandomBytes(40);
+  ASSERT_TRUE(b->SendApp(c->public_key(), p7, 7));
+  ReceivedMessage got;
+  ASSERT_TRUE(AppArrives(*c, p7, kWait, &got));
+  EXPECT_EQ(got.hop_count, 8);
+
+  ASSERT_TRUE(b->SendApp(c->public_key(), RandomBytes(40), 8));
+  ASSERT_TRUE(b->SendApp(c->public_key(), RandomBytes(40), 255));
+  std::vector<uint8_t> control = RandomBytes(40);
+  ASSERT_TRUE(b->SendApp(c->public_key(), control, 0));
+  EXPECT_TRUE(OnlyAppArrives(*c, control, kWait, kQuiet));
+}
+
+TEST_F(UdpArmed, LoopbackAppIsDropped) {
+  std::unique_ptr<Node> b = RegisteredNode(*sp_, IdentityB());
+  std::unique_ptr<Node> c = RegisteredNode(*sp_, IdentityC());
+  ASSERT_NE(b, nullptr);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(b->SendApp(b->public_key(), RandomBytes(30)));  // recipient == sender
+  std::vector<uint8_t> control = RandomBytes(30);
+  ASSERT_TRUE(c->SendApp(b->public_key(), control));
+  EXPECT_TRUE(OnlyAppArrives(*b, control, kWait, kQuiet));
+}
+
+TEST_F(UdpArmed, AppToUnknownRecipientIsDropped) {
+  std::unique_ptr<Node> b = RegisteredNode(*sp_, IdentityB());
+  ASSERT_NE(b, nullptr);
+  // D has a socket but has not said HELLO yet: the super peer does not know it.
+  Identity d_id = GenerateTestIdentity(8);
+  std::unique_ptr<Node> d = MakeNode(*sp_, d_id);
+  ASSERT_NE(d, nullptr);
+  ASSERT_TRUE(b->SendApp(d->public_key(), RandomBytes(50)));
+  // Positive control: once D is registered, the same kind of APP arrives.
+  EXPECT_TRUE(NoMessageOfType(*d, MessageType::kApp, kQuiet));
+  ASSERT_TRUE(d->Register(kWait));
+  std::vector<uint8_t> control = RandomBytes(50);
+  ASSERT_TRUE(b->SendApp(d->public_key(), control));
+  EXPECT_TRUE(OnlyAppArrives(*d, control, kWait, kQuiet));
+}
+
+TEST_F(UdpArmed, OnlyAppIsRelayed) {
+  std::unique_ptr<Node> b = RegisteredNode(*sp_, IdentityB());
+  std::unique_ptr<Node> c = RegisteredNode(*sp_, IdentityC());
+  ASSERT_NE(b, nullptr);
+  ASSERT_NE(c, nullptr);
+  for (MessageType t : {MessageType::kAck, MessageType::kHello, MessageType::kUnite}) {
+    AppOptions a;
+    a.type = t;
+    ASSERT_TRUE(b->SendApp(c->public_key(), RandomBytes(60), a));
+  }
+  HelloOptions h;  // a well-formed HELLO addressed to C
+  h.recipient = c->public_key();
+  ASSERT_NE(b->SendHello(h), 0u);
+  std::vector<uint8_t> control = RandomBytes(60);
+  ASSERT_TRUE(b->SendApp(c->public_key(), control));
+  // OnlyAppArrives ignores non-APP messages: check them separately.
+  std::vector<ReceivedMessage> skipped;
+  std::optional<ReceivedMessage> first = c->ReceiveType(MessageType::kApp, kWait, &skipped);
+  ASSERT_TRUE(first.has_value()) << "control APP did not arrive";
+  EXPECT_EQ(first->payload(), control);
+  for (const ReceivedMessage& m : skipped) ADD_FAILURE() << "relayed: " << DescribeMessage(m);
+  std::vector<ReceivedMessage> late = c->Drain(kQuiet);
+  for (const ReceivedMessage& m : late) ADD_FAILURE() << "relayed: " << DescribeMessage(m);
+}
+
+TEST_F(UdpArmed, CurrentPathIsTheSourceOfTheLastHello) {
+  std::unique_ptr<Node> b1 = RegisteredNode(*sp_, IdentityB());
+  std::unique_ptr<Node> c = RegisteredNode(*sp_, IdentityC());
+  ASSERT_NE(b1, nullptr);
+  ASSERT_NE(c, nullptr);
+  // B moves to another socket (address/port change, e.g. NAT rebinding).
+  std::unique_ptr<Node> b2 = RegisteredNode(*sp_, IdentityB());
+  ASSERT_NE(b2, nullptr);
+  std::vector<uint8_t> p = RandomBytes(20);
+  ASSERT_TRUE(c->SendApp(IdentityB().public_key, p));
+  EXPECT_TRUE(OnlyAppArrives(*b2, p, kWait, kQuiet));
+  EXPECT_TRUE(NoMessageOfType(*b1, MessageType::kApp, 0ms)) << "relayed to the old path";
+}
+
+TEST_F(UdpArmed, WrongNetworkIdIsDropped) {
+  std::unique_ptr<Node> b = MakeNode(*sp_, IdentityB());
+  ASSERT_NE(b, nullptr);
+  HelloOptions wrong;
+  wrong.network_id = 2;
+  wrong.time = UnixMicros() - 10;
+  ASSERT_NE(b->SendHello(wrong), 0u);
+  HelloOptions control;
+  control.time = *wrong.time + 1;
+  ASSERT_NE(b->SendHello(control), 0u);
+  EXPECT_TRUE(OnlyAckArrives(*b, *control.time, kWait, kQuiet));
+
+  // A relayed APP of another network is dropped too.
+  std::unique_ptr<Node> c = RegisteredNode(*sp_, IdentityC());
+  ASSERT_NE(c, nullptr);
+  AppOptions a;
+  a.network_id = 2;
+  ASSERT_TRUE(c->SendApp(b->public_key(), RandomBytes(10), a));
+  a.network_id = -1;
+  ASSERT_TRUE(c->SendApp(b->public_key(), RandomBytes(10), a));
+  std::vector<uint8_t> payload = RandomBytes(10);
+  ASSERT_TRUE(c->SendApp(b->public_key(), payload));
+  EXPECT_TRUE(OnlyAppArrives(*b, payload, kWait, kQuiet));
+}
+
+TEST_F(UdpArmed, UnarmedHelloIsDroppedByArmedSuperPeer) {
+  std::unique_ptr<Node> b = MakeNode(*sp_, IdentityB());
+  ASSERT_NE(b, nullptr);
+  const uint64_t t0 = UnixMicros() - 100;
+  HelloOptions unarmed;
+  unarmed.armed = false;
+  unarmed.time = t0;
+  ASSERT_NE(b->SendHello(unarmed), 0u);
+  HelloOptions control;
+  control.time = t0 + 1;
+  ASSERT_NE(b->SendHello(control), 0u);
+  EXPECT_TRUE(OnlyAckArrives(*b, t0 + 1, kWait, kQuiet));
+}
+
+TEST_F(UdpArmed, BadlyArmedHellosAreDropped) {
+  std::unique_ptr<Node> b = MakeNode(*sp_, IdentityB());
+  ASSERT_NE(b, nullptr);
+  const uint64_t t0 = UnixMicros() - 100;
+  HelloOptions wrong_key;  // armed with a key that is not B's session key
+  wrong_key.time = t0;
+  SessionKey k;
+  std::vector<uint8_t> r = RandomBytes(32);
+  std::copy(r.begin(), r.end(), k.begin());
+  wrong_key.tx_key = k;
+  ASSERT_NE(b->SendHello(wrong_key), 0u);
+  HelloOptions rx_key;  // B's rx key: the super peer's direction, not B's
+  rx_key.time = t0 + 1;
+  rx_key.tx_key = b->keys().rx;
+  ASSERT_NE(b->SendHello(rx_key), 0u);
+  // Tampered ciphertext and tampered authenticated header byte.
+  HelloOptions ok;
+  ok.time = t0 + 2;
+  std::vector<uint8_t> tampered = b->BuildHello(ok);
+  tampered.back() ^= 0x01;
+  ASSERT_TRUE(b->SendRaw(tampered));
+  tampered = b->BuildHello(ok);
+  tampered[wire::off::kPow] ^= 0x80;  // pow is authenticated (and also checked)
+  ASSERT_TRUE(b->SendRaw(tampered));
+  // Armed flag with an unarmed body.
+  HelloOptions lie;
+  lie.time = t0 + 3;
+  lie.armed = false;
+  lie.armed_flag = true;
+  ASSERT_NE(b->SendHello(lie), 0u);
+  // Armed body shorter than random + tag.
+  std::vector<uint8_t> shorty = b->BuildHello(ok);
+  shorty.resize(wire::kHeaderBytes + 40);
+  ASSERT_TRUE(b->SendRaw(shorty));
+
+  HelloOptions control;
+  control.time = t0 + 10;
+  ASSERT_NE(b->SendHello(control), 0u);
+  EXPECT_TRUE(OnlyAckArrives(*b, t0 + 10, kWait, kQuiet));
+}
+
+TEST_F(UdpArmed, HelloOlderThanMaxAgeIsDropped) {
+  std::unique_ptr<Node> b = MakeNode(*sp_, IdentityB());
+  ASSERT_NE(b, nullptr);
+  const uint64_t now = UnixMicros();
+  HelloOptions old;
+  old.time = now - 301ull * 1000 * 1000;  // default HELLO_MAX_AGE is 300 000 ms
+  ASSERT_NE(b->SendHello(old), 0u);
+  HelloOptions ancient;
+  ancient.time = 1;
+  ASSERT_NE(b->SendHello(ancient), 0u);
+  HelloOptions control;
+  control.time = now - 290ull * 1000 * 1000;  // old, but within the limit
+  ASSERT_NE(b->SendHello(control), 0u);
+  EXPECT_TRUE(OnlyAckArrives(*b, *control.time, kWait, kQuiet));
+
+  // A time in the future is not "too old" (the age saturates at 0).
+  HelloOptions future;
+  future.time = now + 60ull * 1000 * 1000;
+  EXPECT_TRUE(b->Register(kWait, future));
+}
+
+TEST_F(UdpArmed, PowInvalidAtConfiguredDifficultyGetsNoAck) {
+  Identity weak = GenerateIdentityWithInvalidPow(8);
+  ASSERT_LT(PowDifficulty(weak.public_key, weak.pow), 8);
+  std::unique_ptr<Node> w = MakeNode(*sp_, weak);
+  ASSERT_NE(w, nullptr);
+  ASSERT_NE(w->SendHello(), 0u);
+  // A fresh identity with a valid key but a forged pow in the header.
+  Identity forged = GenerateTestIdentity(8);
+  std::unique_ptr<Node> f = MakeNode(*sp_, forged);
+  ASSERT_NE(f, nullptr);
+  int32_t bad_pow = forged.pow + 1;
+  while (PowValid(forged.public_key, bad_pow, 8)) ++bad_pow;
+  HelloOptions h;
+  h.pow = bad_pow;
+  ASSERT_NE(f->SendHello(h), 0u);
+  // Control: a valid identity on the same super peer is answered.
+  std::unique_ptr<Node> ok = MakeNode(*sp_, GenerateTestIdentity(8));
+  ASSERT_NE(ok, nullptr);
+  EXPECT_TRUE(ok->Register(kWait));
+  EXPECT_TRUE(NoMessageOfType(*w, MessageType::kAck, kQuiet));
+  EXPECT_TRUE(NoMessageOfType(*f, MessageType::kAck, 0ms));
+}
+
+TEST_F(UdpArmed, Ipv6NodeRegistersAndRelaysWithIpv4Node) {
+  std::unique_ptr<Node> b = RegisteredNode(*sp_, IdentityB(), /*v6=*/false);
+  std::unique_ptr<Node> c = RegisteredNode(*sp_, IdentityC(), /*v6=*/true);
+  ASSERT_NE(b, nullptr);
+  ASSERT_NE(c, nullptr);
+  EXPECT_TRUE(c->local_address().is_v6());
+  std::vector<uint8_t> p1 = RandomBytes(77), p2 = RandomBytes(88);
+  ASSERT_TRUE(b->SendApp(c->public_key(), p1));
+  ReceivedMessage got;
+  ASSERT_TRUE(AppArrives(*c, p1, kWait, &got));
+  EXPECT_EQ(got.hop_count, 1);
+  ASSERT_TRUE(c->SendApp(b->public_key(), p2));
+  ASSERT_TRUE(AppArrives(*b, p2, kWait, &got));
+  EXPECT_EQ(got.hop_count, 1);
+
+  // Two IPv6 nodes.
+  std::unique_ptr<Node> d = RegisteredNode(*sp_, GenerateTestIdentity(8), /*v6=*/true);
+  ASSERT_NE(d, nullptr);
+  std::vector<uint8_t> p3 = RandomBytes(99);
+  ASSERT_TRUE(d->SendApp(c->public_key(), p3));
+  EXPECT_TRUE(AppArrives(*c, p3, kWait));
+}
+
+TEST_F(UdpArmed, HelloEndpointListRules) {
+  std::unique_ptr<Node> b = MakeNode(*sp_, GenerateTestIdentity(8));
+  ASSERT_NE(b, nullptr);
+  const uint64_t t0 = UnixMicros() - 1000;
+  // More than 15 endpoints: truncated, not rejected.
+  HelloOptions many;
+  many.time = t0;
+  for (int i = 0; i < 20; ++i) many.endpoints.push_back(Ep("10.0.0.1:" + std::to_string(1000 + i)));
+  EXPECT_TRUE(b->Register(kWait, many)) << "a HELLO with 20 endpoints must be truncated, not dropped";
+  // Port-0 entries are skipped, not errors.
+  HelloOptions zero_port;
+  zero_port.time = t0 + 1;
+  zero_port.endpoints = {Ep("10.0.0.1:0"), Ep("10.0.0.2:5")};
+  EXPECT_TRUE(b->Register(kWait, zero_port));
+
+  // Misaligned list, zero child_time and a body shorter than 16 bytes: dropped.
+  HelloOptions misaligned;
+  misaligned.time = t0 + 2;
+  misaligned.endpoints = {Ep("10.0.0.1:1")};
+  misaligned.extra_body = {1, 2, 3};
+  ASSERT_NE(b->SendHello(misaligned), 0u);
+  HelloOptions zero_child;
+  zero_child.time = t0 + 3;
+  zero_child.child_time = 0;
+  ASSERT_NE(b->SendHello(zero_child), 0u);
+  HelloOptions control;
+  control.time = t0 + 10;
+  ASSERT_NE(b->SendHello(control), 0u);
+  EXPECT_TRUE(OnlyAckArrives(*b, t0 + 10, kWait, kQuiet));
+}
+
+TEST_F(UdpArmed, InvalidDatagramsAreIgnored) {
+  std::unique_ptr<Node> b = MakeNode(*sp_, IdentityB());
+  ASSERT_NE(b, nullptr);
+  std::vector<uint8_t> valid = b->BuildHello({});
+  // Too short, empty, bad magic, short header (4 bytes), bad types.
+  std::vector<std::vector<uint8_t>> bad;
+  bad.push_back({});
+  bad.push_back(std::vector<uint8_t>(valid.begin(), valid.begin() + 78));
+  bad.push_back({0x1e, 0x3f, 0x50, 0x01});
+  std::vector<uint8_t> magic = valid;
+  magic[3] ^= 0xff;
+  bad.push_back(magic);
+  for (int t : {4, 5, 0x7f, 0xff}) {
+    std::vector<uint8_t> m = valid;
+    m[wire::off::kType] = static_cast<uint8_t>(t);
+    bad.push_back(m);
+  }
+  for (const auto& m : bad) ASSERT_TRUE(b->SendRaw(m));
+  HelloOptions control;
+  control.time = UnixMicros() + 5;
+  ASSERT_NE(b->SendHello(control), 0u);
+  EXPECT_TRUE(OnlyAckArrives(*b, *control.time, kWait, kQuiet));
+  std::vector<ReceivedMessage> rest = b->Drain(0ms);
+  EXPECT_TRUE(rest.empty());
+}
+
+TEST_F(UdpArmed, NoUniteWhenSendUnitesIsMinusOne) {
+  std::unique_ptr<Node> b = RegisteredNode(*sp_, IdentityB());
+  std::unique_ptr<Node> c = RegisteredNode(*sp_, IdentityC());
+  ASSERT_NE(b, nullptr);
+  ASSERT_NE(c, nullptr);
+  std::vector<uint8_t> p1 = RandomBytes(10), p2 = RandomBytes(10);
+  ASSERT_TRUE(b->SendApp(c->public_key(), p1));
+  ASSERT_TRUE(c->SendApp(b->public_key(), p2));
+  ASSERT_TRUE(AppArrives(*c, p1, kWait));
+  ASSERT_TRUE(AppArrives(*b, p2, kWait));
+  EXPECT_TRUE(NoMessageOfType(*b, MessageType::kUnite, kQuiet));
+  EXPECT_TRUE(NoMessageOfType(*c, MessageType::kUnite, 0ms));
+}
+
+// ---------------------------------------------------------------------------
+// ARM_MESSAGES=false.
+
+struct UnarmedConfig {
+  static std::map<std::string, std::string> Env() {
+    return {{"DRASYL_ARM_MESSAGES", "false"},
+            {"DRASYL_MIN_POW_DIFFICULTY", "8"},
+            {"DRASYL_SEND_UNITES", "0"}};
+  }
+  static std::vector<std::string> Args() { return {}; }
+};
+using UdpUnarmed = SharedSuperPeerTest<UnarmedConfig>;
+
+TEST_F(UdpUnarmed, UnarmedHelloGetsPlainAck) {
+  std::unique_ptr<Node> b = MakeNode(*sp_, IdentityB(), false, /*armed=*/false);
+  ASSERT_NE(b, nullptr);
+  HelloOptions h;
+  h.time = UnixMicros() - 777;
+  ASSERT_NE(b->SendHello(h), 0u);
+  std::optional<ReceivedMessage> ack = b->ReceiveType(MessageType::kAck, kWait);
+  ASSERT_TRUE(ack.has_value());
+  EXPECT_FALSE(ack->armed());
+  EXPECT_EQ(ack->flags, 0);
+  ASSERT_EQ(ack->raw.size(), wire::kHeaderBytes + wire::kAckBodyBytes);
+  ASSERT_TRUE(ack->ack.has_value());
+  EXPECT_EQ(ack->ack->time, *h.time);
+  EXPECT_EQ(ack->sender, IdentityA().public_key);
+  EXPECT_EQ(ack->recipient, IdentityB().public_key);
+}
+
+TEST_F(UdpUnarmed, ArmedHelloIsDropped) {
+  std::unique_ptr<Node> b = MakeNode(*sp_, IdentityB(), false, /*armed=*/false);
+  ASSERT_NE(b, nullptr);
+  const uint64_t t0 = UnixMicros() - 50;
+  HelloOptions armed;
+  armed.armed = true;
+  armed.time = t0;
+  ASSERT_NE(b->SendHello(armed), 0u);
+  HelloOptions control;
+  control.time = t0 + 1;
+  ASSERT_NE(b->SendHello(control), 0u);
+  EXPECT_TRUE(OnlyAckArrives(*b, t0 + 1, kWait, kQuiet));
+}
+
+TEST_F(UdpUnarmed, RelayAndUniteAreUnarmed) {
+  std::unique_ptr<Node> b = RegisteredNode(*sp_, IdentityB(), false, false);
+  std::unique_ptr<Node> c = RegisteredNode(*sp_, IdentityC(), false, false);
+  ASSERT_NE(b, nullptr);
+  ASSERT_NE(c, nullptr);
+  std::vector<uint8_t> p = RandomBytes(33);
+  ASSERT_TRUE(b->SendApp(c->public_key(), p));
+  ReceivedMessage got;
+  ASSERT_TRUE(AppArrives(*c, p, kWait, &got));
+  EXPECT_EQ(got.hop_count, 1);
+  std::optional<ReceivedMessage> u = c->ReceiveType(MessageType::kUnite, kWait);
+  ASSERT_TRUE(u.has_value());
+  EXPECT_FALSE(u->armed());
+  ASSERT_TRUE(u->unite.has_value());
+  EXPECT_EQ(u->unite->address, b->public_key());
+}
+
+// ---------------------------------------------------------------------------
+// SEND_UNITES=0: a UNITE pair for every relayed message.
+
+struct UniteAlwaysConfig {
+  static std::map<std::string, std::string> Env() {
+    return {{"DRASYL_UDP6_LISTEN", "[::1]:0"},
+            {"DRASYL_MIN_POW_DIFFICULTY", "8"},
+            {"DRASYL_SEND_UNITES", "0"}};
+  }
+  static std::vector<std::string> Args() { return {}; }
+};
+using UniteAlways = SharedSuperPeerTest<UniteAlwaysConfig>;
+
+void ExpectUnite(const ReceivedMessage& u, const Node& to, const Node& about,
+                 const std::vector<wire::Endpoint>& about_hello_endpoints) {
+  EXPECT_TRUE(u.armed());
+  EXPECT_FALSE(u.disarm_failed);
+  EXPECT_EQ(u.sender, IdentityA().public_key);
+  EXPECT_EQ(u.recipient, to.public_key());
+  EXPECT_EQ(u.hop_count, 0);
+  EXPECT_EQ(u.network_id, 1);
+  ASSERT_TRUE(u.unite.has_value()) << "UNITE body does not parse: " << HexEncode(u.body);
+  EXPECT_EQ(u.unite->address, about.public_key());
+  std::vector<std::string> got, want;
+  for (const wire::Endpoint& e : u.unite->endpoints) got.push_back(e.ToSocketAddress().ToString());
+  for (const wire::Endpoint& e : about_hello_endpoints) {
+    want.push_back(e.ToSocketAddress().ToString());
+  }
+  want.push_back(about.local_address().ToString());  // its observed UDP source
+  EXPECT_THAT(got, ElementsAreArray(want));
+}
+
+TEST_F(UniteAlways, UniteCarriesOtherPeersKeyEndpointsAndObservedSource) {
+  HelloOptions hb, hc;
+  hb.endpoints = {Ep("192.0.2.10:4000"), Ep("[2001:db8::10]:4001")};
+  hc.endpoints = {Ep("198.51.100.7:5000")};
+  std::unique_ptr<Node> b = RegisteredNode(*sp_, GenerateTestIdentity(8), false, true, hb);
+  std::unique_ptr<Node> c = RegisteredNode(*sp_, GenerateTestIdentity(8), false, true, hc);
+  ASSERT_NE(b, nullptr);
+  ASSERT_NE(c, nullptr);
+  std::vector<uint8_t> p = RandomBytes(64);
+  ASSERT_TRUE(b->SendApp(c->public_key(), p));
+  ASSERT_TRUE(AppArrives(*c, p, kWait));
+  std::optional<ReceivedMessage> uc = c->ReceiveType(MessageType::kUnite, kWait);
+  ASSERT_TRUE(uc.has_value()) << "C got no UNITE";
+  ExpectUnite(*uc, *c, *b, hb.endpoints);
+  std::optional<ReceivedMessage> ub = b->ReceiveType(MessageType::kUnite, kWait);
+  ASSERT_TRUE(ub.has_value()) << "B got no UNITE";
+  ExpectUnite(*ub, *b, *c, hc.endpoints);
+}
+
+TEST_F(UniteAlways, UniteWithIpv6PeerCarriesItsIpv6Source) {
+  std::unique_ptr<Node> b = RegisteredNode(*sp_, GenerateTestIdentity(8), /*v6=*/false);
+  std::unique_ptr<Node> c = RegisteredNode(*sp_, GenerateTestIdentity(8), /*v6=*/true);
+  ASSERT_NE(b, nullptr);
+  ASSERT_NE(c, nullptr);
+  std::vector<uint8_t> p = RandomBytes(64);
+  ASSERT_TRUE(c->SendApp(b->public_key(), p));
+  ASSERT_TRUE(AppArrives(*b, p, kWait));
+  std::optional<ReceivedMessage> ub = b->ReceiveType(MessageType::kUnite, kWait);
+  ASSERT_TRUE(ub.has_value());
+  ExpectUnite(*ub, *b, *c, {});
+  std::optional<ReceivedMessage> uc = c->ReceiveType(MessageType::kUnite, kWait);
+  ASSERT_TRUE(uc.has_value());
+  ExpectUnite(*uc, *c, *b, {});
+}
+
+TEST_F(UniteAlways, UniteCarriesAtMostFifteenHelloEndpointsPlusSource) {
+  HelloOptions hb;
+  for (int i = 0; i < 20; ++i) hb.endpoints.push_back(Ep("10.1.0.1:" + std::to_string(2000 + i)));
+  std::unique_ptr<Node> b = RegisteredNode(*sp_, GenerateTestIdentity(8), false, true, hb);
+  std::unique_ptr<Node> c = RegisteredNode(*sp_, GenerateTestIdentity(8));
+  ASSERT_NE(b, nullptr);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(b->SendApp(c->public_key(), RandomBytes(8)));
+  std::optional<ReceivedMessage> uc = c->ReceiveType(MessageType::kUnite, kWait);
+  ASSERT_TRUE(uc.has_value());
+  std::vector<wire::Endpoint> first15(hb.endpoints.begin(), hb.endpoints.begin() + 15);
+  ExpectUnite(*uc, *c, *b, first15);
+}
+
+TEST_F(UniteAlways, EveryRelayedMessageTriggersUnites) {
+  std::unique_ptr<Node> b = RegisteredNode(*sp_, GenerateTestIdentity(8));
+  std::unique_ptr<Node> c = RegisteredNode(*sp_, GenerateTestIdentity(8));
+  ASSERT_NE(b, nullptr);
+  ASSERT_NE(c, nullptr);
+  constexpr int kN = 4;
+  for (int i = 0; i < kN; ++i) {
+    ASSERT_TRUE(b->SendApp(c->public_key(), RandomBytes(8)));
+    std::this_thread::sleep_for(20ms);
+  }
+  int unites_b = 0, unites_c = 0, apps_c = 0;
+  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  while (std::chrono::steady_clock::now() < deadline && (unites_b < kN || unites_c < kN)) {
+    for (ReceivedMessage& m : b->Drain(50ms)) unites_b += m.type == MessageType::kUnite;
+    for (ReceivedMessage& m : c->Drain(50ms)) {
+      unites_c += m.type == MessageType::kUnite;
+      apps_c += m.type == MessageType::kApp;
+    }
+  }
+  for (ReceivedMessage& m : b->Drain(kQuiet)) unites_b += m.type == MessageType::kUnite;
+  for (ReceivedMessage& m : c->Drain(0ms)) unites_c += m.type == MessageType::kUnite;
+  EXPECT_EQ(unites_b, kN);
+  EXPECT_EQ(unites_c, kN);
+}
+
+TEST_F(UniteAlways, NoUniteWhenRecipientIsUnknown) {
+  std::unique_ptr<Node> b = RegisteredNode(*sp_, GenerateTestIdentity(8));
+  ASSERT_NE(b, nullptr);
+  ASSERT_TRUE(b->SendApp(GenerateTestIdentity(0).public_key, RandomBytes(8)));
+  EXPECT_TRUE(NoMessageOfType(*b, MessageType::kUnite, kQuiet));
+}
+
+// ---------------------------------------------------------------------------
+// SEND_UNITES=n > 0: once per unordered pair per n ms.
+
+constexpr int kUniteIntervalMs = 1000;
+struct UniteLimitedConfig {
+  static std::map<std::string, std::string> Env() {
+    return {{"DRASYL_MIN_POW_DIFFICULTY", "8"},
+            {"DRASYL_SEND_UNITES", std::to_string(kUniteIntervalMs)}};
+  }
+  static std::vector<std::string> Args() { return {}; }
+};
+using UniteRateLimited = SharedSuperPeerTest<UniteLimitedConfig>;
+
+int CountUnites(const std::vector<ReceivedMessage>& msgs, const PublicKey& about) {
+  int n = 0;
+  for (const ReceivedMessage& m : msgs) {
+    n += m.type == MessageType::kUnite && m.unite && m.unite->address == about;
+  }
+  return n;
+}
+
+TEST_F(UniteRateLimited, OncePerPairPerInterval) {
+  std::unique_ptr<Node> b = RegisteredNode(*sp_, GenerateTestIdentity(8));
+  std::unique_ptr<Node> c = RegisteredNode(*sp_, GenerateTestIdentity(8));
+  std::unique_ptr<Node> d = RegisteredNode(*sp_, GenerateTestIdentity(8));
+  ASSERT_NE(b, nullptr);
+  ASSERT_NE(c, nullptr);
+  ASSERT_NE(d, nullptr);
+
+  const auto t_first = std::chrono::steady_clock::now();
+  ASSERT_TRUE(b->SendApp(c->public_key(), RandomBytes(8)));
+  std::optional<ReceivedMessage> uc = c->ReceiveType(MessageType::kUnite, kWait);
+  std::optional<ReceivedMessage> ub = b->ReceiveType(MessageType::kUnite, kWait);
+  ASSERT_TRUE(uc.has_value());
+  ASSERT_TRUE(ub.has_value());
+
+  // More relays of the same pair, both directions, within the interval.
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(b->SendApp(c->public_key(), RandomBytes(8)));
+  ASSERT_TRUE(c->SendApp(b->public_key(), RandomBytes(8)));
+  // Another pair is limited separately: B-D gets its UNITEs now.
+  ASSERT_TRUE(b->SendApp(d->public_key(), RandomBytes(8)));
+  std::optional<ReceivedMessage> ud = d->ReceiveType(MessageType::kUnite, kWait);
+  ASSERT_TRUE(ud.has_value()) << "the B-D pair got no UNITE";
+  EXPECT_EQ(ud->unite->address, b->public_key());
+  std::vector<ReceivedMessage> at_b = b->Drain(kQuiet);
+  std::vector<ReceivedMessage> at_c = c->Drain(0ms);
+  ASSERT_LT(std::chrono::steady_clock::now() - t_first, std::chrono::milliseconds(kUniteIntervalMs))
+      << "test too slow to check the rate limit";
+  EXPECT_EQ(CountUnites(at_c, b->public_key()), 0) << "second UNITE within the interval";
+  EXPECT_EQ(CountUnites(at_b, c->public_key()), 0) << "second UNITE within the interval";
+  EXPECT_EQ(CountUnites(at_b, d->public_key()), 1) << "the B-D pair must be limited separately";
+
+  // After the interval, the pair is united again.
+  std::this_thread::sleep_until(t_first + std::chrono::milliseconds(kUniteIntervalMs + 150));
+  ASSERT_TRUE(c->SendApp(b->public_key(), RandomBytes(8)));
+  EXPECT_TRUE(b->ReceiveType(MessageType::kUnite, kWait).has_value());
+  EXPECT_TRUE(c->ReceiveType(MessageType::kUnite, kWait).has_value());
+}
+
+// ---------------------------------------------------------------------------
+// Stale-peer expiry: HELLO_TIMEOUT=600 ms, housekeeping every 100 ms.
+
+struct ExpiryConfig {
+  static std::map<std::string, std::string> Env() {
+    return {{"DRASYL_MIN_POW_DIFFICULTY", "8"},
+            {"DRASYL_SEND_UNITES", "-1"},
+            {"DRASYL_HELLO_TIMEOUT", "600"}};
+  }
+  static std::vector<std::string> Args() { return {"--housekeeping_interval_ms=100"}; }
+};
+using Expiry = SharedSuperPeerTest<ExpiryConfig>;
+
+TEST_F(Expiry, StalePeerIsForgottenAndLivePeerKept) {
+  std::unique_ptr<Node> b = RegisteredNode(*sp_, GenerateTestIdentity(8));
+  std::unique_ptr<Node> stale = RegisteredNode(*sp_, GenerateTestIdentity(8));
+  std::unique_ptr<Node> live = RegisteredNode(*sp_, GenerateTestIdentity(8));
+  ASSERT_NE(b, nullptr);
+  ASSERT_NE(stale, nullptr);
+  ASSERT_NE(live, nullptr);
+  std::vector<uint8_t> p = RandomBytes(8);
+  ASSERT_TRUE(b->SendApp(stale->public_key(), p));
+  ASSERT_TRUE(AppArrives(*stale, p, kWait)) << "relay before expiry";
+
+  // 1.5 s: `live` says HELLO every 200 ms, `stale` stays silent.
+  const auto end = std::chrono::steady_clock::now() + 1500ms;
+  while (std::chrono::steady_clock::now() < end) {
+    ASSERT_TRUE(live->Register(kWait));
+    std::this_thread::sleep_for(200ms);
+  }
+  ASSERT_TRUE(b->SendApp(stale->public_key(), RandomBytes(8)));
+  std::vector<uint8_t> to_live = RandomBytes(8);
+  ASSERT_TRUE(b->SendApp(live->public_key(), to_live));
+  EXPECT_TRUE(OnlyAppArrives(*live, to_live, kWait, kQuiet)) << "the live peer must be kept";
+  EXPECT_TRUE(NoMessageOfType(*stale, MessageType::kApp, 0ms))
+      << "relayed to a peer whose last HELLO is older than HELLO_TIMEOUT";
+
+  // Once it says HELLO again, it is reachable again.
+  ASSERT_TRUE(stale->Register(kWait));
+  std::vector<uint8_t> again = RandomBytes(8);
+  ASSERT_TRUE(b->SendApp(stale->public_key(), again));
+  EXPECT_TRUE(OnlyAppArrives(*stale, again, kWait, kQuiet));
+}
+
+// ---------------------------------------------------------------------------
+// Capacity: MAX_PEERS=1, and MAX_PEERS=0 (no limit).
+
+struct CapacityOneConfig {
+  static std::map<std::string, std::string> Env() {
+    return {{"DRASYL_MIN_POW_DIFFICULTY", "8"}, {"DRASYL_MAX_PEERS", "1"}};
+  }
+  static std::vector<std::string> Args() { return {}; }
+};
+using CapacityOne = SharedSuperPeerTest<CapacityOneConfig>;
+
+TEST_F(CapacityOne, SecondPeerGetsNoAck) {
+  std::unique_ptr<Node> b = RegisteredNode(*sp_, IdentityB());
+  ASSERT_NE(b, nullptr);
+  std::unique_ptr<Node> c = MakeNode(*sp_, IdentityC());
+  ASSERT_NE(c, nullptr);
+  ASSERT_NE(c->SendHello(), 0u);
+  // Control: the registered peer is still answered.
+  EXPECT_TRUE(b->Register(kWait));
+  EXPECT_TRUE(NoMessageOfType(*c, MessageType::kAck, kQuiet)) << "table over MAX_PEERS=1";
+  // C is unknown: relaying to it is dropped; relaying from it works.
+  ASSERT_TRUE(b->SendApp(c->public_key(), RandomBytes(5)));
+  std::vector<uint8_t> p = RandomBytes(5);
+  ASSERT_TRUE(c->SendApp(b->public_key(), p));
+  EXPECT_TRUE(AppArrives(*b, p, kWait));
+  EXPECT_TRUE(NoMessageOfType(*c, MessageType::kApp, kQuiet));
+}
+
+struct CapacityUnlimitedConfig {
+  static std::map<std::string, std::string> Env() {
+    return {{"DRASYL_MIN_POW_DIFFICULTY", "8"}, {"DRASYL_MAX_PEERS", "0"}};
+  }
+  static std::vector<std::string> Args() { return {}; }
+};
+using CapacityUnlimited = SharedSuperPeerTest<CapacityUnlimitedConfig>;
+
+TEST_F(CapacityUnlimited, ZeroMeansNoLimit) {
+  std::vector<std::unique_ptr<Node>> nodes;
+  for (int i = 0; i < 20; ++i) {
+    nodes.push_back(MakeNode(*sp_, GenerateTestIdentity(8)));
+    ASSERT_NE(nodes.back(), nullptr);
+    EXPECT_TRUE(nodes.back()->Register(kWait)) << "peer " << i << " rejected with MAX_PEERS=0";
+  }
+  std::vector<uint8_t> p = RandomBytes(9);
+  ASSERT_TRUE(nodes[0]->SendApp(nodes[19]->public_key(), p));
+  EXPECT_TRUE(AppArrives(*nodes[19], p, kWait));
+}
+
+// ---------------------------------------------------------------------------
+// Robustness: a flood of random and mutated datagrams while two peers relay.
+// Default PoW difficulty (24): random senders never get a table slot.
+
+struct FloodConfig {
+  static std::map<std::string, std::string> Env() { return {{"DRASYL_SEND_UNITES", "0"}}; }
+  static std::vector<std::string> Args() { return {}; }
+};
+using Flood = SharedSuperPeerTest<FloodConfig>;
+
+TEST_F(Flood, RelayKeepsWorkingDuringFloodOfGarbage) {
+  // Big receive buffers: the flood may relay a few mutated APPs to them.
+  NodeOptions ob = UdpNodeOptions(IdentityB(), sp_->public_key(), *sp_->udp4());
+  NodeOptions oc = UdpNodeOptions(IdentityC(), sp_->public_key(), *sp_->udp4());
+  ob.socket_buffer_bytes = oc.socket_buffer_bytes = 16 << 20;
+  absl::StatusOr<std::unique_ptr<Node>> b_or = Node::Create(ob);
+  absl::StatusOr<std::unique_ptr<Node>> c_or = Node::Create(oc);
+  ASSERT_TRUE(b_or.ok()) << b_or.status();
+  ASSERT_TRUE(c_or.ok()) << c_or.status();
+  std::unique_ptr<Node> b = std::move(*b_or);
+  std::unique_ptr<Node> c = std::move(*c_or);
+  ASSERT_TRUE(b->Register(kWait));
+  ASSERT_TRUE(c->Register(kWait));
+  const SocketAddress server = *sp_->udp4();
+
+  // Templates for mutation: valid messages of every type. The HELLOs are
+  // older than HELLO_MAX_AGE: a mutation that leaves one intact (the hop
+  // count is not authenticated) must not move B's or C's path to a flooder.
+  HelloOptions replay;
+  replay.time = UnixMicros() - 400ull * 1000 * 1000;
+  std::vector<std::vector<uint8_t>> templates = {
+      b->BuildHello(replay),
+      c->BuildHello(replay),
+      b->BuildApp(c->public_key(), RandomBytes(100)),
+      b->BuildApp(GenerateTestIdentity(0).public_key, RandomBytes(100)),
+  };
+  HelloOptions unite_like = replay;
+  unite_like.type = MessageType::kUnite;
+  templates.push_back(b->BuildHello(unite_like));
+
+  std::atomic<bool> flood_done{false};
+  std::atomic<int> flood_sent{0};
+  std::thread flooder([&] {
+    std::vector<std::unique_ptr<Node>> socks;
+    for (int i = 0; i < 4; ++i) {
+      socks.push_back(MakeNode(*sp_, GenerateTestIdentity(0)));
+      if (socks.back() == nullptr) return;
+    }
+    constexpr int kRandom = 20000, kMutated = 20000;
+    std::vector<uint8_t> rnd = RandomBytes(4 * (kRandom + kMutated));
+    size_t r = 0;
+    auto next = [&]() -> uint32_t {
+      uint32_t v;
+      std::memcpy(&v, rnd.data() + (r % (rnd.size() - 4)), 4);
+      r += 4;
+      return v;
+    };
+    for (int i = 0; i < kRandom + kMutated; ++i) {
+      std::vector<uint8_t> m;
+      if (i % 2 == 0) {
+        m = RandomBytes(next() % 1500);
+      } else {
+        m = templates[next() % templates.size()];
+        const int flips = 1 + next() % 4;
+        for (int f = 0; f < flips; ++f) {
+          uint32_t pos = next() % m.size();
+          m[pos] = static_cast<uint8_t>(next());
+        }
+        if (next() % 4 == 0) m.resize(next() % (m.size() + 1));
+        // Never relay a mutated APP to B or C in bulk: keep their buffers for the test.
+        if (m.size() >= wire::kHeaderBytes && m[wire::off::kType] == 1 && next() % 8 != 0) {
+          m[wire::off::kRecipient] ^= 0x5a;
+        }
+      }
+      socks[i % socks.size()]->SendRawTo(server, m.data(), m.size());
+      flood_sent.fetch_add(1, std::memory_order_relaxed);
+      if (i % 500 == 499) std::this_thread::sleep_for(2ms);  // ~250k datagrams/s at most
+    }
+    flood_done.store(true);
+  });
+
+  // Meanwhile: B and C relay to each other (and keep saying HELLO).
+  constexpr int kApps = 200;
+  std::vector<std::vector<uint8_t>> to_c, to_b;
+  int i = 0;
+  while (!flood_done.load() || i < kApps) {
+    if (i < kApps) {
+      to_c.push_back(RandomBytes(64));
+      to_b.push_back(RandomBytes(64));
+      to_c.back()[0] = 0xbc;
+      to_b.back()[0] = 0xcb;
+      ASSERT_TRUE(b->SendApp(c->public_key(), to_c.back()));
+      ASSERT_TRUE(c->SendApp(b->public_key(), to_b.back()));
+      ++i;
+    }
+    if (i % 50 == 0) {
+      b->SendHello();
+      c->SendHello();
+    }
+    std::this_thread::sleep_for(1ms);
+  }
+  flooder.join();
+  ASSERT_TRUE(flood_done.load());
+  EXPECT_GE(flood_sent.load(), 40000);
+
+  auto collect = [&](Node& n, const std::vector<std::vector<uint8_t>>& want) {
+    std::set<std::vector<uint8_t>> missing(want.begin(), want.end());
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (!missing.empty() && std::chrono::steady_clock::now() < deadline) {
+      std::optional<ReceivedMessage> m = n.ReceiveType(MessageType::kApp, 200ms);
+      if (m) missing.erase(m->payload());
+    }
+    return missing.size();
+  };
+  EXPECT_EQ(collect(*c, to_c), 0u) << "APPs B->C lost during the flood";
+  EXPECT_EQ(collect(*b, to_b), 0u) << "APPs C->B lost during the flood";
+
+  ASSERT_TRUE(sp_->running()) << "the super peer died under the flood";
+  // Still answering after the flood.
+  EXPECT_TRUE(b->Register(kWait));
+  std::vector<uint8_t> after = RandomBytes(16);
+  ASSERT_TRUE(c->SendApp(b->public_key(), after));
+  EXPECT_TRUE(AppArrives(*b, after, kWait));
+}
+
+}  // namespace
+}  // namespace drasyl::testing
