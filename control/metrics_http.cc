@@ -61,8 +61,8 @@ bool ConstantTimeEquals(std::string_view given, std::string_view secret) {
   uint8_t b[crypto_generichash_BYTES];
   crypto_generichash(a, sizeof(a), reinterpret_cast<const uint8_t*>(given.data()), given.size(),
                      nullptr, 0);
-  crypto_generichash(b, sizeof(b), reinterpret_cast<const uint8_t*>(secret.data()),
-                     secret.size(), nullptr, 0);
+  crypto_generichash(b, sizeof(b), reinterpret_cast<const uint8_t*>(secret.data()), secret.size(),
+                     nullptr, 0);
   return sodium_memcmp(a, b, sizeof(a)) == 0;
 }
 
@@ -70,11 +70,21 @@ HttpResponse MakeResponse(int status, std::string_view extra_headers, std::strin
                           bool head_only = false) {
   const char* reason = "Error";
   switch (status) {
-    case 200: reason = "OK"; break;
-    case 400: reason = "Bad Request"; break;
-    case 401: reason = "Unauthorized"; break;
-    case 404: reason = "Not Found"; break;
-    case 405: reason = "Method Not Allowed"; break;
+    case 200:
+      reason = "OK";
+      break;
+    case 400:
+      reason = "Bad Request";
+      break;
+    case 401:
+      reason = "Unauthorized";
+      break;
+    case 404:
+      reason = "Not Found";
+      break;
+    case 405:
+      reason = "Method Not Allowed";
+      break;
   }
   HttpResponse r;
   r.status = status;
@@ -156,8 +166,7 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Create(
   sockaddr_storage ss;
   socklen_t len = listen_addr.ToSockaddr(&ss);
   if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
-    return absl::ErrnoToStatus(errno,
-                               absl::StrFormat("metrics bind %s", listen_addr.ToString()));
+    return absl::ErrnoToStatus(errno, absl::StrFormat("metrics bind %s", listen_addr.ToString()));
   }
   if (listen(fd, 64) != 0) return absl::ErrnoToStatus(errno, "metrics listen");
   len = sizeof(ss);
@@ -252,8 +261,8 @@ void MetricsHttpServer::Run() {
     fds.push_back({wake_fd_, POLLIN, 0});
     fds.push_back({listen_fd_, POLLIN, 0});
     for (const Client& c : clients) {
-      fds.push_back({c.fd, static_cast<short>(c.state == Client::State::kWriting ? POLLOUT : POLLIN),
-                     0});
+      fds.push_back(
+          {c.fd, static_cast<short>(c.state == Client::State::kWriting ? POLLOUT : POLLIN), 0});
       int left = c.deadline_ms > now ? static_cast<int>(c.deadline_ms - now) : 0;
       timeout = std::min(timeout, left);
     }
@@ -328,9 +337,9 @@ void MetricsHttpServer::Run() {
         c.fd = -1;
       }
     }
-    clients.erase(std::remove_if(clients.begin(), clients.end(),
-                                 [](const Client& c) { return c.fd < 0; }),
-                  clients.end());
+    clients.erase(
+        std::remove_if(clients.begin(), clients.end(), [](const Client& c) { return c.fd < 0; }),
+        clients.end());
     if (n > 0 && (fds[1].revents & POLLIN)) {
       for (;;) {
         int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);

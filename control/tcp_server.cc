@@ -69,8 +69,7 @@ struct TcpServer::Connection {
   bool closed = false;
 };
 
-TcpServer::TcpServer(const TcpServerOptions& options, FrameHandler on_frame,
-                     CloseHandler on_close)
+TcpServer::TcpServer(const TcpServerOptions& options, FrameHandler on_frame, CloseHandler on_close)
     : options_(options), on_frame_(std::move(on_frame)), on_close_(std::move(on_close)) {}
 
 TcpServer::~TcpServer() {

@@ -154,8 +154,9 @@ void FromWire(const Impl& im, Worker& w, const RxSource& src, rte_mbuf** pkts, u
   uint16_t fwd_port[kBurst];
   size_t k = 0, e = 0;
   uint64_t bytes = 0;
+  for (uint16_t i = 0; i < n && i < dpdk::kPrefetchAhead; ++i) dpdk::PrefetchFrame(pkts[i]);
   for (uint16_t i = 0; i < n; ++i) {
-    if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+    if (i + dpdk::kPrefetchAhead < n) dpdk::PrefetchFrame(pkts[i + dpdk::kPrefetchAhead]);
     rte_mbuf* m = pkts[i];
     bytes += rte_pktmbuf_pkt_len(m);
     DropReason reason;

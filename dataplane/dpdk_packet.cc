@@ -6,6 +6,9 @@
 
 #include <cstring>
 
+// rte_ip{v4,v6}_udptcp_cksum_verify are still "experimental" in DPDK 22.11.
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
 #include "common/wire.h"
 
 namespace drasyl::dpdk {
@@ -44,6 +47,12 @@ inline void Store16(uint8_t* p, uint16_t v) { std::memcpy(p, &v, 2); }
 inline uint64_t SumWords(const uint8_t* p, size_t n) {
   uint64_t s = 0;
   for (size_t i = 0; i < n; i += 4) s += Load32(p + i);
+  return s;
+}
+// Sum of the ones' complements of n bytes' 32-bit words (= minus their sum).
+inline uint64_t SumComplement(const uint8_t* p, size_t n) {
+  uint64_t s = 0;
+  for (size_t i = 0; i < n; i += 4) s += uint32_t{~Load32(p + i)};
   return s;
 }
 inline uint16_t Fold(uint64_t s) {
@@ -129,11 +138,10 @@ FrameClass ParseFrame(const rte_mbuf* m, const PacketConfig& cfg, uint16_t port_
     if (local < 0) return FrameClass::kException;
     const uint8_t* udp = l3 + kIpv4Len;
     if (Load16(udp + 2) != cfg.udp4_port_be) return FrameClass::kException;
-    // A corrupted header must not teach us a wrong path: verify the header
-    // checksum unless the port already did.
-    const uint64_t ck_flags = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
-    if (ck_flags == RTE_MBUF_F_RX_IP_CKSUM_BAD) return FrameClass::kDrop;
-    if (ck_flags != RTE_MBUF_F_RX_IP_CKSUM_GOOD && Fold(SumWords(l3, kIpv4Len)) != 0xffff) {
+    // Checksums are not verified here: a relayed frame's UDP checksum is
+    // updated incrementally, so corruption stays detectable at the
+    // recipient; SourcePath verifies what goes to the control thread.
+    if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD) {
       return FrameClass::kDrop;
     }
     const uint16_t ulen = rte_be_to_cpu_16(Load16(udp + 4));
@@ -197,6 +205,23 @@ PeerPath SourcePath(const rte_mbuf* m, const ParsedFrame& f, uint16_t port_id) {
   const uint8_t* l3 = p + f.l2_len;
   const uint8_t* udp = l3 + f.l3_len;
   PeerPath path;
+  // What the control thread learns a path from must be intact, as the
+  // kernel would have checked: IPv4 header and UDP checksums (unless the
+  // port did). A frame that fails gets no path (the control thread drops it).
+  const uint64_t ip_ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+  if (f.family == 4 && ip_ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
+      Fold(SumWords(l3, kIpv4Len)) != 0xffff) {
+    return path;
+  }
+  const uint64_t l4_ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+  if (l4_ck == RTE_MBUF_F_RX_L4_CKSUM_BAD) return path;
+  if (l4_ck != RTE_MBUF_F_RX_L4_CKSUM_GOOD && !(f.family == 4 && f.udp_cksum == 0)) {
+    const int bad = f.family == 4 ? rte_ipv4_udptcp_cksum_verify(
+                                        reinterpret_cast<const rte_ipv4_hdr*>(l3), udp)
+                                  : rte_ipv6_udptcp_cksum_verify(
+                                        reinterpret_cast<const rte_ipv6_hdr*>(l3), udp);
+    if (bad) return path;
+  }
   path.transport = Transport::kUdp;
   path.family = f.family;
   if (f.family == 4) {
@@ -229,18 +254,30 @@ inline size_t WriteL2(uint8_t* p, const PeerPath& path, const rte_ether_addr& sr
   return kEthLen;
 }
 
+// Writes an IPv4 header with its checksum. The checksum is summed from the
+// values, not read back from the frame (reading what was just written in
+// pieces stalls store forwarding). Every term is a 16-bit word as it sits
+// in memory, so the sum is the same on any byte order.
 inline void WriteIpv4(uint8_t* ip, const uint8_t* src, const uint8_t* dst, uint16_t total,
-                      uint16_t id_be) {
-  ip[0] = 0x45;
-  ip[1] = 0;
-  Store16(ip + 2, rte_cpu_to_be_16(total));
+                      uint16_t id_be, bool write_cksum) {
+  const uint16_t w0 = RTE_BE16(0x4500);  // version 4, IHL 5, TOS 0
+  const uint16_t total_be = rte_cpu_to_be_16(total);
+  const uint16_t w3 = RTE_BE16(0x4000);  // DF
+  const uint16_t w4 = RTE_BE16(static_cast<uint16_t>(kTtl << 8 | kProtoUdp));
+  const uint32_t s = Load32(src), d = Load32(dst);
+  uint16_t cksum = 0;
+  if (write_cksum) {
+    const uint64_t sum = uint64_t{w0} + total_be + id_be + w3 + w4 + s + d;
+    cksum = static_cast<uint16_t>(~Fold(sum));
+  }
+  Store16(ip, w0);
+  Store16(ip + 2, total_be);
   Store16(ip + 4, id_be);
-  Store16(ip + 6, RTE_BE16(0x4000));  // DF
-  ip[8] = kTtl;
-  ip[9] = kProtoUdp;
-  Store16(ip + 10, 0);
-  std::memcpy(ip + 12, src, 4);
-  std::memcpy(ip + 16, dst, 4);
+  Store16(ip + 6, w3);
+  Store16(ip + 8, w4);
+  Store16(ip + 10, cksum);
+  std::memcpy(ip + 12, &s, 4);
+  std::memcpy(ip + 16, &d, 4);
 }
 
 inline void WriteIpv6(uint8_t* ip, const uint8_t* src, const uint8_t* dst, uint16_t payload) {
@@ -251,6 +288,17 @@ inline void WriteIpv6(uint8_t* ip, const uint8_t* src, const uint8_t* dst, uint1
   ip[7] = kTtl;
   std::memcpy(ip + 8, src, 16);
   std::memcpy(ip + 24, dst, 16);
+}
+
+// The TX offload request of a rewritten frame. The header lengths live in
+// the mbuf's second cache line, which nothing else on the relay path
+// touches: written only when an offload needs them.
+inline void SetTxOffload(rte_mbuf* m, uint64_t ol, uint16_t l2, uint16_t l3) {
+  m->ol_flags = (m->ol_flags & (RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL)) | ol;
+  if (ol != 0) {
+    m->l2_len = l2;
+    m->l3_len = l3;
+  }
 }
 
 }  // namespace
@@ -274,30 +322,78 @@ bool RewriteForward(rte_mbuf* m, const ParsedFrame& f, const PeerPath& path,
   uint8_t* payload = frame + f.payload_off;
   const uint16_t old_id = f.family == 4 ? Load16(old_l3 + 4) : 0;
   const bool full_cksum = f.udp_cksum == 0;  // IPv4 without a UDP checksum
+  // Old and new pseudo-header addresses (also what the IPv4 header
+  // checksum of the fast path changes by).
+  const uint64_t new_addrs =
+      out_v4 ? uint64_t{Load32(src.ip.data())} + Load32(path.ip.data())
+             : SumWords(src.ip.data(), 16) + SumWords(path.ip.data(), 16);
+  // Minus the old ones: ~w == -w for 32-bit words in ones' complement
+  // (0xffffffff == 0 mod 0xffff), so no extra fold is needed.
+  const uint64_t minus_old_addrs =
+      f.family == 4 ? uint64_t{~Load32(old_l3 + 12)} + uint32_t{~Load32(old_l3 + 16)}
+                    : SumComplement(old_l3 + 8, 32);
   uint16_t udp_cksum = 0;
   if (!full_cksum) {
-    uint8_t hop_old[4] = {static_cast<uint8_t>(payload[wire::off::kHopCount] - 1),
-                          payload[wire::off::kFlags], 0, 0};
-    uint8_t hop_new[4] = {payload[wire::off::kHopCount], payload[wire::off::kFlags], 0, 0};
-    uint64_t old_sum = (f.family == 4 ? SumWords(old_l3 + 12, 8) : SumWords(old_l3 + 8, 32)) +
-                       Load32(old_udp) + Load32(hop_old);
-    uint32_t ports_new;
-    std::memcpy(&ports_new, &sport_be, 2);
-    std::memcpy(reinterpret_cast<uint8_t*>(&ports_new) + 2, &dport_be, 2);
-    uint64_t new_sum = (out_v4 ? Load32(src.ip.data()) + Load32(path.ip.data())
-                               : SumWords(src.ip.data(), 16) + SumWords(path.ip.data(), 16)) +
-                       ports_new + Load32(hop_new);
+    // The hop count is the first byte of its word: as a word in memory
+    // order it grew by one in that byte. Which half of a 32-bit term a
+    // word is in does not matter (2^16 == 1).
+    const uint16_t hop_new = Load16(payload + wire::off::kHopCount);
+    const uint16_t hop_old = static_cast<uint16_t>(hop_new - RTE_BE16(0x0100));
+    const uint64_t acc = uint64_t{static_cast<uint16_t>(~f.udp_cksum)} + minus_old_addrs +
+                         uint32_t{~Load32(old_udp)} + static_cast<uint16_t>(~hop_old) +
+                         new_addrs + sport_be + (uint32_t{dport_be} << 16) + hop_new;
     // RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m').
-    uint64_t acc = static_cast<uint16_t>(~f.udp_cksum) +
-                   static_cast<uint16_t>(~Fold(old_sum)) + static_cast<uint64_t>(Fold(new_sum));
     udp_cksum = static_cast<uint16_t>(~Fold(acc));
     if (udp_cksum == 0) udp_cksum = 0xffff;
   }
 
-  // Drop Ethernet padding, then resize the headers in front of the payload.
-  const uint32_t frame_len = static_cast<uint32_t>(f.payload_off) + f.payload_len;
-  if (rte_pktmbuf_pkt_len(m) > frame_len) rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - frame_len);
+  // Fast path: same IP version and L2 header length, no padding: change
+  // only what differs, in place.
   const uint16_t new_l2 = (path.tcp_conn & kVlanTagged) ? kEthLen + kVlanLen : kEthLen;
+  const uint32_t frame_len = static_cast<uint32_t>(f.payload_off) + f.payload_len;
+  if (f.family == path.family && f.l2_len == new_l2 && rte_pktmbuf_pkt_len(m) == frame_len) {
+    std::memcpy(frame, path.mac.data(), 6);
+    std::memcpy(frame + 6, cfg.port_mac[path.listener].addr_bytes, 6);
+    if (new_l2 != kEthLen) {
+      Store16(frame + 14, rte_cpu_to_be_16(static_cast<uint16_t>(path.tcp_conn)));
+    }
+    uint8_t* ip = frame + new_l2;
+    uint8_t* udp = ip + f.l3_len;
+    uint64_t ol = 0;
+    if (out_v4) {
+      // TTL and addresses change; the header checksum follows them
+      // incrementally (or the port computes it).
+      const uint16_t ttl_old = Load16(ip + 8);
+      const uint16_t ttl_new = RTE_BE16(static_cast<uint16_t>(kTtl << 8 | kProtoUdp));
+      if (offloads & kTxIpv4Cksum) {
+        Store16(ip + 10, 0);
+        ol = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+      } else {
+        const uint64_t acc = static_cast<uint16_t>(~Load16(ip + 10)) + minus_old_addrs +
+                             static_cast<uint16_t>(~ttl_old) + new_addrs + ttl_new;
+        Store16(ip + 10, static_cast<uint16_t>(~Fold(acc)));
+      }
+      Store16(ip + 8, ttl_new);
+      std::memcpy(ip + 12, src.ip.data(), 4);
+      std::memcpy(ip + 16, path.ip.data(), 4);
+    } else {
+      ip[7] = kTtl;
+      std::memcpy(ip + 8, src.ip.data(), 16);
+      std::memcpy(ip + 24, path.ip.data(), 16);
+    }
+    Store16(udp, sport_be);
+    Store16(udp + 2, dport_be);
+    Store16(udp + 6, udp_cksum);
+    if (full_cksum && !out_v4) {  // an IPv6 datagram without a checksum: repair
+      Store16(udp + 6, rte_ipv6_udptcp_cksum(reinterpret_cast<const rte_ipv6_hdr*>(ip), udp));
+    }
+    SetTxOffload(m, ol, new_l2, f.l3_len);
+    return true;
+  }
+
+  // General case: drop Ethernet padding, resize the headers in front of
+  // the payload and write them anew.
+  if (rte_pktmbuf_pkt_len(m) > frame_len) rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - frame_len);
   const uint16_t new_l3 = out_v4 ? kIpv4Len : kIpv6Len;
   const uint16_t new_off = new_l2 + new_l3 + kUdpLen;
   if (new_off > f.payload_off) {
@@ -318,12 +414,9 @@ bool RewriteForward(rte_mbuf* m, const ParsedFrame& f, const PeerPath& path,
 
   uint64_t ol = 0;
   if (out_v4) {
-    WriteIpv4(ip, src.ip.data(), path.ip.data(), new_l3 + ulen, old_id);
-    if (offloads & kTxIpv4Cksum) {
-      ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
-    } else {
-      Store16(ip + 10, rte_ipv4_cksum(reinterpret_cast<const rte_ipv4_hdr*>(ip)));
-    }
+    const bool hw = offloads & kTxIpv4Cksum;
+    WriteIpv4(ip, src.ip.data(), path.ip.data(), new_l3 + ulen, old_id, !hw);
+    if (hw) ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
     // An IPv4 datagram without a checksum stays without one (allowed).
   } else {
     WriteIpv6(ip, src.ip.data(), path.ip.data(), ulen);
@@ -336,9 +429,7 @@ bool RewriteForward(rte_mbuf* m, const ParsedFrame& f, const PeerPath& path,
       }
     }
   }
-  m->l2_len = new_l2;
-  m->l3_len = new_l3;
-  m->ol_flags = (m->ol_flags & (RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL)) | ol;
+  SetTxOffload(m, ol, new_l2, new_l3);
   return true;
 }
 
@@ -364,8 +455,7 @@ bool BuildFrame(rte_mbuf* m, const PeerPath& path, const PacketConfig& cfg, cons
   std::memcpy(udp + kUdpLen, data, len);
   const LocalAddress& src = cfg.addrs[src_idx];
   if (v4) {
-    WriteIpv4(ip, src.ip.data(), path.ip.data(), static_cast<uint16_t>(l3 + ulen), 0);
-    Store16(ip + 10, rte_ipv4_cksum(reinterpret_cast<const rte_ipv4_hdr*>(ip)));
+    WriteIpv4(ip, src.ip.data(), path.ip.data(), static_cast<uint16_t>(l3 + ulen), 0, true);
     Store16(udp + 6, rte_ipv4_udptcp_cksum(reinterpret_cast<const rte_ipv4_hdr*>(ip), udp));
   } else {
     WriteIpv6(ip, src.ip.data(), path.ip.data(), ulen);

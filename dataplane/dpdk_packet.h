@@ -9,6 +9,7 @@
 
 #include <rte_ether.h>
 #include <rte_mbuf.h>
+#include <rte_prefetch.h>
 
 #include <array>
 #include <cstdint>
@@ -94,9 +95,21 @@ inline constexpr uint32_t kVlanTagged = 0x10000;
 // Classifies a frame received on `port_id`. A frame whose (unicast)
 // destination MAC is not the port's is dropped (kNotForUs), as are
 // malformed ones and martian sources. Multi-segment frames are dropped
-// (kOversized): the payload must be contiguous.
+// (kOversized): the payload must be contiguous. Checksums are not verified
+// (unless the port flagged them bad): a relayed frame keeps its UDP
+// checksum valid or invalid end to end; SourcePath checks the rest.
 FrameClass ParseFrame(const rte_mbuf* m, const PacketConfig& cfg, uint16_t port_id,
                       ParsedFrame* out, DropReason* drop);
+
+// Prefetches what parsing and the relay decision read of a frame: its
+// first two cache lines (headers, hop count, recipient, sender, type).
+inline void PrefetchFrame(const rte_mbuf* m) {
+  const char* p = rte_pktmbuf_mtod(m, const char*);
+  rte_prefetch0(p);
+  rte_prefetch0(p + RTE_CACHE_LINE_SIZE);
+}
+// How far ahead of the frame being parsed to prefetch.
+inline constexpr uint16_t kPrefetchAhead = 4;
 
 inline uint8_t* PayloadOf(rte_mbuf* m, const ParsedFrame& f) {
   return rte_pktmbuf_mtod_offset(m, uint8_t*, f.payload_off);
@@ -104,7 +117,9 @@ inline uint8_t* PayloadOf(rte_mbuf* m, const ParsedFrame& f) {
 
 // The path a frame came from (for messages to the control thread): UDP,
 // its source address and port, source MAC as next hop, the index of our
-// address it was sent to, the port id as listener, its VLAN tag.
+// address it was sent to, the port id as listener, its VLAN tag. A frame
+// whose IPv4 header or UDP checksum is wrong gets an empty path
+// (Transport::kNone), which the control thread drops.
 PeerPath SourcePath(const rte_mbuf* m, const ParsedFrame& f, uint16_t port_id);
 
 // Rewrites a parsed frame in place to go out on port path.listener to
@@ -116,8 +131,9 @@ PeerPath SourcePath(const rte_mbuf* m, const ParsedFrame& f, uint16_t port_id);
 // so the payload is never read; the IPv4 header checksum and a UDP checksum
 // that must be computed from scratch (an IPv4 datagram without one going
 // out as IPv6) use the port's TX offloads when it has them.
-// Returns false (frame untouched or unusable: drop it) when there is no
-// source address of the path's family or no headroom.
+// m->l2_len / l3_len are set only when a TX offload is requested (they sit
+// in the mbuf's second cache line). Returns false (frame unusable: drop
+// it) when there is no source address of the path's family or no headroom.
 bool RewriteForward(rte_mbuf* m, const ParsedFrame& f, const PeerPath& path,
                     const PacketConfig& cfg);
 

@@ -99,10 +99,11 @@ TEST_F(MetricsHttpTest, ServesMetrics) {
   Start("");
   std::string r = Get("/metrics");
   EXPECT_EQ(StatusLine(r), "HTTP/1.1 200 OK");
-  EXPECT_NE(r.find("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"),
-            std::string::npos) << r;
+  EXPECT_NE(r.find("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"), std::string::npos)
+      << r;
   EXPECT_NE(r.find("Content-Length: " + std::to_string(std::strlen(kBody)) + "\r\n"),
-            std::string::npos) << r;
+            std::string::npos)
+      << r;
   EXPECT_NE(r.find("Connection: close\r\n"), std::string::npos);
   EXPECT_EQ(Body(r), kBody);
   EXPECT_EQ(renders_.load(), 1);
@@ -255,8 +256,8 @@ TEST_F(MetricsHttpTest, ServesIpv6) {
 
 // Respond() directly, without sockets.
 TEST(MetricsHttpRespondTest, StatusCodes) {
-  auto server = MetricsHttpServer::Create(Addr("127.0.0.1:0"), "tok",
-                                          [] { return std::string("x 1\n"); });
+  auto server =
+      MetricsHttpServer::Create(Addr("127.0.0.1:0"), "tok", [] { return std::string("x 1\n"); });
   ASSERT_TRUE(server.ok());
   const MetricsHttpServer& s = **server;
   EXPECT_EQ(s.Respond("GET /metrics HTTP/1.0\nAuthorization: Bearer tok").status, 200);

@@ -109,6 +109,7 @@ TEST(OperatorBanner, ExactFormatOnStdoutLogsOnStderr) {
 TEST(OperatorBanner, BothFamiliesNetworkIdAndTcpPort) {
   SuperPeerProcess sp(WithEnv({{"DRASYL_UDP6_LISTEN", "[::1]:0"},
                                {"DRASYL_TCP4_LISTEN", "127.0.0.1:0"},
+                               {"DRASYL_TCP6_LISTEN", "[::1]:0"},
                                {"DRASYL_NETWORK_ID", "-123456"}}));
   ASSERT_TRUE(sp.Start().ok());
   std::vector<BannerUrl> urls = sp.banner();
@@ -121,7 +122,9 @@ TEST(OperatorBanner, BothFamiliesNetworkIdAndTcpPort) {
                                       pk, "&networkId=-123456&tcpPort=", *urls[0].tcp_port));
   EXPECT_EQ(urls[1].url, absl::StrCat("udp://[::1]:", urls[1].address.port(), "?publicKey=", pk,
                                       "&networkId=-123456&tcpPort=", *urls[0].tcp_port));
-  // The tcpPort is the TCP listener, in the configured network.
+  // With both TCP listeners, tcpPort is the TCP6 listener's port; it serves
+  // the configured network.
+  ASSERT_TRUE(sp.tcp_address()->is_v6());
   absl::StatusOr<std::unique_ptr<Node>> c = Node::Create(
       TcpNodeOptions(IdentityC(), sp.public_key(), *sp.tcp_address(), true, -123456));
   ASSERT_TRUE(c.ok()) << c.status();
@@ -440,6 +443,28 @@ TEST(OperatorSignals, SigtermAndSigintExitCleanly) {
     ASSERT_TRUE(code.has_value()) << "did not exit on the signal";
     EXPECT_EQ(*code, 0);
     EXPECT_LT(std::chrono::steady_clock::now() - start, 2000ms) << "slow shutdown";
+  }
+}
+
+// An operator who stops the service while it is still generating its first
+// identity (minutes at high difficulties) expects it to stop, not to finish
+// the search first.
+TEST(OperatorSignals, SigtermDuringIdentityGenerationStops) {
+  SuperPeerProcess::Options o = WithEnv({{"DRASYL_MIN_POW_DIFFICULTY", "30"}});
+  o.write_identity = false;
+  o.wait_for_banner = false;
+  SuperPeerProcess sp(o);
+  ASSERT_TRUE(sp.Start().ok());
+  ASSERT_TRUE(sp.WaitForStderr("Generate new one", kWait)) << sp.OutputTail();
+  std::this_thread::sleep_for(100ms);
+  sp.Signal(SIGTERM);
+  std::optional<int> code = sp.WaitExit(3000ms);
+  EXPECT_TRUE(code.has_value()) << "SIGTERM ignored while generating the identity";
+  if (!code) sp.Stop(100ms);  // SIGKILL
+  // Nothing half-written is left behind.
+  const std::string path = sp.identity_path();
+  if (std::filesystem::exists(path)) {
+    EXPECT_TRUE(LoadIdentityFile(path).ok());
   }
 }
 

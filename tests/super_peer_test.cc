@@ -3,6 +3,11 @@
 //
 // Every "is not delivered" check sends the message that must be dropped and
 // then a positive control that must arrive, and waits a short quiet window.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -458,13 +463,50 @@ TEST_F(UdpArmed, InvalidDatagramsAreIgnored) {
     m[wire::off::kType] = static_cast<uint8_t>(t);
     bad.push_back(m);
   }
+  // Well-formed messages to the super peer that are not HELLOs.
+  for (MessageType t : {MessageType::kApp, MessageType::kAck, MessageType::kUnite}) {
+    HelloOptions h;
+    h.type = t;
+    bad.push_back(b->BuildHello(h));
+    AppOptions a;
+    a.type = t;
+    bad.push_back(b->BuildApp(IdentityA().public_key, RandomBytes(24), a));
+  }
   for (const auto& m : bad) ASSERT_TRUE(b->SendRaw(m));
   HelloOptions control;
   control.time = UnixMicros() + 5;
   ASSERT_NE(b->SendHello(control), 0u);
   EXPECT_TRUE(OnlyAckArrives(*b, *control.time, kWait, kQuiet));
   std::vector<ReceivedMessage> rest = b->Drain(0ms);
-  EXPECT_TRUE(rest.empty());
+  for (const ReceivedMessage& m : rest) ADD_FAILURE() << "answered: " << DescribeMessage(m);
+}
+
+TEST_F(UdpArmed, SenderKeysThatCannotBeConvertedAreRejected) {
+  std::unique_ptr<Node> b = MakeNode(*sp_, IdentityB());
+  ASSERT_NE(b, nullptr);
+  const uint64_t t0 = UnixMicros() - 100;
+  // The Ed25519 identity point (small order): no X25519 conversion. Its pow
+  // is valid, so only the key check can reject it.
+  PublicKey small_order{};
+  small_order[0] = 1;
+  absl::StatusOr<int32_t> pow = FindPow(small_order, 8, 1);
+  ASSERT_TRUE(pow.ok());
+  HelloOptions h1;
+  h1.time = t0;
+  h1.sender = small_order;
+  h1.pow = *pow;
+  ASSERT_NE(b->SendHello(h1), 0u);
+  // A HELLO claiming to come from the super peer itself.
+  HelloOptions h2;
+  h2.time = t0 + 1;
+  h2.sender = IdentityA().public_key;
+  h2.pow = IdentityA().pow;
+  ASSERT_NE(b->SendHello(h2), 0u);
+  HelloOptions control;
+  control.time = t0 + 2;
+  ASSERT_NE(b->SendHello(control), 0u);
+  EXPECT_TRUE(OnlyAckArrives(*b, t0 + 2, kWait, kQuiet));
+  EXPECT_TRUE(sp_->running());
 }
 
 TEST_F(UdpArmed, NoUniteWhenSendUnitesIsMinusOne) {
@@ -623,6 +665,19 @@ TEST_F(UniteAlways, UniteCarriesAtMostFifteenHelloEndpointsPlusSource) {
   ExpectUnite(*uc, *c, *b, first15);
 }
 
+TEST_F(UniteAlways, PortZeroEndpointsAreNotPassedOn) {
+  HelloOptions hb;
+  hb.endpoints = {Ep("10.2.0.1:0"), Ep("10.2.0.2:7"), Ep("[2001:db8::2]:0")};
+  std::unique_ptr<Node> b = RegisteredNode(*sp_, GenerateTestIdentity(8), false, true, hb);
+  std::unique_ptr<Node> c = RegisteredNode(*sp_, GenerateTestIdentity(8));
+  ASSERT_NE(b, nullptr);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(b->SendApp(c->public_key(), RandomBytes(8)));
+  std::optional<ReceivedMessage> uc = c->ReceiveType(MessageType::kUnite, kWait);
+  ASSERT_TRUE(uc.has_value());
+  ExpectUnite(*uc, *c, *b, {Ep("10.2.0.2:7")});
+}
+
 TEST_F(UniteAlways, EveryRelayedMessageTriggersUnites) {
   std::unique_ptr<Node> b = RegisteredNode(*sp_, GenerateTestIdentity(8));
   std::unique_ptr<Node> c = RegisteredNode(*sp_, GenerateTestIdentity(8));
@@ -721,7 +776,8 @@ struct ExpiryConfig {
   static std::map<std::string, std::string> Env() {
     return {{"DRASYL_MIN_POW_DIFFICULTY", "8"},
             {"DRASYL_SEND_UNITES", "-1"},
-            {"DRASYL_HELLO_TIMEOUT", "600"}};
+            {"DRASYL_HELLO_TIMEOUT", "600"},
+            {"DRASYL_HELLO_MAX_AGE", "5000"}};
   }
   static std::vector<std::string> Args() { return {"--housekeeping_interval_ms=100"}; }
 };
@@ -756,6 +812,83 @@ TEST_F(Expiry, StalePeerIsForgottenAndLivePeerKept) {
   std::vector<uint8_t> again = RandomBytes(8);
   ASSERT_TRUE(b->SendApp(stale->public_key(), again));
   EXPECT_TRUE(OnlyAppArrives(*stale, again, kWait, kQuiet));
+}
+
+TEST_F(Expiry, HelloMaxAgeIsConfigurable) {
+  std::unique_ptr<Node> b = MakeNode(*sp_, GenerateTestIdentity(8));
+  ASSERT_NE(b, nullptr);
+  const uint64_t now = UnixMicros();
+  HelloOptions old;
+  old.time = now - 6ull * 1000 * 1000;  // HELLO_MAX_AGE=5000 ms
+  ASSERT_NE(b->SendHello(old), 0u);
+  HelloOptions control;
+  control.time = now - 4ull * 1000 * 1000;
+  ASSERT_NE(b->SendHello(control), 0u);
+  EXPECT_TRUE(OnlyAckArrives(*b, *control.time, kWait, kQuiet));
+}
+
+// ---------------------------------------------------------------------------
+// A dual-stack [::] listener (UDP4 disabled) serves IPv4 and IPv6 nodes on
+// one socket. The banner lists no loopback address, so the port is chosen
+// here.
+
+uint16_t FreeUdpPort() {
+  int fd = ::socket(AF_INET6, SOCK_DGRAM, 0);
+  int zero = 0;
+  setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+  sockaddr_in6 sa{};
+  sa.sin6_family = AF_INET6;
+  sa.sin6_addr = in6addr_any;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
+  socklen_t sl = sizeof(sa);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &sl);
+  ::close(fd);
+  return ntohs(sa.sin6_port);
+}
+
+TEST(DualStack, WildcardIpv6ListenerServesIpv4AndIpv6) {
+  const uint16_t port = FreeUdpPort();
+  ASSERT_NE(port, 0);
+  SuperPeerProcess::Options o;
+  o.env = {{"DRASYL_UDP4_LISTEN", ""},
+           {"DRASYL_UDP6_LISTEN", "[::]:" + std::to_string(port)},
+           {"DRASYL_SEND_UNITES", "0"}};
+  o.expected_urls = -1;
+  SuperPeerProcess sp(o);
+  absl::Status started = sp.Start();
+  ASSERT_TRUE(started.ok()) << started;
+  for (const BannerUrl& u : sp.banner()) {
+    EXPECT_NE(u.address.HostString(), "127.0.0.1") << "loopback must not be announced";
+    EXPECT_NE(u.address.HostString(), "::1") << "loopback must not be announced";
+    EXPECT_EQ(u.address.port(), port);
+  }
+  const PublicKey sp_key = IdentityA().public_key;
+  auto node = [&](const Identity& id, const char* server) -> std::unique_ptr<Node> {
+    absl::StatusOr<SocketAddress> a = SocketAddress::Parse(server);
+    EXPECT_TRUE(a.ok());
+    a->set_port(port);
+    absl::StatusOr<std::unique_ptr<Node>> n = Node::Create(UdpNodeOptions(id, sp_key, *a));
+    EXPECT_TRUE(n.ok()) << n.status();
+    return n.ok() ? std::move(*n) : nullptr;
+  };
+  std::unique_ptr<Node> b = node(IdentityB(), "127.0.0.1:0");
+  std::unique_ptr<Node> c = node(IdentityC(), "[::1]:0");
+  ASSERT_NE(b, nullptr);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(b->Register(kWait)) << "IPv4 node on the dual-stack socket";
+  ASSERT_TRUE(c->Register(kWait)) << "IPv6 node on the dual-stack socket";
+  std::vector<uint8_t> p = RandomBytes(21), q = RandomBytes(22);
+  ASSERT_TRUE(b->SendApp(c->public_key(), p));
+  EXPECT_TRUE(AppArrives(*c, p, kWait));
+  ASSERT_TRUE(c->SendApp(b->public_key(), q));
+  EXPECT_TRUE(AppArrives(*b, q, kWait));
+  // C learns B's observed source as an IPv4 endpoint (IPv4-mapped on the wire).
+  std::optional<ReceivedMessage> uc = c->ReceiveType(MessageType::kUnite, kWait);
+  ASSERT_TRUE(uc.has_value());
+  std::vector<SocketAddress> eps = uc->unite_endpoints();
+  ASSERT_EQ(eps.size(), 1u);
+  EXPECT_EQ(eps[0].ToString(), b->local_address().ToString());
+  EXPECT_EQ(sp.Stop(), 0);
 }
 
 // ---------------------------------------------------------------------------
@@ -912,11 +1045,12 @@ TEST_F(Flood, RelayKeepsWorkingDuringFloodOfGarbage) {
   EXPECT_GE(flood_sent.load(), 40000);
 
   auto collect = [&](Node& n, const std::vector<std::vector<uint8_t>>& want) {
-    std::set<std::vector<uint8_t>> missing(want.begin(), want.end());
+    std::set<std::string> missing;  // hex payloads
+    for (const std::vector<uint8_t>& p : want) missing.insert(HexEncode(p));
     const auto deadline = std::chrono::steady_clock::now() + 5s;
     while (!missing.empty() && std::chrono::steady_clock::now() < deadline) {
       std::optional<ReceivedMessage> m = n.ReceiveType(MessageType::kApp, 200ms);
-      if (m) missing.erase(m->payload());
+      if (m) missing.erase(HexEncode(m->payload()));
     }
     return missing.size();
   };

@@ -243,6 +243,17 @@ TEST_F(Tcp, UniteAcrossTransports) {
   got.clear();
   for (const SocketAddress& a : ub->unite_endpoints()) got.push_back(a.ToString());
   EXPECT_THAT(got, ElementsAreArray({"198.51.100.30:2222", "[2001:db8::30]:3333"}));
+
+  // The other direction (a frame relayed by the control thread) unites too.
+  std::vector<uint8_t> back = RandomBytes(10);
+  ASSERT_TRUE(c->SendApp(b->public_key(), back));
+  ASSERT_TRUE(AppArrives(*b, back, kWait));
+  std::optional<ReceivedMessage> ub2 = b->ReceiveType(MessageType::kUnite, kWait);
+  ASSERT_TRUE(ub2.has_value()) << "no UNITE after a TCP->UDP relay";
+  EXPECT_EQ(ub2->unite->address, c->public_key());
+  std::optional<ReceivedMessage> uc2 = c->ReceiveType(MessageType::kUnite, kWait);
+  ASSERT_TRUE(uc2.has_value()) << "no UNITE over TCP after a TCP->UDP relay";
+  EXPECT_EQ(uc2->unite->address, b->public_key());
 }
 
 TEST_F(Tcp, FrameSentByteByByte) {

@@ -387,10 +387,9 @@ std::optional<std::vector<uint8_t>> Node::ReceiveRaw(std::chrono::milliseconds t
       ssize_t r = ::recv(fd_, buf.data(), buf.size(), 0);
       if (r >= 0) return std::vector<uint8_t>(buf.begin(), buf.begin() + r);
       if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        // ICMP errors (ECONNREFUSED) of earlier sends: ignore and go on.
-        continue;
-      }
+      // ICMP errors of earlier sends (port unreachable, ...): ignore, go on.
+      if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return std::nullopt;
       if (!WaitReadable(deadline)) return std::nullopt;
     }
   }

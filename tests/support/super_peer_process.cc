@@ -228,13 +228,21 @@ absl::Status SuperPeerProcess::Start() {
 
   if (!opts_.wait_for_banner) return absl::OkStatus();
   const Clock::time_point deadline = Clock::now() + opts_.banner_timeout;
-  const size_t want = static_cast<size_t>(ExpectedUrls());
+  const bool header_only = opts_.expected_urls < 0;
+  const size_t want = header_only ? 0 : static_cast<size_t>(ExpectedUrls());
+  auto ready = [&] {
+    if (header_only) return out_.find(kBannerHeader) != std::string::npos;
+    return ParseBanner(out_).size() >= want;
+  };
   while (true) {
+    bool done;
     {
       std::unique_lock<std::mutex> l(mu_);
-      if (ParseBanner(out_).size() >= want) return absl::OkStatus();
-      cv_.wait_for(l, std::chrono::milliseconds(20));
-      if (ParseBanner(out_).size() >= want) return absl::OkStatus();
+      done = ready() || (cv_.wait_for(l, std::chrono::milliseconds(20)), ready());
+    }
+    if (done) {
+      if (header_only) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      return absl::OkStatus();
     }
     Reap(false);
     if (exit_code_) {

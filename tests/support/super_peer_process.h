@@ -72,7 +72,9 @@ class SuperPeerProcess {
     bool wait_for_banner = true;
     std::chrono::milliseconds banner_timeout{20000};
     // URL lines to wait for; 0 = one per UDP listener configured with a
-    // specific (non-wildcard) address, at least 1.
+    // specific (non-wildcard) address, at least 1; -1 = the header line only
+    // (wildcard listeners on a host without announceable addresses print no
+    // URL), then a 100 ms grace period for the rest of the banner.
     int expected_urls = 0;
     // Binary to run (default DRASYL_SP_BINARY).
     std::string binary;
