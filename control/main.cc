@@ -16,6 +16,8 @@
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 
+DECLARE_bool(help);
+
 DEFINE_uint64(housekeeping_interval_ms, 5000,
               "Interval of housekeeping (expire stale peers, UNITE rate-limit entries and idle "
               "TCP connections), in milliseconds.");
@@ -30,8 +32,24 @@ int Fail(const absl::Status& status) {
 }
 
 int RunSuperPeer(const Config& cfg) {
+  // Signals stay deliverable while the identity is generated (a few seconds
+  // at difficulty 24): SIGTERM then ends the process at once, and the
+  // identity file is written atomically, so nothing half-written remains.
   absl::StatusOr<Identity> identity = LoadOrCreateIdentity(cfg.identity_file, cfg.min_pow_difficulty);
   if (!identity.ok()) return Fail(identity.status());
+  if (!PowValid(identity->public_key, identity->pow, cfg.min_pow_difficulty)) {
+    LOG(WARNING) << "the identity's proof of work is below MIN_POW_DIFFICULTY "
+                 << cfg.min_pow_difficulty << " (difficulty "
+                 << PowDifficulty(identity->public_key, identity->pow) << ")";
+  }
+
+  // From here on SIGINT/SIGTERM are taken by sigwait below; every thread
+  // created after this point (workers, DPDK lcores, metrics) inherits the mask.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   ControlOptions copts;
   copts.config = cfg;
@@ -74,10 +92,6 @@ int RunSuperPeer(const Config& cfg) {
   std::atomic<bool> stop{false};
   std::thread control_thread([&] { (*control)->Run(&stop); });
 
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
   int sig = 0;
   sigwait(&set, &sig);
   LOG(INFO) << "received " << strsignal(sig) << ", shutting down";
@@ -90,6 +104,26 @@ int RunSuperPeer(const Config& cfg) {
 }
 
 }  // namespace
+
+// --help: the super peer's own flags (not those of glog or gflags), each
+// with its environment variable, in the order of the source files.
+void PrintHelp(const char* argv0) {
+  std::printf("%s\n\nUsage: %s [flags]\n\nFlags:\n", gflags::ProgramUsage(), argv0);
+  std::vector<gflags::CommandLineFlagInfo> flags;
+  gflags::GetAllFlags(&flags);
+  for (const gflags::CommandLineFlagInfo& f : flags) {
+    if (f.filename.find("/common/") == std::string::npos &&
+        f.filename.find("/control/") == std::string::npos &&
+        f.filename.find("/dataplane/") == std::string::npos) {
+      continue;
+    }
+    std::printf("  --%s (%s)\n      %s\n      default: %s\n", f.name.c_str(), f.type.c_str(),
+                f.description.c_str(),
+                f.default_value.empty() ? "\"\"" : f.default_value.c_str());
+  }
+  std::printf("\n  --helpfull lists every flag, including logging flags; --version the version.\n");
+}
+
 }  // namespace drasyl
 
 int main(int argc, char** argv) {
@@ -99,7 +133,12 @@ int main(int argc, char** argv) {
       "(e.g. DRASYL_NETWORK_ID); a flag given on the command line wins.\n"
       "RUST_LOG=error|warn|info|debug|trace sets the log level.");
   gflags::SetVersionString("0.1.0");
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  gflags::ParseCommandLineNonHelpFlags(&argc, &argv, true);
+  if (FLAGS_help) {  // gflags' own --help exits 1 and lists every library's flags
+    drasyl::PrintHelp(argv[0]);
+    return 0;
+  }
+  gflags::HandleCommandLineHelpFlags();  // --helpfull, --version, ...
   FLAGS_logtostderr = true;
   google::InitGoogleLogging(argv[0]);
   if (argc > 1) {
@@ -113,13 +152,6 @@ int main(int argc, char** argv) {
   }
   FLAGS_minloglevel = cfg->log_level;
   if (cfg->verbose) FLAGS_v = 1;
-
-  // Signals are taken by sigwait on the main thread; every thread inherits the mask.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
   return drasyl::RunSuperPeer(*cfg);
 }
