@@ -133,8 +133,7 @@ class DpdkPacketTest : public ::testing::Test {
         std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());
         return false;
       }
-      pool_ = rte_pktmbuf_pool_create("test_pool", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                      SOCKET_ID_ANY);
+      pool_ = CreateMbufPool("test_pool", 1023, 0, SOCKET_ID_ANY);
       return pool_ != nullptr;
     }();
     ready_ = ok;
