@@ -27,6 +27,8 @@ constexpr int kMaxItemsPerRing = 4096;
 constexpr int kLoopTimeoutMs = 100;
 // The peer listing prints the table itself only while it is this small.
 constexpr size_t kMaxListedPeers = 32;
+// Session keys cached for senders whose first HELLO is not yet authenticated.
+constexpr size_t kMaxPendingKeys = 4096;
 
 std::array<uint8_t, 64> PairKey(const PublicKey& a, const PublicKey& b) {
   std::array<uint8_t, 64> k;
@@ -179,29 +181,37 @@ void ControlPlane::HandleToSelf(uint8_t* msg, size_t len, const PeerPath& source
 
   const PublicKey sender = wire::KeyAt(h.sender);
   auto it = peers_.find(sender);
-  if (it == peers_.end()) {
-    // Only senders with a valid proof of work take a table slot (the
-    // reference also stores invalid ones, which lets garbage fill the table).
+  const bool known = it != peers_.end();
+  SessionKeys keys{};
+  if (known) {
+    keys = it->second.keys;
+  } else {
+    // A peer takes a table slot only once its HELLO is authenticated, fresh
+    // and well formed, and only with a valid proof of work (the reference
+    // stores every sender, which lets garbage fill the table).
     if (!PowValid(sender, h.pow, cfg_.min_pow_difficulty)) return c.Drop(DropReason::kPowInvalid);
     if (cfg_.max_peers != 0 && peers_.size() >= cfg_.max_peers) {
       return c.Drop(DropReason::kPeerTableFull);
     }
-    PeerRecord rec;
-    rec.created_ms = now_ms;
     if (cfg_.arm_messages) {
-      absl::StatusOr<SessionKeys> keys = kx_.Derive(sender);
-      if (!keys.ok()) return c.Drop(DropReason::kInvalidKey);
-      rec.keys = *keys;
+      // Keys of senders not yet authenticated are cached, so that replaying
+      // a forged HELLO does not cost a key exchange each time.
+      auto p = pending_keys_.find(sender);
+      if (p == pending_keys_.end()) {
+        absl::StatusOr<SessionKeys> derived = kx_.Derive(sender);
+        if (!derived.ok()) return c.Drop(DropReason::kInvalidKey);
+        if (pending_keys_.size() >= kMaxPendingKeys) pending_keys_.clear();
+        p = pending_keys_.emplace(sender, *derived).first;
+      }
+      keys = p->second;
     }
-    it = peers_.emplace(sender, std::move(rec)).first;
   }
-  PeerRecord& rec = it->second;
 
   const uint8_t* body = msg + wire::kHeaderBytes;
   size_t body_len = len - wire::kHeaderBytes;
   if (cfg_.arm_messages) {
     uint8_t* plain;
-    if (wire::Disarm(msg, len, rec.keys.rx, &plain, &body_len) != wire::Error::kOk) {
+    if (wire::Disarm(msg, len, keys.rx, &plain, &body_len) != wire::Error::kOk) {
       return c.Drop(DropReason::kBadTag);
     }
     body = plain;
@@ -216,6 +226,14 @@ void ControlPlane::HandleToSelf(uint8_t* msg, size_t len, const PeerPath& source
     return c.Drop(DropReason::kHelloTooOld);
   }
 
+  if (!known) {
+    PeerRecord fresh;
+    fresh.created_ms = now_ms;
+    fresh.keys = keys;
+    it = peers_.emplace(sender, std::move(fresh)).first;
+    pending_keys_.erase(sender);
+  }
+  PeerRecord& rec = it->second;
   if (rec.last_hello_ms == 0) CounterAdd(counters_.peers_registered);
   rec.last_hello_ms = now_ms;
   rec.endpoints.assign(hello.endpoints.begin(), hello.endpoints.end());
@@ -264,15 +282,17 @@ bool ControlPlane::HandleTcpFrame(uint32_t conn, uint8_t* msg, size_t len) {
 }
 
 void ControlPlane::HandleTcpClose(uint32_t conn) {
-  // The peer whose current path was this connection has no path any more.
-  auto c = tcp_peer_.find(conn);
-  if (c == tcp_peer_.end()) return;
-  auto it = peers_.find(c->second);
-  if (it != peers_.end() && it->second.path.transport == Transport::kTcp &&
-      it->second.path.tcp_conn == conn) {
-    ClearPath(it->first, it->second);
+  // Peers whose current path was this connection have no path any more.
+  auto c = tcp_peers_.find(conn);
+  if (c == tcp_peers_.end()) return;
+  for (const PublicKey& key : c->second) {
+    auto it = peers_.find(key);
+    if (it != peers_.end() && it->second.path.transport == Transport::kTcp &&
+        it->second.path.tcp_conn == conn) {
+      ClearPath(it->first, it->second);
+    }
   }
-  tcp_peer_.erase(conn);
+  tcp_peers_.erase(c);
 }
 
 void ControlPlane::MaybeUnite(const PublicKey& a, const PublicKey& b, uint64_t now_ms) {
@@ -345,7 +365,10 @@ void ControlPlane::SetPath(const PublicKey& key, PeerRecord& rec, const PeerPath
   CountPath(rec.path, -1);
   CountPath(path, +1);
   rec.path = path;
-  if (path.transport == Transport::kTcp) tcp_peer_[path.tcp_conn] = key;
+  if (path.transport == Transport::kTcp) {
+    std::vector<PublicKey>& keys = tcp_peers_[path.tcp_conn];
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+  }
   PeerUpdate u;
   u.op = PeerUpdate::Op::kUpsert;
   u.key = key;
@@ -395,6 +418,7 @@ void ControlPlane::Housekeeping(uint64_t now_ms) {
     CounterAdd(counters_.peers_expired, expired);
     VLOG(1) << "housekeeping: expired " << expired << " peers";
   }
+  pending_keys_.clear();
   if (cfg_.send_unites_ms > 0) {
     absl::erase_if(unite_sent_ms_, [&](const auto& e) {
       return now_ms - e.second >= static_cast<uint64_t>(cfg_.send_unites_ms);
@@ -438,7 +462,7 @@ void ControlPlane::PrintPeers(uint64_t now_ms) {
     }
   }
   std::string out = absl::StrFormat(
-      "peers: %d (udp %d, tcp %d, pending %d); relayed %d packets, %d bytes since last listing",
+      "peers: %d (udp %d, tcp %d, no path %d); relayed %d packets, %d bytes since last listing",
       peers_.size(), CounterGet(counters_.peers_udp), CounterGet(counters_.peers_tcp),
       peers_.size() - CounterGet(counters_.peers_udp) - CounterGet(counters_.peers_tcp),
       relayed - last_print_relayed_packets_, relayed_bytes - last_print_relayed_bytes_);

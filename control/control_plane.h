@@ -103,8 +103,10 @@ class ControlPlane {
   // Last UNITE per unordered pair (lower key || higher key).
   absl::flat_hash_map<std::array<uint8_t, 64>, uint64_t> unite_sent_ms_;
   ControlCounters counters_;
-  // Which peer's current path is a TCP connection (to clear it on close).
-  absl::flat_hash_map<uint32_t, PublicKey> tcp_peer_;
+  // Peers whose current path is (or was) a TCP connection, to clear on close.
+  absl::flat_hash_map<uint32_t, std::vector<PublicKey>> tcp_peers_;
+  // Keys derived for senders whose HELLO did not authenticate yet.
+  absl::flat_hash_map<PublicKey, SessionKeys, PublicKeyHash> pending_keys_;
   uint64_t peers_udp_ = 0;
   uint64_t peers_tcp_ = 0;
 

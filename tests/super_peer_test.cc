@@ -919,6 +919,30 @@ TEST_F(CapacityOne, SecondPeerGetsNoAck) {
   EXPECT_TRUE(NoMessageOfType(*c, MessageType::kApp, kQuiet));
 }
 
+// Forged or stale HELLOs never take a table slot: with MAX_PEERS=1 the one
+// slot stays free for the first peer that authenticates. (A suite of its
+// own: it needs an empty table.)
+struct CapacityOneFreshConfig : CapacityOneConfig {};
+using CapacityOneFresh = SharedSuperPeerTest<CapacityOneFreshConfig>;
+
+TEST_F(CapacityOneFresh, UnauthenticatedHellosTakeNoSlot) {
+  std::unique_ptr<Node> c = MakeNode(*sp_, IdentityC());
+  ASSERT_NE(c, nullptr);
+  HelloOptions forged;  // armed with a random key: the tag cannot verify
+  SessionKey k;
+  std::vector<uint8_t> r = RandomBytes(32);
+  std::copy(r.begin(), r.end(), k.begin());
+  forged.tx_key = k;
+  ASSERT_NE(c->SendHello(forged), 0u);
+  HelloOptions stale;  // authenticated but older than HELLO_MAX_AGE
+  stale.time = UnixMicros() - 400ull * 1000 * 1000;
+  ASSERT_NE(c->SendHello(stale), 0u);
+  EXPECT_TRUE(NoMessageOfType(*c, MessageType::kAck, kQuiet));
+  std::unique_ptr<Node> b = MakeNode(*sp_, IdentityB());
+  ASSERT_NE(b, nullptr);
+  EXPECT_TRUE(b->Register(kWait)) << "a forged HELLO took the only slot";
+}
+
 struct CapacityUnlimitedConfig {
   static std::map<std::string, std::string> Env() {
     return {{"DRASYL_MIN_POW_DIFFICULTY", "8"}, {"DRASYL_MAX_PEERS", "0"}};
