@@ -16,6 +16,9 @@ namespace drasyl {
 namespace {
 
 constexpr int kBurst = 64;
+// Any UDP datagram can be relayed between UDP peers; only what goes to the
+// control thread is bounded by kMaxMessageBytes.
+constexpr size_t kMaxDatagramBytes = 65535;
 constexpr int kSocketBufferBytes = 8 << 20;
 constexpr int kPollTimeoutMs = 50;
 // Bursts drained from one socket before looking at the next and at updates.
@@ -135,7 +138,7 @@ void SocketBackend::Run(Worker* w) {
   // Receive buffers double as transmit buffers: relayed messages leave from
   // where they arrived, with only the hop count changed.
   struct alignas(64) Buf {
-    uint8_t data[kMaxMessageBytes];
+    uint8_t data[kMaxDatagramBytes];
   };
   std::vector<Buf> bufs(kBurst);
   std::vector<mmsghdr> rx(kBurst), tx(kBurst);
@@ -155,7 +158,7 @@ void SocketBackend::Run(Worker* w) {
       if (!(pfds[l].revents & POLLIN)) continue;
       for (int round = 0; round < kMaxBurstsPerWake; ++round) {
         for (int i = 0; i < kBurst; ++i) {
-          rx_iov[i] = {bufs[i].data, kMaxMessageBytes};
+          rx_iov[i] = {bufs[i].data, kMaxDatagramBytes};
           std::memset(&rx[i].msg_hdr, 0, sizeof(msghdr));
           rx[i].msg_hdr.msg_iov = &rx_iov[i];
           rx[i].msg_hdr.msg_iovlen = 1;
