@@ -16,7 +16,8 @@ DEFINE_int32(dpdk_idle_sleep_us, 100,
              "DPDK: longest nap of an idle worker between polls, in microseconds (naps start "
              "at 8 us after ~1000 empty polls and double; 0: pure busy polling).");
 DEFINE_string(dpdk_tap, "drasyl",
-              "DPDK: name of the TAP exception interface of ethernet port i: <name><i>.");
+              "DPDK: name of the TAP exception interfaces: <name><N>, N from 0 up, the first "
+              "free ones (one per ethernet port).");
 
 namespace drasyl {
 namespace {

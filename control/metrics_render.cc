@@ -79,6 +79,8 @@ std::string RenderPrometheus(const ControlCounters& c,
             c.plane, [](const WorkerCounters& w) { return CounterGet(w.to_control); });
   PerWorker(&out, "drasyl_to_kernel_total", "Frames handed to the kernel (DPDK TAP).", workers,
             c.plane, [](const WorkerCounters& w) { return CounterGet(w.to_kernel); });
+  PerWorker(&out, "drasyl_from_kernel_total", "Frames from the kernel sent out (DPDK TAP).",
+            workers, c.plane, [](const WorkerCounters& w) { return CounterGet(w.from_kernel); });
   PerWorker(&out, "drasyl_table_updates_total", "Peer table updates applied.", workers, c.plane,
             [](const WorkerCounters& w) { return CounterGet(w.table_updates); });
 

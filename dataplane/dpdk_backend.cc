@@ -8,6 +8,7 @@
 #include <rte_pause.h>
 #include <rte_prefetch.h>
 #include <rte_ring.h>
+#include <net/if.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -39,8 +40,12 @@ constexpr uint16_t kTxDesc = 1024;
 constexpr uint16_t kTapDesc = 512;
 constexpr unsigned kMbufCache = 256;
 constexpr unsigned kEgressRingSize = 1024;
-// Empty polling rounds before a worker starts to nap (idle_sleep_us).
+// Empty polling rounds before a worker starts to nap (idle_sleep_us), and
+// its first nap; naps then double up to idle_sleep_us.
 constexpr uint32_t kIdleRoundsBeforeSleep = 1024;
+constexpr uint32_t kFirstNapUs = 8;
+// Under full load, a worker polls its TAP queues every this many rounds.
+constexpr uint32_t kTapPollEvery = 16;
 
 std::string MacString(const rte_ether_addr& a) {
   return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", a.addr_bytes[0], a.addr_bytes[1],
@@ -233,27 +238,39 @@ bool DrainEgress(const Impl& im, Worker& w) {
 }
 
 void RunWorker(const Impl& im, Worker& w) {
-  prctl(PR_SET_TIMERSLACK, 1000UL);  // naps of a few µs, not the default 50 µs slack
+  prctl(PR_SET_TIMERSLACK, 1000UL);  // naps of the length asked for, not +50 µs
   WorkerCore& core = *w.core;
   rte_mbuf* pkts[kBurst];
   uint32_t idle = 0;
+  uint32_t nap_us = 0;
+  uint32_t round = 0;
+  bool saturated = false;
   while (!im.stop->load(std::memory_order_relaxed)) {
     bool busy = core.ApplyUpdates() > 0;
+    // Polling a TAP costs a system call: under full load (the last burst
+    // was full) only every kTapPollEvery rounds; exceptions are rare.
+    const bool poll_taps = !saturated || (++round % kTapPollEvery) == 0;
+    saturated = false;
     for (const RxSource& src : w.rx) {
+      if (src.tap && !poll_taps) continue;
       const uint16_t n = rte_eth_rx_burst(src.port, src.queue, pkts, kBurst);
       if (n == 0) continue;
       busy = true;
       if (src.tap) {
         FromKernel(w, src, pkts, n);
       } else {
+        saturated = saturated || n == kBurst;
         FromWire(im, w, src, pkts, n);
       }
     }
     if (w.drains_egress && DrainEgress(im, w)) busy = true;
     if (busy) {
       idle = 0;
+      nap_us = 0;
     } else if (im.idle_sleep_us > 0 && ++idle > kIdleRoundsBeforeSleep) {
-      usleep(static_cast<useconds_t>(im.idle_sleep_us));
+      // Naps grow while nothing comes, up to idle_sleep_us.
+      nap_us = std::min<uint32_t>(nap_us ? nap_us * 2 : kFirstNapUs, im.idle_sleep_us);
+      usleep(nap_us);
     } else {
       rte_pause();
     }
@@ -384,6 +401,7 @@ absl::Status DpdkBackend::Init() {
   // Ethernet ports: every port the EAL arguments created.
   uint16_t pid;
   RTE_ETH_FOREACH_DEV(pid) { im.eth_ports.push_back(pid); }
+  im.configured = im.eth_ports;  // stopped and closed on the way out, whatever happens
   if (im.eth_ports.empty()) {
     return absl::FailedPreconditionError(
         "DPDK found no ethernet port: bind a NIC to a DPDK driver or add a virtual one to "
@@ -402,13 +420,25 @@ absl::Status DpdkBackend::Init() {
 
   // One TAP per ethernet port, with the port's MAC (so the kernel's ARP and
   // ND answers name the port), hot-plugged now that the MAC is known.
+  // Names <tap_name><k + i> with the first k for which all are free (several
+  // super peers may share a network namespace).
+  int first = 0;
+  for (bool taken = true; taken; ) {
+    taken = false;
+    for (size_t i = 0; i < im.eth_ports.size() && !taken; ++i) {
+      taken = if_nametoindex(absl::StrCat(opts_.tap_name, first + i).c_str()) != 0;
+    }
+    if (taken) ++first;
+    if (first > 999) return absl::ResourceExhaustedError("no free TAP name " + opts_.tap_name + "<N>");
+  }
   for (size_t i = 0; i < im.eth_ports.size(); ++i) {
-    std::string ifname = absl::StrCat(opts_.tap_name, i);
+    std::string ifname = absl::StrCat(opts_.tap_name, first + i);
     if (ifname.size() > 15) return absl::InvalidArgumentError("TAP name too long: " + ifname);
     absl::StatusOr<uint16_t> tap =
         dpdk::ProbeTap(ifname, MacString(pcfg.port_mac[im.eth_ports[i]]), static_cast<int>(i));
     if (!tap.ok()) return tap.status();
     im.tap_ports.push_back(*tap);
+    im.configured.push_back(*tap);
     im.tap_names.push_back(ifname);
   }
 
@@ -437,13 +467,16 @@ absl::Status DpdkBackend::Init() {
                     "worker on a registered thread";
   }
 
-  // RX queues: one per worker with RSS, else one per port.
+  // RX queues: one per worker with RSS, else one per port. net_af_packet
+  // spreads flows over its queue pairs in the kernel (PACKET_FANOUT_HASH)
+  // and must have all of them polled.
   std::vector<uint16_t> nb_rxq(im.eth_ports.size(), 1);
   std::vector<uint64_t> rss_hf(im.eth_ports.size(), 0);
   for (size_t i = 0; i < im.eth_ports.size(); ++i) {
     const uint64_t hf =
         infos[i].flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
-    if (hf != 0 && infos[i].max_rx_queues > 1 && n_workers > 1) {
+    const bool fanout = std::strcmp(infos[i].driver_name, "net_af_packet") == 0;
+    if ((hf != 0 || fanout) && infos[i].max_rx_queues > 1 && n_workers > 1) {
       nb_rxq[i] = static_cast<uint16_t>(std::min<size_t>(n_workers, infos[i].max_rx_queues));
       rss_hf[i] = hf;
     }
@@ -459,8 +492,8 @@ absl::Status DpdkBackend::Init() {
   while (pool_size < mbufs + 1) pool_size <<= 1;
   int socket = rte_eth_dev_socket_id(im.eth_ports[0]);
   if (socket < 0) socket = static_cast<int>(SOCKET_ID_ANY);
-  im.pool = rte_pktmbuf_pool_create("drasyl_mbufs", static_cast<unsigned>(pool_size - 1),
-                                    kMbufCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+  im.pool = dpdk::CreateMbufPool("drasyl_mbufs", static_cast<unsigned>(pool_size - 1), kMbufCache,
+                                 socket);
   if (im.pool == nullptr) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "cannot create the mbuf pool (", pool_size - 1, " mbufs): ", rte_strerror(rte_errno),
@@ -480,14 +513,12 @@ absl::Status DpdkBackend::Init() {
     pcfg.port_tx_offloads[port] =
         ((tx_off & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) ? dpdk::kTxIpv4Cksum : 0) |
         ((tx_off & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) ? dpdk::kTxUdpCksum : 0);
-    im.configured.push_back(port);
     if (absl::Status s = ConfigurePort(port, nb_rxq[i], static_cast<uint16_t>(n_workers), kRxDesc,
                                        kTxDesc, rss_hf[i], tx_off, im.pool);
         !s.ok()) {
       return s;
     }
     const uint16_t tap = im.tap_ports[i];
-    im.configured.push_back(tap);
     if (absl::Status s = ConfigurePort(tap, static_cast<uint16_t>(n_workers),
                                        static_cast<uint16_t>(n_workers), kTapDesc, kTapDesc, 0, 0,
                                        im.pool);
@@ -515,7 +546,7 @@ absl::Status DpdkBackend::Init() {
     LOG(INFO) << absl::StrFormat(
         "DPDK port %d (%s, MAC %s): %d RX queue(s)%s, %d TX queue(s), TX offloads:%s%s; TAP %s",
         port, infos[i].driver_name, MacString(pcfg.port_mac[port]), nb_rxq[i],
-        rss_hf[i] ? " with RSS" : "", n_workers,
+        nb_rxq[i] > 1 ? (rss_hf[i] ? " with RSS" : " (kernel fanout)") : "", n_workers,
         (tx_off & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) ? " ipv4-cksum" : "",
         (tx_off & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) ? " udp-cksum" : (tx_off ? "" : " none"),
         im.tap_names[i]);
@@ -569,8 +600,10 @@ absl::Status DpdkBackend::Start() {
       raw->launched = true;
       continue;
     }
-    int r = rte_eal_remote_launch(&LcoreMain, new LaunchArg{im, raw}, raw->lcore);
+    auto* arg = new LaunchArg{im, raw};
+    int r = rte_eal_remote_launch(&LcoreMain, arg, raw->lcore);
     if (r != 0) {
+      delete arg;
       return absl::InternalError(absl::StrCat("cannot launch a worker on lcore ", raw->lcore,
                                               ": ", rte_strerror(-r)));
     }

@@ -45,11 +45,14 @@ struct DpdkBackendOptions {
   RelayConfig relay;
   int64_t send_unites_ms = 5000;
   int control_wakeup = -1;  // eventfd of the control thread
-  // Kernel name of the TAP of ethernet port i: <tap_name><i>.
+  // Kernel name of the TAP of ethernet port i: <tap_name><k + i>, with the
+  // first k for which the names are free (0 unless another super peer in
+  // the same network namespace has them).
   std::string tap_name = "drasyl";
-  // A worker that found nothing to do for a while sleeps this long between
-  // polls (0: pure busy polling, the classic DPDK way).
-  int idle_sleep_us = 10;
+  // A worker that found nothing to do for a while naps between polls, the
+  // naps growing from 8 µs up to this (0: pure busy polling, the classic
+  // DPDK way). Bounds the extra latency of the first packet after a pause.
+  int idle_sleep_us = 100;
   // Pre-sizes every worker's table replica (0: grow on demand).
   size_t table_reserve = 0;
 };

@@ -4,6 +4,9 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_pool_ops.h>
+#include <rte_mempool.h>
 
 #include <atomic>
 #include <cstring>
@@ -153,6 +156,33 @@ bool EalInitialized() { return g_eal_state.load() == 1; }
 void CleanupEal() {
   int expected = 1;
   if (g_eal_state.compare_exchange_strong(expected, 2)) rte_eal_cleanup();
+}
+
+rte_mempool* CreateMbufPool(const char* name, unsigned n, unsigned cache, int socket) {
+  const uint16_t data_room = RTE_MBUF_DEFAULT_BUF_SIZE;
+  if (rte_eal_has_hugepages() || rte_eal_iova_mode() != RTE_IOVA_VA) {
+    return rte_pktmbuf_pool_create(name, n, cache, 0, data_room, socket);
+  }
+  // rte_pktmbuf_pool_create, but with RTE_MEMPOOL_F_NO_IOVA_CONTIG.
+  rte_mempool* mp = rte_mempool_create_empty(name, n, sizeof(rte_mbuf) + data_room, cache,
+                                             sizeof(rte_pktmbuf_pool_private), socket,
+                                             RTE_MEMPOOL_F_NO_IOVA_CONTIG);
+  if (mp == nullptr) return nullptr;
+  if (rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), nullptr) != 0) {
+    rte_mempool_free(mp);
+    return nullptr;
+  }
+  rte_pktmbuf_pool_private priv;
+  std::memset(&priv, 0, sizeof(priv));
+  priv.mbuf_data_room_size = data_room;
+  priv.mbuf_priv_size = 0;
+  rte_pktmbuf_pool_init(mp, &priv);
+  if (rte_mempool_populate_default(mp) < 0) {
+    rte_mempool_free(mp);
+    return nullptr;
+  }
+  rte_mempool_obj_iter(mp, rte_pktmbuf_init, nullptr);
+  return mp;
 }
 
 absl::StatusOr<uint16_t> ProbeTap(const std::string& ifname, const std::string& mac, int index) {

@@ -6,77 +6,14 @@
 
 #include <cstring>
 
+#include "common/wire.h"
+
 // rte_ip{v4,v6}_udptcp_cksum_verify are still "experimental" in DPDK 22.11.
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
-#include "common/wire.h"
-
 namespace drasyl::dpdk {
-namespace {
 
-constexpr uint16_t kEthIpv4 = RTE_BE16(RTE_ETHER_TYPE_IPV4);
-constexpr uint16_t kEthIpv6 = RTE_BE16(RTE_ETHER_TYPE_IPV6);
-constexpr uint16_t kEthVlan = RTE_BE16(RTE_ETHER_TYPE_VLAN);
-constexpr size_t kEthLen = sizeof(rte_ether_hdr);  // 14
-constexpr size_t kVlanLen = sizeof(rte_vlan_hdr);  // 4
-constexpr size_t kIpv4Len = sizeof(rte_ipv4_hdr);  // 20
-constexpr size_t kIpv6Len = sizeof(rte_ipv6_hdr);  // 40
-constexpr size_t kUdpLen = sizeof(rte_udp_hdr);    // 8
-constexpr uint8_t kProtoUdp = 17;
-
-inline uint16_t Load16(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, 2);
-  return v;
-}
-inline uint32_t Load32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-inline uint64_t Load64(const uint8_t* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
-inline void Store16(uint8_t* p, uint16_t v) { std::memcpy(p, &v, 2); }
-
-// Ones' complement sum of n bytes (n a multiple of 4) as 32-bit words into a
-// 64-bit accumulator; byte order is irrelevant as long as every term and
-// the stored checksum are treated alike.
-inline uint64_t SumWords(const uint8_t* p, size_t n) {
-  uint64_t s = 0;
-  for (size_t i = 0; i < n; i += 4) s += Load32(p + i);
-  return s;
-}
-// Sum of the ones' complements of n bytes' 32-bit words (= minus their sum).
-inline uint64_t SumComplement(const uint8_t* p, size_t n) {
-  uint64_t s = 0;
-  for (size_t i = 0; i < n; i += 4) s += uint32_t{~Load32(p + i)};
-  return s;
-}
-inline uint16_t Fold(uint64_t s) {
-  s = (s & 0xffffffffu) + (s >> 32);
-  s = (s & 0xffffffffu) + (s >> 32);
-  s = (s & 0xffff) + (s >> 16);
-  s = (s & 0xffff) + (s >> 16);
-  return static_cast<uint16_t>(s);
-}
-
-inline bool MacEqual(const uint8_t* a, const rte_ether_addr& b) {
-  return Load32(a) == Load32(b.addr_bytes) && Load16(a + 4) == Load16(b.addr_bytes + 4);
-}
-
-inline bool MartianV4(const uint8_t* src) {
-  return src[0] == 0 || src[0] == 127 || src[0] >= 224;
-}
-inline bool MartianV6(const uint8_t* src) {
-  if (src[0] == 0xff) return true;  // multicast
-  const uint64_t hi = Load64(src), lo = Load64(src + 8);
-  return hi == 0 && (lo == 0 || lo == rte_cpu_to_be_64(1));  // :: and ::1
-}
-
-}  // namespace
+using namespace detail;
 
 bool PacketConfig::AddAddress(const LocalAddress& a) {
   if (n_addrs >= kMaxLocalAddresses) return false;
@@ -94,110 +31,6 @@ bool PacketConfig::AddAddress(const LocalAddress& a) {
   }
   addrs[n_addrs++] = a;
   return true;
-}
-
-FrameClass ParseFrame(const rte_mbuf* m, const PacketConfig& cfg, uint16_t port_id,
-                      ParsedFrame* out, DropReason* drop) {
-  const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
-  const uint32_t len = rte_pktmbuf_data_len(m);  // the first segment's bytes
-  const uint32_t pkt_len = rte_pktmbuf_pkt_len(m);
-  *drop = DropReason::kNotForUs;
-  if (len < kEthLen) return FrameClass::kDrop;
-  if (p[6] & 1) return FrameClass::kDrop;  // group source MAC: never a real sender
-  if (p[0] & 1) return FrameClass::kException;  // broadcast / multicast: ARP, ND, ...
-  if (!MacEqual(p, cfg.port_mac[port_id])) return FrameClass::kDrop;  // someone else's
-
-  uint16_t type = Load16(p + 12);
-  size_t l2 = kEthLen;
-  uint32_t vlan = 0;
-  if (m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) vlan = kVlanTagged | m->vlan_tci;
-  if (type == kEthVlan) {
-    if (len < kEthLen + kVlanLen) return FrameClass::kDrop;
-    vlan = kVlanTagged | rte_be_to_cpu_16(Load16(p + 14));
-    type = Load16(p + 16);
-    l2 += kVlanLen;
-  }
-
-  const uint8_t* l3 = p + l2;
-  if (type == kEthIpv4) {
-    if (cfg.n_v4 == 0 || cfg.udp4_port_be == 0) return FrameClass::kException;
-    if (len < l2 + kIpv4Len) return FrameClass::kDrop;
-    if (l3[0] != 0x45) return FrameClass::kException;  // options (or not IPv4): the kernel's
-    const uint16_t total = rte_be_to_cpu_16(Load16(l3 + 2));
-    if (total < kIpv4Len + kUdpLen || l2 + total > pkt_len) return FrameClass::kDrop;
-    if (Load16(l3 + 6) & RTE_BE16(0x3fff)) return FrameClass::kException;  // fragment
-    if (l3[9] != kProtoUdp) return FrameClass::kException;
-    const uint32_t dst = Load32(l3 + 16);
-    int local = -1;
-    for (uint8_t i = 0; i < cfg.n_v4; ++i) {
-      if (cfg.v4_be[i] == dst) {
-        local = cfg.v4_index[i];
-        break;
-      }
-    }
-    if (local < 0) return FrameClass::kException;
-    const uint8_t* udp = l3 + kIpv4Len;
-    if (Load16(udp + 2) != cfg.udp4_port_be) return FrameClass::kException;
-    // Checksums are not verified here: a relayed frame's UDP checksum is
-    // updated incrementally, so corruption stays detectable at the
-    // recipient; SourcePath verifies what goes to the control thread.
-    if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD) {
-      return FrameClass::kDrop;
-    }
-    const uint16_t ulen = rte_be_to_cpu_16(Load16(udp + 4));
-    if (ulen < kUdpLen || ulen > total - kIpv4Len) return FrameClass::kDrop;
-    if (MartianV4(l3 + 12) || Load16(udp) == 0) return FrameClass::kDrop;
-    if (l2 + kIpv4Len + ulen > len) {  // not contiguous in the first segment
-      *drop = DropReason::kOversized;
-      return FrameClass::kDrop;
-    }
-    out->l2_len = static_cast<uint16_t>(l2);
-    out->l3_len = kIpv4Len;
-    out->payload_off = static_cast<uint16_t>(l2 + kIpv4Len + kUdpLen);
-    out->payload_len = static_cast<uint16_t>(ulen - kUdpLen);
-    out->family = 4;
-    out->local_addr = static_cast<uint8_t>(local);
-    out->udp_cksum = Load16(udp + 6);
-    out->vlan = vlan;
-    return FrameClass::kOurs;
-  }
-  if (type == kEthIpv6) {
-    if (cfg.n_v6 == 0 || cfg.udp6_port_be == 0) return FrameClass::kException;
-    if (len < l2 + kIpv6Len) return FrameClass::kDrop;
-    if ((l3[0] >> 4) != 6) return FrameClass::kDrop;
-    const uint16_t plen = rte_be_to_cpu_16(Load16(l3 + 4));
-    if (l2 + kIpv6Len + plen > pkt_len) return FrameClass::kDrop;
-    if (l3[6] != kProtoUdp) return FrameClass::kException;  // ICMPv6, TCP, extension headers
-    const uint64_t dst_hi = Load64(l3 + 24), dst_lo = Load64(l3 + 32);
-    int local = -1;
-    for (uint8_t i = 0; i < cfg.n_v6; ++i) {
-      if (Load64(cfg.v6[i].data()) == dst_hi && Load64(cfg.v6[i].data() + 8) == dst_lo) {
-        local = cfg.v6_index[i];
-        break;
-      }
-    }
-    if (local < 0) return FrameClass::kException;
-    const uint8_t* udp = l3 + kIpv6Len;
-    if (plen < kUdpLen) return FrameClass::kDrop;
-    if (Load16(udp + 2) != cfg.udp6_port_be) return FrameClass::kException;
-    const uint16_t ulen = rte_be_to_cpu_16(Load16(udp + 4));
-    if (ulen < kUdpLen || ulen > plen) return FrameClass::kDrop;
-    if (MartianV6(l3 + 8) || Load16(udp) == 0) return FrameClass::kDrop;
-    if (l2 + kIpv6Len + ulen > len) {
-      *drop = DropReason::kOversized;
-      return FrameClass::kDrop;
-    }
-    out->l2_len = static_cast<uint16_t>(l2);
-    out->l3_len = kIpv6Len;
-    out->payload_off = static_cast<uint16_t>(l2 + kIpv6Len + kUdpLen);
-    out->payload_len = static_cast<uint16_t>(ulen - kUdpLen);
-    out->family = 6;
-    out->local_addr = static_cast<uint8_t>(local);
-    out->udp_cksum = Load16(udp + 6);
-    out->vlan = vlan;
-    return FrameClass::kOurs;
-  }
-  return FrameClass::kException;  // ARP, LLDP, ...
 }
 
 PeerPath SourcePath(const rte_mbuf* m, const ParsedFrame& f, uint16_t port_id) {
@@ -233,7 +66,7 @@ PeerPath SourcePath(const rte_mbuf* m, const ParsedFrame& f, uint16_t port_id) {
   path.listener = static_cast<uint8_t>(port_id);
   path.local_addr = f.local_addr;
   std::memcpy(path.mac.data(), p + 6, 6);
-  path.tcp_conn = f.vlan;
+  path.vlan = f.vlan;
   return path;
 }
 
@@ -244,9 +77,9 @@ inline size_t WriteL2(uint8_t* p, const PeerPath& path, const rte_ether_addr& sr
                       uint16_t ether_type_be) {
   std::memcpy(p, path.mac.data(), 6);
   std::memcpy(p + 6, src.addr_bytes, 6);
-  if (path.tcp_conn & kVlanTagged) {
+  if (path.vlan & kVlanTagged) {
     Store16(p + 12, kEthVlan);
-    Store16(p + 14, rte_cpu_to_be_16(static_cast<uint16_t>(path.tcp_conn)));
+    Store16(p + 14, rte_cpu_to_be_16(static_cast<uint16_t>(path.vlan)));
     Store16(p + 16, ether_type_be);
     return kEthLen + kVlanLen;
   }
@@ -303,7 +136,7 @@ inline void SetTxOffload(rte_mbuf* m, uint64_t ol, uint16_t l2, uint16_t l3) {
 
 }  // namespace
 
-bool RewriteForward(rte_mbuf* m, const ParsedFrame& f, const PeerPath& path,
+bool RewriteForwardGeneral(rte_mbuf* m, const ParsedFrame& f, const PeerPath& path,
                     const PacketConfig& cfg) {
   const int src_idx = cfg.SourceIndex(path);
   if (src_idx < 0 || path.listener >= kMaxPorts) return false;
@@ -337,7 +170,9 @@ bool RewriteForward(rte_mbuf* m, const ParsedFrame& f, const PeerPath& path,
     // The hop count is the first byte of its word: as a word in memory
     // order it grew by one in that byte. Which half of a 32-bit term a
     // word is in does not matter (2^16 == 1).
-    const uint16_t hop_new = Load16(payload + wire::off::kHopCount);
+    // (Built from byte loads: the relay decision just stored the hop count
+    // byte, and a wider load of it would stall store forwarding.)
+    const uint16_t hop_new = WordOf(payload[wire::off::kHopCount], payload[wire::off::kFlags]);
     const uint16_t hop_old = static_cast<uint16_t>(hop_new - RTE_BE16(0x0100));
     const uint64_t acc = uint64_t{static_cast<uint16_t>(~f.udp_cksum)} + minus_old_addrs +
                          uint32_t{~Load32(old_udp)} + static_cast<uint16_t>(~hop_old) +
@@ -347,52 +182,10 @@ bool RewriteForward(rte_mbuf* m, const ParsedFrame& f, const PeerPath& path,
     if (udp_cksum == 0) udp_cksum = 0xffff;
   }
 
-  // Fast path: same IP version and L2 header length, no padding: change
-  // only what differs, in place.
-  const uint16_t new_l2 = (path.tcp_conn & kVlanTagged) ? kEthLen + kVlanLen : kEthLen;
+  // Drop Ethernet padding, resize the headers in front of the payload and
+  // write them anew.
+  const uint16_t new_l2 = (path.vlan & kVlanTagged) ? kEthLen + kVlanLen : kEthLen;
   const uint32_t frame_len = static_cast<uint32_t>(f.payload_off) + f.payload_len;
-  if (f.family == path.family && f.l2_len == new_l2 && rte_pktmbuf_pkt_len(m) == frame_len) {
-    std::memcpy(frame, path.mac.data(), 6);
-    std::memcpy(frame + 6, cfg.port_mac[path.listener].addr_bytes, 6);
-    if (new_l2 != kEthLen) {
-      Store16(frame + 14, rte_cpu_to_be_16(static_cast<uint16_t>(path.tcp_conn)));
-    }
-    uint8_t* ip = frame + new_l2;
-    uint8_t* udp = ip + f.l3_len;
-    uint64_t ol = 0;
-    if (out_v4) {
-      // TTL and addresses change; the header checksum follows them
-      // incrementally (or the port computes it).
-      const uint16_t ttl_old = Load16(ip + 8);
-      const uint16_t ttl_new = RTE_BE16(static_cast<uint16_t>(kTtl << 8 | kProtoUdp));
-      if (offloads & kTxIpv4Cksum) {
-        Store16(ip + 10, 0);
-        ol = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
-      } else {
-        const uint64_t acc = static_cast<uint16_t>(~Load16(ip + 10)) + minus_old_addrs +
-                             static_cast<uint16_t>(~ttl_old) + new_addrs + ttl_new;
-        Store16(ip + 10, static_cast<uint16_t>(~Fold(acc)));
-      }
-      Store16(ip + 8, ttl_new);
-      std::memcpy(ip + 12, src.ip.data(), 4);
-      std::memcpy(ip + 16, path.ip.data(), 4);
-    } else {
-      ip[7] = kTtl;
-      std::memcpy(ip + 8, src.ip.data(), 16);
-      std::memcpy(ip + 24, path.ip.data(), 16);
-    }
-    Store16(udp, sport_be);
-    Store16(udp + 2, dport_be);
-    Store16(udp + 6, udp_cksum);
-    if (full_cksum && !out_v4) {  // an IPv6 datagram without a checksum: repair
-      Store16(udp + 6, rte_ipv6_udptcp_cksum(reinterpret_cast<const rte_ipv6_hdr*>(ip), udp));
-    }
-    SetTxOffload(m, ol, new_l2, f.l3_len);
-    return true;
-  }
-
-  // General case: drop Ethernet padding, resize the headers in front of
-  // the payload and write them anew.
   if (rte_pktmbuf_pkt_len(m) > frame_len) rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - frame_len);
   const uint16_t new_l3 = out_v4 ? kIpv4Len : kIpv6Len;
   const uint16_t new_off = new_l2 + new_l3 + kUdpLen;
@@ -438,7 +231,7 @@ bool BuildFrame(rte_mbuf* m, const PeerPath& path, const PacketConfig& cfg, cons
   const int src_idx = cfg.SourceIndex(path);
   if (src_idx < 0 || path.listener >= kMaxPorts || path.transport != Transport::kUdp) return false;
   const bool v4 = path.family == 4;
-  const size_t l2 = (path.tcp_conn & kVlanTagged) ? kEthLen + kVlanLen : kEthLen;
+  const size_t l2 = (path.vlan & kVlanTagged) ? kEthLen + kVlanLen : kEthLen;
   const size_t l3 = v4 ? kIpv4Len : kIpv6Len;
   const size_t total = l2 + l3 + kUdpLen + len;
   if (len > 0xffff - kIpv6Len - kUdpLen) return false;

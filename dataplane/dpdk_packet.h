@@ -7,13 +7,18 @@
 #ifndef DRASYL_DATAPLANE_DPDK_PACKET_H_
 #define DRASYL_DATAPLANE_DPDK_PACKET_H_
 
+#include <rte_byteorder.h>
 #include <rte_ether.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
+#include <rte_udp.h>
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 
+#include "common/wire.h"
 #include "dataplane/counters.h"
 #include "dataplane/peer_path.h"
 
@@ -23,6 +28,82 @@ inline constexpr size_t kMaxLocalAddresses = 16;
 inline constexpr size_t kMaxPorts = RTE_MAX_ETHPORTS;
 // IP TTL / hop limit of the frames the super peer sends (it is their origin).
 inline constexpr uint8_t kTtl = 64;
+
+// Byte-level helpers (inline: the parser and the rewrite's fast path are
+// inlined into the worker's burst loop).
+namespace detail {
+
+inline constexpr uint16_t kEthIpv4 = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+inline constexpr uint16_t kEthIpv6 = RTE_BE16(RTE_ETHER_TYPE_IPV6);
+inline constexpr uint16_t kEthVlan = RTE_BE16(RTE_ETHER_TYPE_VLAN);
+inline constexpr size_t kEthLen = sizeof(rte_ether_hdr);  // 14
+inline constexpr size_t kVlanLen = sizeof(rte_vlan_hdr);  // 4
+inline constexpr size_t kIpv4Len = sizeof(rte_ipv4_hdr);  // 20
+inline constexpr size_t kIpv6Len = sizeof(rte_ipv6_hdr);  // 40
+inline constexpr size_t kUdpLen = sizeof(rte_udp_hdr);    // 8
+inline constexpr uint8_t kProtoUdp = 17;
+
+inline uint16_t Load16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+inline uint32_t Load32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+inline uint64_t Load64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+inline void Store16(uint8_t* p, uint16_t v) { std::memcpy(p, &v, 2); }
+// The 16-bit word that bytes a, b form in memory order, as a native load.
+inline uint16_t WordOf(uint8_t a, uint8_t b) {
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+  return static_cast<uint16_t>(a | b << 8);
+#else
+  return static_cast<uint16_t>(a << 8 | b);
+#endif
+}
+
+// Ones' complement sum of n bytes (n a multiple of 4) as 32-bit words into a
+// 64-bit accumulator; byte order is irrelevant as long as every term and
+// the stored checksum are treated alike.
+inline uint64_t SumWords(const uint8_t* p, size_t n) {
+  uint64_t s = 0;
+  for (size_t i = 0; i < n; i += 4) s += Load32(p + i);
+  return s;
+}
+// Sum of the ones' complements of n bytes' 32-bit words (= minus their sum).
+inline uint64_t SumComplement(const uint8_t* p, size_t n) {
+  uint64_t s = 0;
+  for (size_t i = 0; i < n; i += 4) s += uint32_t{~Load32(p + i)};
+  return s;
+}
+// Ones' complement fold of a 64-bit sum to 16 bits. Adding a value to
+// itself rotated by half its width leaves the end-around-carry sum of its
+// halves in the upper half: two such steps, no carry loops.
+inline uint16_t Fold(uint64_t s) {
+  const uint32_t t = static_cast<uint32_t>((s + ((s << 32) | (s >> 32))) >> 32);
+  return static_cast<uint16_t>((t + ((t << 16) | (t >> 16))) >> 16);
+}
+
+inline bool MacEqual(const uint8_t* a, const rte_ether_addr& b) {
+  return Load32(a) == Load32(b.addr_bytes) && Load16(a + 4) == Load16(b.addr_bytes + 4);
+}
+
+inline bool MartianV4(const uint8_t* src) {
+  return src[0] == 0 || src[0] == 127 || src[0] >= 224;
+}
+inline bool MartianV6(const uint8_t* src) {
+  if (src[0] == 0xff) return true;  // multicast
+  const uint64_t hi = Load64(src), lo = Load64(src + 8);
+  return hi == 0 && (lo == 0 || lo == rte_cpu_to_be_64(1));  // :: and ::1
+}
+
+}  // namespace detail
 
 // One of the super peer's own addresses (--dpdk_addr).
 struct LocalAddress {
@@ -88,8 +169,8 @@ struct ParsedFrame {
   uint32_t vlan;         // 0 untagged, else kVlanTagged | TCI
 };
 
-// PeerPath::tcp_conn is unused for UDP paths; the DPDK backend keeps the
-// next hop's VLAN tag there (0 = untagged).
+// PeerPath::vlan of a UDP path learned by the DPDK backend: the next hop's
+// VLAN tag (0 = untagged).
 inline constexpr uint32_t kVlanTagged = 0x10000;
 
 // Classifies a frame received on `port_id`. A frame whose (unicast)
@@ -98,8 +179,110 @@ inline constexpr uint32_t kVlanTagged = 0x10000;
 // (kOversized): the payload must be contiguous. Checksums are not verified
 // (unless the port flagged them bad): a relayed frame keeps its UDP
 // checksum valid or invalid end to end; SourcePath checks the rest.
-FrameClass ParseFrame(const rte_mbuf* m, const PacketConfig& cfg, uint16_t port_id,
-                      ParsedFrame* out, DropReason* drop);
+inline FrameClass ParseFrame(const rte_mbuf* m, const PacketConfig& cfg, uint16_t port_id,
+                             ParsedFrame* out, DropReason* drop) {
+  using namespace detail;
+  const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
+  const uint32_t len = rte_pktmbuf_data_len(m);  // the first segment's bytes
+  const uint32_t pkt_len = rte_pktmbuf_pkt_len(m);
+  *drop = DropReason::kNotForUs;
+  if (len < kEthLen) return FrameClass::kDrop;
+  if (p[6] & 1) return FrameClass::kDrop;  // group source MAC: never a real sender
+  if (p[0] & 1) return FrameClass::kException;  // broadcast / multicast: ARP, ND, ...
+  if (!MacEqual(p, cfg.port_mac[port_id])) return FrameClass::kDrop;  // someone else's
+
+  uint16_t type = Load16(p + 12);
+  size_t l2 = kEthLen;
+  uint32_t vlan = 0;
+  if (m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) vlan = kVlanTagged | m->vlan_tci;
+  if (type == kEthVlan) {
+    if (len < kEthLen + kVlanLen) return FrameClass::kDrop;
+    vlan = kVlanTagged | rte_be_to_cpu_16(Load16(p + 14));
+    type = Load16(p + 16);
+    l2 += kVlanLen;
+  }
+
+  const uint8_t* l3 = p + l2;
+  if (type == kEthIpv4) {
+    if (cfg.n_v4 == 0 || cfg.udp4_port_be == 0) return FrameClass::kException;
+    if (len < l2 + kIpv4Len) return FrameClass::kDrop;
+    if (l3[0] != 0x45) return FrameClass::kException;  // options (or not IPv4): the kernel's
+    const uint16_t total = rte_be_to_cpu_16(Load16(l3 + 2));
+    if (total < kIpv4Len + kUdpLen || l2 + total > pkt_len) return FrameClass::kDrop;
+    if (Load16(l3 + 6) & RTE_BE16(0x3fff)) return FrameClass::kException;  // fragment
+    if (l3[9] != kProtoUdp) return FrameClass::kException;
+    const uint32_t dst = Load32(l3 + 16);
+    int local = -1;
+    for (uint8_t i = 0; i < cfg.n_v4; ++i) {
+      if (cfg.v4_be[i] == dst) {
+        local = cfg.v4_index[i];
+        break;
+      }
+    }
+    if (local < 0) return FrameClass::kException;
+    const uint8_t* udp = l3 + kIpv4Len;
+    if (Load16(udp + 2) != cfg.udp4_port_be) return FrameClass::kException;
+    // Checksums are not verified here: a relayed frame's UDP checksum is
+    // updated incrementally, so corruption stays detectable at the
+    // recipient; SourcePath verifies what goes to the control thread.
+    if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD) {
+      return FrameClass::kDrop;
+    }
+    const uint16_t ulen = rte_be_to_cpu_16(Load16(udp + 4));
+    if (ulen < kUdpLen || ulen > total - kIpv4Len) return FrameClass::kDrop;
+    if (MartianV4(l3 + 12) || Load16(udp) == 0) return FrameClass::kDrop;
+    if (l2 + kIpv4Len + ulen > len) {  // not contiguous in the first segment
+      *drop = DropReason::kOversized;
+      return FrameClass::kDrop;
+    }
+    out->l2_len = static_cast<uint16_t>(l2);
+    out->l3_len = kIpv4Len;
+    out->payload_off = static_cast<uint16_t>(l2 + kIpv4Len + kUdpLen);
+    out->payload_len = static_cast<uint16_t>(ulen - kUdpLen);
+    out->family = 4;
+    out->local_addr = static_cast<uint8_t>(local);
+    out->udp_cksum = Load16(udp + 6);
+    out->vlan = vlan;
+    return FrameClass::kOurs;
+  }
+  if (type == kEthIpv6) {
+    if (cfg.n_v6 == 0 || cfg.udp6_port_be == 0) return FrameClass::kException;
+    if (len < l2 + kIpv6Len) return FrameClass::kDrop;
+    if ((l3[0] >> 4) != 6) return FrameClass::kDrop;
+    const uint16_t plen = rte_be_to_cpu_16(Load16(l3 + 4));
+    if (l2 + kIpv6Len + plen > pkt_len) return FrameClass::kDrop;
+    if (l3[6] != kProtoUdp) return FrameClass::kException;  // ICMPv6, TCP, extension headers
+    const uint64_t dst_hi = Load64(l3 + 24), dst_lo = Load64(l3 + 32);
+    int local = -1;
+    for (uint8_t i = 0; i < cfg.n_v6; ++i) {
+      if (Load64(cfg.v6[i].data()) == dst_hi && Load64(cfg.v6[i].data() + 8) == dst_lo) {
+        local = cfg.v6_index[i];
+        break;
+      }
+    }
+    if (local < 0) return FrameClass::kException;
+    const uint8_t* udp = l3 + kIpv6Len;
+    if (plen < kUdpLen) return FrameClass::kDrop;
+    if (Load16(udp + 2) != cfg.udp6_port_be) return FrameClass::kException;
+    const uint16_t ulen = rte_be_to_cpu_16(Load16(udp + 4));
+    if (ulen < kUdpLen || ulen > plen) return FrameClass::kDrop;
+    if (MartianV6(l3 + 8) || Load16(udp) == 0) return FrameClass::kDrop;
+    if (l2 + kIpv6Len + ulen > len) {
+      *drop = DropReason::kOversized;
+      return FrameClass::kDrop;
+    }
+    out->l2_len = static_cast<uint16_t>(l2);
+    out->l3_len = kIpv6Len;
+    out->payload_off = static_cast<uint16_t>(l2 + kIpv6Len + kUdpLen);
+    out->payload_len = static_cast<uint16_t>(ulen - kUdpLen);
+    out->family = 6;
+    out->local_addr = static_cast<uint8_t>(local);
+    out->udp_cksum = Load16(udp + 6);
+    out->vlan = vlan;
+    return FrameClass::kOurs;
+  }
+  return FrameClass::kException;  // ARP, LLDP, ...
+}
 
 // Prefetches what parsing and the relay decision read of a frame: its
 // first two cache lines (headers, hop count, recipient, sender, type).
@@ -124,18 +307,101 @@ PeerPath SourcePath(const rte_mbuf* m, const ParsedFrame& f, uint16_t port_id);
 
 // Rewrites a parsed frame in place to go out on port path.listener to
 // `path`: MACs (port MAC -> path.mac), VLAN tag (path's), IP header (our
-// address path.local_addr -> path.ip; resized when the families differ),
-// UDP ports (listener -> path.port) and checksums. The UDP payload is left
-// as is; the relay decision has already incremented its hop count by one,
-// which the checksum update accounts for. The UDP checksum is updated incrementally (RFC 1624),
-// so the payload is never read; the IPv4 header checksum and a UDP checksum
-// that must be computed from scratch (an IPv4 datagram without one going
-// out as IPv6) use the port's TX offloads when it has them.
-// m->l2_len / l3_len are set only when a TX offload is requested (they sit
-// in the mbuf's second cache line). Returns false (frame unusable: drop
-// it) when there is no source address of the path's family or no headroom.
-bool RewriteForward(rte_mbuf* m, const ParsedFrame& f, const PeerPath& path,
-                    const PacketConfig& cfg);
+// address path.local_addr -> path.ip, TTL / hop limit 64; resized when the
+// families differ), UDP ports (listener -> path.port) and checksums. The
+// UDP payload is left as is; the relay decision has already incremented its
+// hop count by one, which the checksum update accounts for.
+//
+// The UDP checksum is updated incrementally (RFC 1624), so the payload is
+// never read and a corrupted datagram stays detectably corrupted. The fast
+// path (same IP version and L2 length: the common case, inline) changes only
+// the fields that differ, keeping e.g. DSCP/ECN and the IPv4 ID, and updates
+// the IPv4 header checksum incrementally too. The general path writes fresh
+// headers. The IPv4 header checksum and a UDP checksum that must be computed
+// from scratch (an IPv4 datagram without one going out as IPv6) use the
+// port's TX offloads when it has them; m->l2_len / l3_len are set only then
+// (they sit in the mbuf's second cache line). Returns false (frame unusable:
+// drop it) when there is no source address of the path's family or no
+// headroom.
+bool RewriteForwardGeneral(rte_mbuf* m, const ParsedFrame& f, const PeerPath& path,
+                           const PacketConfig& cfg);
+inline bool RewriteForward(rte_mbuf* m, const ParsedFrame& f, const PeerPath& path,
+                           const PacketConfig& cfg) {
+  using namespace detail;
+  // Fast path, inline: same IP version and L2 header length, no padding,
+  // a UDP checksum to update: change only what differs, in place.
+  const int src_idx = cfg.SourceIndex(path);
+  const uint16_t new_l2 = (path.vlan & kVlanTagged) ? kEthLen + kVlanLen : kEthLen;
+  if (f.family != path.family || f.l2_len != new_l2 || f.udp_cksum == 0 || src_idx < 0 ||
+      path.listener >= kMaxPorts ||
+      rte_pktmbuf_pkt_len(m) != static_cast<uint32_t>(f.payload_off) + f.payload_len) {
+    return RewriteForwardGeneral(m, f, path, cfg);
+  }
+  const LocalAddress& src = cfg.addrs[src_idx];
+  const bool v4 = path.family == 4;
+  const uint16_t sport_be = v4 ? cfg.udp4_port_be : cfg.udp6_port_be;
+  const uint16_t dport_be = rte_cpu_to_be_16(path.port);
+  uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
+  uint8_t* ip = frame + new_l2;
+  uint8_t* udp = ip + f.l3_len;
+  const uint8_t* payload = udp + kUdpLen;
+
+  // The UDP checksum, updated (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')) for
+  // what changes under it: the pseudo-header's addresses, the ports and the
+  // hop count word (hop count || flags, at an even offset). ~w == -w for
+  // 32-bit words too (0xffffffff == 0 mod 0xffff), and which half of a
+  // 32-bit term a word is in does not matter (2^16 == 1).
+  const uint64_t new_addrs = v4 ? uint64_t{Load32(src.ip.data())} + Load32(path.ip.data())
+                                : SumWords(src.ip.data(), 16) + SumWords(path.ip.data(), 16);
+  const uint64_t minus_old_addrs =
+      v4 ? uint64_t{~Load32(ip + 12)} + uint32_t{~Load32(ip + 16)} : SumComplement(ip + 8, 32);
+  // Byte loads: the relay decision just stored the hop count byte, and a
+  // wider load of it would stall store forwarding.
+  const uint16_t hop_new = WordOf(payload[wire::off::kHopCount], payload[wire::off::kFlags]);
+  const uint16_t hop_old = static_cast<uint16_t>(hop_new - RTE_BE16(0x0100));
+  const uint64_t acc = uint64_t{static_cast<uint16_t>(~f.udp_cksum)} + minus_old_addrs +
+                       uint32_t{~Load32(udp)} + static_cast<uint16_t>(~hop_old) + new_addrs +
+                       sport_be + (uint32_t{dport_be} << 16) + hop_new;
+  uint16_t udp_cksum = static_cast<uint16_t>(~Fold(acc));
+  if (udp_cksum == 0) udp_cksum = 0xffff;
+
+  std::memcpy(frame, path.mac.data(), 6);
+  std::memcpy(frame + 6, cfg.port_mac[path.listener].addr_bytes, 6);
+  if (new_l2 != kEthLen) {
+    Store16(frame + 14, rte_cpu_to_be_16(static_cast<uint16_t>(path.vlan)));
+  }
+  uint64_t ol = 0;
+  if (v4) {
+    // TTL and addresses change; the header checksum follows them
+    // incrementally (or the port computes it).
+    const uint16_t ttl_old = Load16(ip + 8);
+    const uint16_t ttl_new = RTE_BE16(static_cast<uint16_t>(kTtl << 8 | kProtoUdp));
+    if (cfg.port_tx_offloads[path.listener] & kTxIpv4Cksum) {
+      Store16(ip + 10, 0);
+      ol = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+    } else {
+      const uint64_t hacc = static_cast<uint16_t>(~Load16(ip + 10)) + minus_old_addrs +
+                            static_cast<uint16_t>(~ttl_old) + new_addrs + ttl_new;
+      Store16(ip + 10, static_cast<uint16_t>(~Fold(hacc)));
+    }
+    Store16(ip + 8, ttl_new);
+    std::memcpy(ip + 12, src.ip.data(), 4);
+    std::memcpy(ip + 16, path.ip.data(), 4);
+  } else {
+    ip[7] = kTtl;
+    std::memcpy(ip + 8, src.ip.data(), 16);
+    std::memcpy(ip + 24, path.ip.data(), 16);
+  }
+  Store16(udp, sport_be);
+  Store16(udp + 2, dport_be);
+  Store16(udp + 6, udp_cksum);
+  m->ol_flags = (m->ol_flags & (RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL)) | ol;
+  if (ol != 0) {  // the lengths sit in the mbuf's second cache line: only when needed
+    m->l2_len = new_l2;
+    m->l3_len = f.l3_len;
+  }
+  return true;
+}
 
 // Builds a complete frame (Ethernet, IP, UDP, data) for the control thread's
 // egress into a freshly allocated mbuf, to go out on port path.listener.

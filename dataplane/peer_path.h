@@ -22,7 +22,10 @@ struct PeerPath {
   uint8_t listener = 0;     // socket backend: listener index; DPDK: port id
   uint8_t local_addr = 0;   // DPDK: index of our address the HELLO was sent to
   std::array<uint8_t, 6> mac{};  // DPDK: next hop (source MAC of the HELLO frame)
-  uint32_t tcp_conn = 0;    // TCP: connection id
+  union {
+    uint32_t tcp_conn = 0;  // TCP: connection id
+    uint32_t vlan;          // DPDK UDP: VLAN tag of the next hop (see dpdk_packet.h)
+  };
 
   static PeerPath Udp(const SocketAddress& a, uint8_t listener) {
     PeerPath p;

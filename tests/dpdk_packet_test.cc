@@ -584,12 +584,13 @@ TEST_F(DpdkPacketTest, OtherTrafficGoesToTheKernel) {
   // An ARP frame.
   rte_mbuf* m = rte_pktmbuf_alloc(pool_);
   mbufs_.push_back(m);
-  uint8_t* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, 60));
-  std::memset(p, 0, 60);
-  std::memset(p, 0xff, 6);
-  std::memcpy(p + 6, kPeerMac.addr_bytes, 6);
-  p[12] = 0x08;
-  p[13] = 0x06;
+  uint8_t arp[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  std::memcpy(arp + 6, kPeerMac.addr_bytes, 6);
+  arp[12] = 0x08;
+  arp[13] = 0x06;
+  char* p = rte_pktmbuf_append(m, sizeof(arp));
+  ASSERT_NE(p, nullptr);
+  rte_memcpy(p, arp, sizeof(arp));
   EXPECT_EQ(ParseFrame(m, cfg_, 0, &f, &why), FrameClass::kException);
   // IPv4 with options.
   m = Frame(FrameSpec{}, msg);

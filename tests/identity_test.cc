@@ -18,24 +18,21 @@
 #include "glog/logging.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/node_emulator.h"
 
 namespace drasyl {
 namespace {
 
 using ::testing::HasSubstr;
 
-constexpr char kSkA[] =
-    "23ed710af14dce67a77f0d43e5bd470635813261a375ce01cb9c2bbcd7e632867f588b40e13c8758838062865bb9d8"
-    "33d869d3d3d8516b9199c58b4405a36e65";
-constexpr int32_t kPowA = -2144630954;
-constexpr char kSkB[] =
-    "15bde950a6f5adffe9cf94abdb3b6d2383a1ca681934e0703ac8ee2979c2384d77a27c8b2af5a4584c4398ad5e9820"
-    "4cf29bc572fa7abf436af9103d1c53d63a";
-constexpr int32_t kPowB = -2116633556;
-constexpr char kSkC[] =
-    "ab01a4acbbbed8cd0f37c1f78d5b92008068de0014423f2fa2aeea4d4e75ecc03dcd2f00ef93aa9552280ea3a46986"
-    "d28b06751bbee4eec66c9b157bd7909068";
-constexpr int32_t kPowC = -2131760488;
+// The secret keys and pows of the fixed identities A, B and C (PROTOCOL.md §1).
+using testing::kPowA;
+using testing::kPowB;
+using testing::kPowC;
+using testing::kSkA;
+using testing::kSkB;
+using testing::kSkC;
+
 const std::vector<std::pair<const char*, int32_t>> kAbc = {
     {kSkA, kPowA}, {kSkB, kPowB}, {kSkC, kPowC}};
 

@@ -21,10 +21,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/clock.h"
 #include "common/identity.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/integration_helpers.h"
 #include "tests/support/node_emulator.h"
 #include "tests/support/super_peer_process.h"
 #include "tests/support/test_vectors.h"
@@ -36,7 +36,6 @@ using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr auto kWait = 3000ms;
 constexpr auto kExit = 10000ms;  // for processes that must exit by themselves
 
 SuperPeerProcess::Options WithEnv(std::map<std::string, std::string> env) {
@@ -67,22 +66,6 @@ void WriteAll(const std::string& path, const std::string& text) {
   f << text;
 }
 
-std::unique_ptr<Node> UdpNode(SuperPeerProcess& sp, const Identity& id, bool armed = true,
-                              int32_t network_id = 1) {
-  std::optional<SocketAddress> server = sp.udp4();
-  if (!server) {
-    ADD_FAILURE() << "no IPv4 URL in the banner:\n" << sp.stdout_text();
-    return nullptr;
-  }
-  absl::StatusOr<std::unique_ptr<Node>> n =
-      Node::Create(UdpNodeOptions(id, sp.public_key(), *server, armed, network_id));
-  if (!n.ok()) {
-    ADD_FAILURE() << n.status();
-    return nullptr;
-  }
-  return std::move(*n);
-}
-
 // ---------------------------------------------------------------------------
 // Banner.
 
@@ -100,7 +83,7 @@ TEST(OperatorBanner, ExactFormatOnStdoutLogsOnStderr) {
                                            "&networkId=1\n"));
   EXPECT_FALSE(sp.stderr_text().empty()) << "the log goes to stderr";
   // The URL works: a node configured with it registers.
-  std::unique_ptr<Node> b = UdpNode(sp, IdentityB());
+  std::unique_ptr<Node> b = MakeUdpNode(sp, IdentityB());
   ASSERT_NE(b, nullptr);
   EXPECT_TRUE(b->Register(kWait));
   EXPECT_EQ(sp.Stop(), 0);
@@ -157,7 +140,7 @@ TEST(OperatorIdentity, GeneratedOnFirstStartAndReusedAfterRestart) {
   const std::string text = ReadAll(path);
   EXPECT_THAT(text, ::testing::StartsWith("[Identity]\n"));
   // Nodes can register with the new identity.
-  std::unique_ptr<Node> b = UdpNode(first, IdentityB());
+  std::unique_ptr<Node> b = MakeUdpNode(first, IdentityB());
   ASSERT_NE(b, nullptr);
   EXPECT_TRUE(b->Register(kWait));
   EXPECT_EQ(first.Stop(), 0);
@@ -194,7 +177,7 @@ TEST(OperatorIdentity, ExistingFileIsUsedAsIs) {
   SuperPeerProcess sp(o);
   ASSERT_TRUE(sp.Start().ok());
   EXPECT_EQ(sp.public_key(), IdentityB().public_key);
-  std::unique_ptr<Node> c = UdpNode(sp, IdentityC());
+  std::unique_ptr<Node> c = MakeUdpNode(sp, IdentityC());
   ASSERT_NE(c, nullptr);
   EXPECT_TRUE(c->Register(kWait));
   EXPECT_EQ(sp.Stop(), 0);
@@ -288,16 +271,10 @@ TEST(OperatorEnv, NetsodyPrefixConfiguresEverything) {
   EXPECT_EQ(urls[0].address.HostString(), "127.0.0.1");
   EXPECT_EQ(sp.public_key(), IdentityA().public_key) << "NETSODY_IDENTITY_FILE was not used";
   // Unarmed HELLOs in network 77 are answered; network 1 is not.
-  std::unique_ptr<Node> b = UdpNode(sp, IdentityB(), /*armed=*/false, /*network_id=*/77);
+  std::unique_ptr<Node> b =
+      MakeUdpNode(sp, IdentityB(), /*v6=*/false, /*armed=*/false, /*network_id=*/77);
   ASSERT_NE(b, nullptr);
-  HelloOptions wrong;
-  wrong.network_id = 1;
-  wrong.time = UnixMicros() - 5;
-  ASSERT_NE(b->SendHello(wrong), 0u);
-  HelloOptions right;
-  right.time = *wrong.time + 1;
-  ASSERT_NE(b->SendHello(right), 0u);
-  EXPECT_TRUE(OnlyAckArrives(*b, *right.time, kWait, 300ms));
+  ASSERT_NO_FATAL_FAILURE(ExpectHelloOfOtherNetworkDropped(*b, 1));
   EXPECT_EQ(sp.Stop(), 0);
 }
 
@@ -366,7 +343,7 @@ TEST(OperatorEnv, UdpPortInUseFailsClearly) {
 TEST(OperatorEnv, PeerListingIsPrintedPeriodically) {
   SuperPeerProcess sp(WithEnv({{"DRASYL_PEERS_PRINT_INTERVAL", "200"}}));
   ASSERT_TRUE(sp.Start().ok());
-  std::unique_ptr<Node> b = UdpNode(sp, IdentityB());
+  std::unique_ptr<Node> b = MakeUdpNode(sp, IdentityB());
   ASSERT_NE(b, nullptr);
   ASSERT_TRUE(b->Register(kWait));
   EXPECT_TRUE(sp.WaitForStderr(KeyHex(IdentityB().public_key), kWait))
@@ -384,7 +361,7 @@ TEST(OperatorMetrics, ServedOnPrometheusListen) {
   ASSERT_TRUE(port.has_value()) << "no 'metrics on http://...' line:\n" << sp.stderr_text();
   const SocketAddress addr = SocketAddress::V4(INADDR_LOOPBACK, *port);
 
-  std::unique_ptr<Node> b = UdpNode(sp, IdentityB());
+  std::unique_ptr<Node> b = MakeUdpNode(sp, IdentityB());
   ASSERT_NE(b, nullptr);
   ASSERT_TRUE(b->Register(kWait));
 
@@ -430,7 +407,7 @@ TEST(OperatorSignals, SigtermAndSigintExitCleanly) {
                                  {"DRASYL_PROMETHEUS_LISTEN", "127.0.0.1:0"}}));
     ASSERT_TRUE(sp.Start().ok());
     // Some traffic and an open TCP connection first.
-    std::unique_ptr<Node> b = UdpNode(sp, IdentityB());
+    std::unique_ptr<Node> b = MakeUdpNode(sp, IdentityB());
     ASSERT_NE(b, nullptr);
     ASSERT_TRUE(b->Register(kWait));
     absl::StatusOr<std::unique_ptr<Node>> c =

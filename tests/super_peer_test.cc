@@ -24,6 +24,7 @@
 #include "common/wire.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/integration_helpers.h"
 #include "tests/support/node_emulator.h"
 #include "tests/support/super_peer_process.h"
 #include "tests/support/test_vectors.h"
@@ -34,51 +35,6 @@ namespace {
 using namespace std::chrono_literals;
 using ::testing::ElementsAreArray;
 using wire::MessageType;
-
-constexpr auto kWait = 3000ms;   // for what must arrive
-constexpr auto kQuiet = 300ms;   // for what must not
-
-std::unique_ptr<Node> MakeNode(SuperPeerProcess& sp, const Identity& id, bool v6 = false,
-                               bool armed = true, int32_t network_id = 1) {
-  std::optional<SocketAddress> server = v6 ? sp.udp6() : sp.udp4();
-  if (!server) {
-    ADD_FAILURE() << "the banner has no " << (v6 ? "IPv6" : "IPv4") << " URL";
-    return nullptr;
-  }
-  absl::StatusOr<std::unique_ptr<Node>> n =
-      Node::Create(UdpNodeOptions(id, sp.public_key(), *server, armed, network_id));
-  if (!n.ok()) {
-    ADD_FAILURE() << "node: " << n.status();
-    return nullptr;
-  }
-  return std::move(*n);
-}
-
-// A node that has registered (HELLO answered by an ACK).
-std::unique_ptr<Node> RegisteredNode(SuperPeerProcess& sp, const Identity& id, bool v6 = false,
-                                     bool armed = true, const HelloOptions& hello = {}) {
-  std::unique_ptr<Node> n = MakeNode(sp, id, v6, armed);
-  if (n == nullptr) return nullptr;
-  if (!n->Register(kWait, hello)) {
-    ADD_FAILURE() << "node " << KeyHex(id.public_key).substr(0, 8) << " got no ACK";
-    return nullptr;
-  }
-  return n;
-}
-
-wire::Endpoint Ep(const std::string& text) {
-  absl::StatusOr<SocketAddress> a = SocketAddress::Parse(text);
-  EXPECT_TRUE(a.ok()) << text;
-  return wire::Endpoint::From(a.ok() ? *a : SocketAddress());
-}
-
-// The relayed bytes equal the sent bytes except the hop count (+1).
-void ExpectRelayedUnchanged(const std::vector<uint8_t>& sent, const ReceivedMessage& got) {
-  ASSERT_EQ(got.raw.size(), sent.size());
-  std::vector<uint8_t> expected = sent;
-  expected[wire::off::kHopCount]++;
-  EXPECT_EQ(HexEncode(got.raw), HexEncode(expected));
-}
 
 // ---------------------------------------------------------------------------
 // Armed (default) super peer on 127.0.0.1 and ::1; UNITEs off so that relay
@@ -121,7 +77,7 @@ TEST_F(UdpArmed, BannerShowsBothListenersAndIdentityA) {
 }
 
 TEST_F(UdpArmed, HelloIsAnsweredWithArmedAckEchoingItsTime) {
-  std::unique_ptr<Node> b = MakeNode(*sp_, IdentityB());
+  std::unique_ptr<Node> b = MakeUdpNode(*sp_, IdentityB());
   ASSERT_NE(b, nullptr);
   HelloOptions h;
   h.time = UnixMicros() - 1234567;  // an arbitrary (recent) time: the ACK must echo it
@@ -149,8 +105,8 @@ TEST_F(UdpArmed, HelloIsAnsweredWithArmedAckEchoingItsTime) {
 }
 
 TEST_F(UdpArmed, RelaysAppBothDirectionsWithHopCountPlusOne) {
-  std::unique_ptr<Node> b = RegisteredNode(*sp_, IdentityB());
-  std::unique_ptr<Node> c = RegisteredNode(*sp_, IdentityC());
+  std::unique_ptr<Node> b = RegisteredUdpNode(*sp_, IdentityB());
+  std::unique_ptr<Node> c = RegisteredUdpNode(*sp_, IdentityC());
   ASSERT_NE(b, nullptr);
   ASSERT_NE(c, nullptr);
 
@@ -184,8 +140,8 @@ TEST_F(UdpArmed, RelaysAppBothDirectionsWithHopCountPlusOne) {
 }
 
 TEST_F(UdpArmed, HopCountSevenIsRelayedAsEightAndEightIsDropped) {
-  std::unique_ptr<Node> b = RegisteredNode(*sp_, IdentityB());
-  std::unique_ptr<Node> c = RegisteredNode(*sp_, IdentityC());
+  std::unique_ptr<Node> b = RegisteredUdpNode(*sp_, IdentityB());
+  std::unique_ptr<Node> c = RegisteredUdpNode(*sp_, IdentityC());
   ASSERT_NE(b, nullptr);
   ASSERT_NE(c, nullptr);
 
@@ -203,8 +159,8 @@ TEST_F(UdpArmed, HopCountSevenIsRelayedAsEightAndEightIsDropped) {
 }
 
 TEST_F(UdpArmed, LoopbackAppIsDropped) {
-  std::unique_ptr<Node> b = RegisteredNode(*sp_, IdentityB());
-  std::unique_ptr<Node> c = RegisteredNode(*sp_, IdentityC());
+  std::unique_ptr<Node> b = RegisteredUdpNode(*sp_, IdentityB());
+  std::unique_ptr<Node> c = RegisteredUdpNode(*sp_, IdentityC());
   ASSERT_NE(b, nullptr);
   ASSERT_NE(c, nullptr);
   ASSERT_TRUE(b->SendApp(b->public_key(), RandomBytes(30)));  // recipient == sender
@@ -214,11 +170,11 @@ TEST_F(UdpArmed, LoopbackAppIsDropped) {
 }
 
 TEST_F(UdpArmed, AppToUnknownRecipientIsDropped) {
-  std::unique_ptr<Node> b = RegisteredNode(*sp_, IdentityB());
+  std::unique_ptr<Node> b = RegisteredUdpNode(*sp_, IdentityB());
   ASSERT_NE(b, nullptr);
   // D has a socket but has not said HELLO yet: the super peer does not know it.
   Identity d_id = GenerateTestIdentity(8);
-  std::unique_ptr<Node> d = MakeNode(*sp_, d_id);
+  std::unique_ptr<Node> d = MakeUdpNode(*sp_, d_id);
   ASSERT_NE(d, nullptr);
   ASSERT_TRUE(b->SendApp(d->public_key(), RandomBytes(50)));
   // Positive control: once D is registered, the same kind of APP arrives.
@@ -230,8 +186,8 @@ TEST_F(UdpArmed, AppToUnknownRecipientIsDropped) {
 }
 
 TEST_F(UdpArmed, OnlyAppIsRelayed) {
-  std::unique_ptr<Node> b = RegisteredNode(*sp_, IdentityB());
-  std::unique_ptr<Node> c = RegisteredNode(*sp_, IdentityC());
+  std::unique_ptr<Node> b = RegisteredUdpNode(*sp_, IdentityB());
+  std::unique_ptr<Node> c = RegisteredUdpNode(*sp_, IdentityC());
   ASSERT_NE(b, nullptr);
   ASSERT_NE(c, nullptr);
   for (MessageType t : {MessageType::kAck, MessageType::kHello, MessageType::kUnite}) {
@@ -255,12 +211,12 @@ TEST_F(UdpArmed, OnlyAppIsRelayed) {
 }
 
 TEST_F(UdpArmed, CurrentPathIsTheSourceOfTheLastHello) {
-  std::unique_ptr<Node> b1 = RegisteredNode(*sp_, IdentityB());
-  std::unique_ptr<Node> c = RegisteredNode(*sp_, IdentityC());
+  std::unique_ptr<Node> b1 = RegisteredUdpNode(*sp_, IdentityB());
+  std::unique_ptr<Node> c = RegisteredUdpNode(*sp_, IdentityC());
   ASSERT_NE(b1, nullptr);
   ASSERT_NE(c, nullptr);
   // B moves to another socket (address/port change, e.g. NAT rebinding).
-  std::unique_ptr<Node> b2 = RegisteredNode(*sp_, IdentityB());
+  std::unique_ptr<Node> b2 = RegisteredUdpNode(*sp_, IdentityB());
   ASSERT_NE(b2, nullptr);
   std::vector<uint8_t> p = RandomBytes(20);
   ASSERT_TRUE(c->SendApp(IdentityB().public_key, p));
@@ -269,19 +225,12 @@ TEST_F(UdpArmed, CurrentPathIsTheSourceOfTheLastHello) {
 }
 
 TEST_F(UdpArmed, WrongNetworkIdIsDropped) {
-  std::unique_ptr<Node> b = MakeNode(*sp_, IdentityB());
+  std::unique_ptr<Node> b = MakeUdpNode(*sp_, IdentityB());
   ASSERT_NE(b, nullptr);
-  HelloOptions wrong;
-  wrong.network_id = 2;
-  wrong.time = UnixMicros() - 10;
-  ASSERT_NE(b->SendHello(wrong), 0u);
-  HelloOptions control;
-  control.time = *wrong.time + 1;
-  ASSERT_NE(b->SendHello(control), 0u);
-  EXPECT_TRUE(OnlyAckArrives(*b, *control.time, kWait, kQuiet));
+  ASSERT_NO_FATAL_FAILURE(ExpectHelloOfOtherNetworkDropped(*b, 2));
 
   // A relayed APP of another network is dropped too.
-  std::unique_ptr<Node> c = RegisteredNode(*sp_, IdentityC());
+  std::unique_ptr<Node> c = RegisteredUdpNode(*sp_, IdentityC());
   ASSERT_NE(c, nullptr);
   AppOptions a;
   a.network_id = 2;
@@ -294,21 +243,18 @@ TEST_F(UdpArmed, WrongNetworkIdIsDropped) {
 }
 
 TEST_F(UdpArmed, UnarmedHelloIsDroppedByArmedSuperPeer) {
-  std::unique_ptr<Node> b = MakeNode(*sp_, IdentityB());
+  std::unique_ptr<Node> b = MakeUdpNode(*sp_, IdentityB());
   ASSERT_NE(b, nullptr);
   const uint64_t t0 = UnixMicros() - 100;
   HelloOptions unarmed;
   unarmed.armed = false;
   unarmed.time = t0;
   ASSERT_NE(b->SendHello(unarmed), 0u);
-  HelloOptions control;
-  control.time = t0 + 1;
-  ASSERT_NE(b->SendHello(control), 0u);
-  EXPECT_TRUE(OnlyAckArrives(*b, t0 + 1, kWait, kQuiet));
+  ExpectOnlyControlHelloAcked(*b, t0 + 1);
 }
 
 TEST_F(UdpArmed, BadlyArmedHellosAreDropped) {
-  std::unique_ptr<Node> b = MakeNode(*sp_, IdentityB());
+  std::unique_ptr<Node> b = MakeUdpNode(*sp_, IdentityB());
   ASSERT_NE(b, nullptr);
   const uint64_t t0 = UnixMicros() - 100;
   HelloOptions wrong_key;  // armed with a key that is not B's session key
@@ -342,14 +288,11 @@ TEST_F(UdpArmed, BadlyArmedHellosAreDropped) {
   shorty.resize(wire::kHeaderBytes + 40);
   ASSERT_TRUE(b->SendRaw(shorty));
 
-  HelloOptions control;
-  control.time = t0 + 10;
-  ASSERT_NE(b->SendHello(control), 0u);
-  EXPECT_TRUE(OnlyAckArrives(*b, t0 + 10, kWait, kQuiet));
+  ExpectOnlyControlHelloAcked(*b, t0 + 10);
 }
 
 TEST_F(UdpArmed, HelloOlderThanMaxAgeIsDropped) {
-  std::unique_ptr<Node> b = MakeNode(*sp_, IdentityB());
+  std::unique_ptr<Node> b = MakeUdpNode(*sp_, IdentityB());
   ASSERT_NE(b, nullptr);
   const uint64_t now = UnixMicros();
   HelloOptions old;
@@ -358,10 +301,8 @@ TEST_F(UdpArmed, HelloOlderThanMaxAgeIsDropped) {
   HelloOptions ancient;
   ancient.time = 1;
   ASSERT_NE(b->SendHello(ancient), 0u);
-  HelloOptions control;
-  control.time = now - 290ull * 1000 * 1000;  // old, but within the limit
-  ASSERT_NE(b->SendHello(control), 0u);
-  EXPECT_TRUE(OnlyAckArrives(*b, *control.time, kWait, kQuiet));
+  // Control: old, but within the limit.
+  ASSERT_NO_FATAL_FAILURE(ExpectOnlyControlHelloAcked(*b, now - 290ull * 1000 * 1000));
 
   // A time in the future is not "too old" (the age saturates at 0).
   HelloOptions future;
@@ -372,12 +313,12 @@ TEST_F(UdpArmed, HelloOlderThanMaxAgeIsDropped) {
 TEST_F(UdpArmed, PowInvalidAtConfiguredDifficultyGetsNoAck) {
   Identity weak = GenerateIdentityWithInvalidPow(8);
   ASSERT_LT(PowDifficulty(weak.public_key, weak.pow), 8);
-  std::unique_ptr<Node> w = MakeNode(*sp_, weak);
+  std::unique_ptr<Node> w = MakeUdpNode(*sp_, weak);
   ASSERT_NE(w, nullptr);
   ASSERT_NE(w->SendHello(), 0u);
   // A fresh identity with a valid key but a forged pow in the header.
   Identity forged = GenerateTestIdentity(8);
-  std::unique_ptr<Node> f = MakeNode(*sp_, forged);
+  std::unique_ptr<Node> f = MakeUdpNode(*sp_, forged);
   ASSERT_NE(f, nullptr);
   int32_t bad_pow = forged.pow + 1;
   while (PowValid(forged.public_key, bad_pow, 8)) ++bad_pow;
@@ -385,7 +326,7 @@ TEST_F(UdpArmed, PowInvalidAtConfiguredDifficultyGetsNoAck) {
   h.pow = bad_pow;
   ASSERT_NE(f->SendHello(h), 0u);
   // Control: a valid identity on the same super peer is answered.
-  std::unique_ptr<Node> ok = MakeNode(*sp_, GenerateTestIdentity(8));
+  std::unique_ptr<Node> ok = MakeUdpNode(*sp_, GenerateTestIdentity(8));
   ASSERT_NE(ok, nullptr);
   EXPECT_TRUE(ok->Register(kWait));
   EXPECT_TRUE(NoMessageOfType(*w, MessageType::kAck, kQuiet));
@@ -393,8 +334,8 @@ TEST_F(UdpArmed, PowInvalidAtConfiguredDifficultyGetsNoAck) {
 }
 
 TEST_F(UdpArmed, Ipv6NodeRegistersAndRelaysWithIpv4Node) {
-  std::unique_ptr<Node> b = RegisteredNode(*sp_, IdentityB(), /*v6=*/false);
-  std::unique_ptr<Node> c = RegisteredNode(*sp_, IdentityC(), /*v6=*/true);
+  std::unique_ptr<Node> b = RegisteredUdpNode(*sp_, IdentityB(), /*v6=*/false);
+  std::unique_ptr<Node> c = RegisteredUdpNode(*sp_, IdentityC(), /*v6=*/true);
   ASSERT_NE(b, nullptr);
   ASSERT_NE(c, nullptr);
   EXPECT_TRUE(c->local_address().is_v6());
@@ -408,7 +349,7 @@ TEST_F(UdpArmed, Ipv6NodeRegistersAndRelaysWithIpv4Node) {
   EXPECT_EQ(got.hop_count, 1);
 
   // Two IPv6 nodes.
-  std::unique_ptr<Node> d = RegisteredNode(*sp_, GenerateTestIdentity(8), /*v6=*/true);
+  std::unique_ptr<Node> d = RegisteredUdpNode(*sp_, GenerateTestIdentity(8), /*v6=*/true);
   ASSERT_NE(d, nullptr);
   std::vector<uint8_t> p3 = RandomBytes(99);
   ASSERT_TRUE(d->SendApp(c->public_key(), p3));
@@ -416,7 +357,7 @@ TEST_F(UdpArmed, Ipv6NodeRegistersAndRelaysWithIpv4Node) {
 }
 
 TEST_F(UdpArmed, HelloEndpointListRules) {
-  std::unique_ptr<Node> b = MakeNode(*sp_, GenerateTestIdentity(8));
+  std::unique_ptr<Node> b = MakeUdpNode(*sp_, GenerateTestIdentity(8));
   ASSERT_NE(b, nullptr);
   const uint64_t t0 = UnixMicros() - 1000;
   // More than 15 endpoints: truncated, not rejected.
@@ -440,14 +381,11 @@ TEST_F(UdpArmed, HelloEndpointListRules) {
   zero_child.time = t0 + 3;
   zero_child.child_time = 0;
   ASSERT_NE(b->SendHello(zero_child), 0u);
-  HelloOptions control;
-  control.time = t0 + 10;
-  ASSERT_NE(b->SendHello(control), 0u);
-  EXPECT_TRUE(OnlyAckArrives(*b, t0 + 10, kWait, kQuiet));
+  ExpectOnlyControlHelloAcked(*b, t0 + 10);
 }
 
 TEST_F(UdpArmed, InvalidDatagramsAreIgnored) {
-  std::unique_ptr<Node> b = MakeNode(*sp_, IdentityB());
+  std::unique_ptr<Node> b = MakeUdpNode(*sp_, IdentityB());
   ASSERT_NE(b, nullptr);
   std::vector<uint8_t> valid = b->BuildHello({});
   // Too short, empty, bad magic, short header (4 bytes), bad types.
@@ -473,16 +411,13 @@ TEST_F(UdpArmed, InvalidDatagramsAreIgnored) {
     bad.push_back(b->BuildApp(IdentityA().public_key, RandomBytes(24), a));
   }
   for (const auto& m : bad) ASSERT_TRUE(b->SendRaw(m));
-  HelloOptions control;
-  control.time = UnixMicros() + 5;
-  ASSERT_NE(b->SendHello(control), 0u);
-  EXPECT_TRUE(OnlyAckArrives(*b, *control.time, kWait, kQuiet));
+  ASSERT_NO_FATAL_FAILURE(ExpectOnlyControlHelloAcked(*b, UnixMicros() + 5));
   std::vector<ReceivedMessage> rest = b->Drain(0ms);
   for (const ReceivedMessage& m : rest) ADD_FAILURE() << "answered: " << DescribeMessage(m);
 }
 
 TEST_F(UdpArmed, SenderKeysThatCannotBeConvertedAreRejected) {
-  std::unique_ptr<Node> b = MakeNode(*sp_, IdentityB());
+  std::unique_ptr<Node> b = MakeUdpNode(*sp_, IdentityB());
   ASSERT_NE(b, nullptr);
   const uint64_t t0 = UnixMicros() - 100;
   // The Ed25519 identity point (small order): no X25519 conversion. Its pow
@@ -502,16 +437,13 @@ TEST_F(UdpArmed, SenderKeysThatCannotBeConvertedAreRejected) {
   h2.sender = IdentityA().public_key;
   h2.pow = IdentityA().pow;
   ASSERT_NE(b->SendHello(h2), 0u);
-  HelloOptions control;
-  control.time = t0 + 2;
-  ASSERT_NE(b->SendHello(control), 0u);
-  EXPECT_TRUE(OnlyAckArrives(*b, t0 + 2, kWait, kQuiet));
+  ASSERT_NO_FATAL_FAILURE(ExpectOnlyControlHelloAcked(*b, t0 + 2));
   EXPECT_TRUE(sp_->running());
 }
 
 TEST_F(UdpArmed, NoUniteWhenSendUnitesIsMinusOne) {
-  std::unique_ptr<Node> b = RegisteredNode(*sp_, IdentityB());
-  std::unique_ptr<Node> c = RegisteredNode(*sp_, IdentityC());
+  std::unique_ptr<Node> b = RegisteredUdpNode(*sp_, IdentityB());
+  std::unique_ptr<Node> c = RegisteredUdpNode(*sp_, IdentityC());
   ASSERT_NE(b, nullptr);
   ASSERT_NE(c, nullptr);
   std::vector<uint8_t> p1 = RandomBytes(10), p2 = RandomBytes(10);
@@ -537,7 +469,7 @@ struct UnarmedConfig {
 using UdpUnarmed = SharedSuperPeerTest<UnarmedConfig>;
 
 TEST_F(UdpUnarmed, UnarmedHelloGetsPlainAck) {
-  std::unique_ptr<Node> b = MakeNode(*sp_, IdentityB(), false, /*armed=*/false);
+  std::unique_ptr<Node> b = MakeUdpNode(*sp_, IdentityB(), false, /*armed=*/false);
   ASSERT_NE(b, nullptr);
   HelloOptions h;
   h.time = UnixMicros() - 777;
@@ -554,22 +486,19 @@ TEST_F(UdpUnarmed, UnarmedHelloGetsPlainAck) {
 }
 
 TEST_F(UdpUnarmed, ArmedHelloIsDropped) {
-  std::unique_ptr<Node> b = MakeNode(*sp_, IdentityB(), false, /*armed=*/false);
+  std::unique_ptr<Node> b = MakeUdpNode(*sp_, IdentityB(), false, /*armed=*/false);
   ASSERT_NE(b, nullptr);
   const uint64_t t0 = UnixMicros() - 50;
   HelloOptions armed;
   armed.armed = true;
   armed.time = t0;
   ASSERT_NE(b->SendHello(armed), 0u);
-  HelloOptions control;
-  control.time = t0 + 1;
-  ASSERT_NE(b->SendHello(control), 0u);
-  EXPECT_TRUE(OnlyAckArrives(*b, t0 + 1, kWait, kQuiet));
+  ExpectOnlyControlHelloAcked(*b, t0 + 1);
 }
 
 TEST_F(UdpUnarmed, RelayAndUniteAreUnarmed) {
-  std::unique_ptr<Node> b = RegisteredNode(*sp_, IdentityB(), false, false);
-  std::unique_ptr<Node> c = RegisteredNode(*sp_, IdentityC(), false, false);
+  std::unique_ptr<Node> b = RegisteredUdpNode(*sp_, IdentityB(), false, false);
+  std::unique_ptr<Node> c = RegisteredUdpNode(*sp_, IdentityC(), false, false);
   ASSERT_NE(b, nullptr);
   ASSERT_NE(c, nullptr);
   std::vector<uint8_t> p = RandomBytes(33);
@@ -620,8 +549,8 @@ TEST_F(UniteAlways, UniteCarriesOtherPeersKeyEndpointsAndObservedSource) {
   HelloOptions hb, hc;
   hb.endpoints = {Ep("192.0.2.10:4000"), Ep("[2001:db8::10]:4001")};
   hc.endpoints = {Ep("198.51.100.7:5000")};
-  std::unique_ptr<Node> b = RegisteredNode(*sp_, GenerateTestIdentity(8), false, true, hb);
-  std::unique_ptr<Node> c = RegisteredNode(*sp_, GenerateTestIdentity(8), false, true, hc);
+  std::unique_ptr<Node> b = RegisteredUdpNode(*sp_, GenerateTestIdentity(8), false, true, hb);
+  std::unique_ptr<Node> c = RegisteredUdpNode(*sp_, GenerateTestIdentity(8), false, true, hc);
   ASSERT_NE(b, nullptr);
   ASSERT_NE(c, nullptr);
   std::vector<uint8_t> p = RandomBytes(64);
@@ -636,8 +565,8 @@ TEST_F(UniteAlways, UniteCarriesOtherPeersKeyEndpointsAndObservedSource) {
 }
 
 TEST_F(UniteAlways, UniteWithIpv6PeerCarriesItsIpv6Source) {
-  std::unique_ptr<Node> b = RegisteredNode(*sp_, GenerateTestIdentity(8), /*v6=*/false);
-  std::unique_ptr<Node> c = RegisteredNode(*sp_, GenerateTestIdentity(8), /*v6=*/true);
+  std::unique_ptr<Node> b = RegisteredUdpNode(*sp_, GenerateTestIdentity(8), /*v6=*/false);
+  std::unique_ptr<Node> c = RegisteredUdpNode(*sp_, GenerateTestIdentity(8), /*v6=*/true);
   ASSERT_NE(b, nullptr);
   ASSERT_NE(c, nullptr);
   std::vector<uint8_t> p = RandomBytes(64);
@@ -651,36 +580,36 @@ TEST_F(UniteAlways, UniteWithIpv6PeerCarriesItsIpv6Source) {
   ExpectUnite(*uc, *c, *b, {});
 }
 
-TEST_F(UniteAlways, UniteCarriesAtMostFifteenHelloEndpointsPlusSource) {
-  HelloOptions hb;
-  for (int i = 0; i < 20; ++i) hb.endpoints.push_back(Ep("10.1.0.1:" + std::to_string(2000 + i)));
-  std::unique_ptr<Node> b = RegisteredNode(*sp_, GenerateTestIdentity(8), false, true, hb);
-  std::unique_ptr<Node> c = RegisteredNode(*sp_, GenerateTestIdentity(8));
+// B registers with `hb` and relays one APP to C: C's UNITE about B must
+// carry `passed_on` (what the super peer keeps of hb's endpoints).
+void ExpectUniteAboutSenderCarries(SuperPeerProcess& sp, const HelloOptions& hb,
+                                   const std::vector<wire::Endpoint>& passed_on) {
+  std::unique_ptr<Node> b = RegisteredUdpNode(sp, GenerateTestIdentity(8), false, true, hb);
+  std::unique_ptr<Node> c = RegisteredUdpNode(sp, GenerateTestIdentity(8));
   ASSERT_NE(b, nullptr);
   ASSERT_NE(c, nullptr);
   ASSERT_TRUE(b->SendApp(c->public_key(), RandomBytes(8)));
   std::optional<ReceivedMessage> uc = c->ReceiveType(MessageType::kUnite, kWait);
   ASSERT_TRUE(uc.has_value());
+  ExpectUnite(*uc, *c, *b, passed_on);
+}
+
+TEST_F(UniteAlways, UniteCarriesAtMostFifteenHelloEndpointsPlusSource) {
+  HelloOptions hb;
+  for (int i = 0; i < 20; ++i) hb.endpoints.push_back(Ep("10.1.0.1:" + std::to_string(2000 + i)));
   std::vector<wire::Endpoint> first15(hb.endpoints.begin(), hb.endpoints.begin() + 15);
-  ExpectUnite(*uc, *c, *b, first15);
+  ExpectUniteAboutSenderCarries(*sp_, hb, first15);
 }
 
 TEST_F(UniteAlways, PortZeroEndpointsAreNotPassedOn) {
   HelloOptions hb;
   hb.endpoints = {Ep("10.2.0.1:0"), Ep("10.2.0.2:7"), Ep("[2001:db8::2]:0")};
-  std::unique_ptr<Node> b = RegisteredNode(*sp_, GenerateTestIdentity(8), false, true, hb);
-  std::unique_ptr<Node> c = RegisteredNode(*sp_, GenerateTestIdentity(8));
-  ASSERT_NE(b, nullptr);
-  ASSERT_NE(c, nullptr);
-  ASSERT_TRUE(b->SendApp(c->public_key(), RandomBytes(8)));
-  std::optional<ReceivedMessage> uc = c->ReceiveType(MessageType::kUnite, kWait);
-  ASSERT_TRUE(uc.has_value());
-  ExpectUnite(*uc, *c, *b, {Ep("10.2.0.2:7")});
+  ExpectUniteAboutSenderCarries(*sp_, hb, {Ep("10.2.0.2:7")});
 }
 
 TEST_F(UniteAlways, EveryRelayedMessageTriggersUnites) {
-  std::unique_ptr<Node> b = RegisteredNode(*sp_, GenerateTestIdentity(8));
-  std::unique_ptr<Node> c = RegisteredNode(*sp_, GenerateTestIdentity(8));
+  std::unique_ptr<Node> b = RegisteredUdpNode(*sp_, GenerateTestIdentity(8));
+  std::unique_ptr<Node> c = RegisteredUdpNode(*sp_, GenerateTestIdentity(8));
   ASSERT_NE(b, nullptr);
   ASSERT_NE(c, nullptr);
   constexpr int kN = 4;
@@ -704,7 +633,7 @@ TEST_F(UniteAlways, EveryRelayedMessageTriggersUnites) {
 }
 
 TEST_F(UniteAlways, NoUniteWhenRecipientIsUnknown) {
-  std::unique_ptr<Node> b = RegisteredNode(*sp_, GenerateTestIdentity(8));
+  std::unique_ptr<Node> b = RegisteredUdpNode(*sp_, GenerateTestIdentity(8));
   ASSERT_NE(b, nullptr);
   ASSERT_TRUE(b->SendApp(GenerateTestIdentity(0).public_key, RandomBytes(8)));
   EXPECT_TRUE(NoMessageOfType(*b, MessageType::kUnite, kQuiet));
@@ -732,9 +661,9 @@ int CountUnites(const std::vector<ReceivedMessage>& msgs, const PublicKey& about
 }
 
 TEST_F(UniteRateLimited, OncePerPairPerInterval) {
-  std::unique_ptr<Node> b = RegisteredNode(*sp_, GenerateTestIdentity(8));
-  std::unique_ptr<Node> c = RegisteredNode(*sp_, GenerateTestIdentity(8));
-  std::unique_ptr<Node> d = RegisteredNode(*sp_, GenerateTestIdentity(8));
+  std::unique_ptr<Node> b = RegisteredUdpNode(*sp_, GenerateTestIdentity(8));
+  std::unique_ptr<Node> c = RegisteredUdpNode(*sp_, GenerateTestIdentity(8));
+  std::unique_ptr<Node> d = RegisteredUdpNode(*sp_, GenerateTestIdentity(8));
   ASSERT_NE(b, nullptr);
   ASSERT_NE(c, nullptr);
   ASSERT_NE(d, nullptr);
@@ -784,9 +713,9 @@ struct ExpiryConfig {
 using Expiry = SharedSuperPeerTest<ExpiryConfig>;
 
 TEST_F(Expiry, StalePeerIsForgottenAndLivePeerKept) {
-  std::unique_ptr<Node> b = RegisteredNode(*sp_, GenerateTestIdentity(8));
-  std::unique_ptr<Node> stale = RegisteredNode(*sp_, GenerateTestIdentity(8));
-  std::unique_ptr<Node> live = RegisteredNode(*sp_, GenerateTestIdentity(8));
+  std::unique_ptr<Node> b = RegisteredUdpNode(*sp_, GenerateTestIdentity(8));
+  std::unique_ptr<Node> stale = RegisteredUdpNode(*sp_, GenerateTestIdentity(8));
+  std::unique_ptr<Node> live = RegisteredUdpNode(*sp_, GenerateTestIdentity(8));
   ASSERT_NE(b, nullptr);
   ASSERT_NE(stale, nullptr);
   ASSERT_NE(live, nullptr);
@@ -815,16 +744,13 @@ TEST_F(Expiry, StalePeerIsForgottenAndLivePeerKept) {
 }
 
 TEST_F(Expiry, HelloMaxAgeIsConfigurable) {
-  std::unique_ptr<Node> b = MakeNode(*sp_, GenerateTestIdentity(8));
+  std::unique_ptr<Node> b = MakeUdpNode(*sp_, GenerateTestIdentity(8));
   ASSERT_NE(b, nullptr);
   const uint64_t now = UnixMicros();
   HelloOptions old;
   old.time = now - 6ull * 1000 * 1000;  // HELLO_MAX_AGE=5000 ms
   ASSERT_NE(b->SendHello(old), 0u);
-  HelloOptions control;
-  control.time = now - 4ull * 1000 * 1000;
-  ASSERT_NE(b->SendHello(control), 0u);
-  EXPECT_TRUE(OnlyAckArrives(*b, *control.time, kWait, kQuiet));
+  ExpectOnlyControlHelloAcked(*b, now - 4ull * 1000 * 1000);
 }
 
 // ---------------------------------------------------------------------------
@@ -903,9 +829,9 @@ struct CapacityOneConfig {
 using CapacityOne = SharedSuperPeerTest<CapacityOneConfig>;
 
 TEST_F(CapacityOne, SecondPeerGetsNoAck) {
-  std::unique_ptr<Node> b = RegisteredNode(*sp_, IdentityB());
+  std::unique_ptr<Node> b = RegisteredUdpNode(*sp_, IdentityB());
   ASSERT_NE(b, nullptr);
-  std::unique_ptr<Node> c = MakeNode(*sp_, IdentityC());
+  std::unique_ptr<Node> c = MakeUdpNode(*sp_, IdentityC());
   ASSERT_NE(c, nullptr);
   ASSERT_NE(c->SendHello(), 0u);
   // Control: the registered peer is still answered.
@@ -926,7 +852,7 @@ struct CapacityOneFreshConfig : CapacityOneConfig {};
 using CapacityOneFresh = SharedSuperPeerTest<CapacityOneFreshConfig>;
 
 TEST_F(CapacityOneFresh, UnauthenticatedHellosTakeNoSlot) {
-  std::unique_ptr<Node> c = MakeNode(*sp_, IdentityC());
+  std::unique_ptr<Node> c = MakeUdpNode(*sp_, IdentityC());
   ASSERT_NE(c, nullptr);
   HelloOptions forged;  // armed with a random key: the tag cannot verify
   SessionKey k;
@@ -938,7 +864,7 @@ TEST_F(CapacityOneFresh, UnauthenticatedHellosTakeNoSlot) {
   stale.time = UnixMicros() - 400ull * 1000 * 1000;
   ASSERT_NE(c->SendHello(stale), 0u);
   EXPECT_TRUE(NoMessageOfType(*c, MessageType::kAck, kQuiet));
-  std::unique_ptr<Node> b = MakeNode(*sp_, IdentityB());
+  std::unique_ptr<Node> b = MakeUdpNode(*sp_, IdentityB());
   ASSERT_NE(b, nullptr);
   EXPECT_TRUE(b->Register(kWait)) << "a forged HELLO took the only slot";
 }
@@ -954,7 +880,7 @@ using CapacityUnlimited = SharedSuperPeerTest<CapacityUnlimitedConfig>;
 TEST_F(CapacityUnlimited, ZeroMeansNoLimit) {
   std::vector<std::unique_ptr<Node>> nodes;
   for (int i = 0; i < 20; ++i) {
-    nodes.push_back(MakeNode(*sp_, GenerateTestIdentity(8)));
+    nodes.push_back(MakeUdpNode(*sp_, GenerateTestIdentity(8)));
     ASSERT_NE(nodes.back(), nullptr);
     EXPECT_TRUE(nodes.back()->Register(kWait)) << "peer " << i << " rejected with MAX_PEERS=0";
   }
@@ -1008,7 +934,7 @@ TEST_F(Flood, RelayKeepsWorkingDuringFloodOfGarbage) {
   std::thread flooder([&] {
     std::vector<std::unique_ptr<Node>> socks;
     for (int i = 0; i < 4; ++i) {
-      socks.push_back(MakeNode(*sp_, GenerateTestIdentity(0)));
+      socks.push_back(MakeUdpNode(*sp_, GenerateTestIdentity(0)));
       if (socks.back() == nullptr) return;
     }
     constexpr int kRandom = 20000, kMutated = 20000;

@@ -10,10 +10,10 @@
 
 #include "common/byte_order.h"
 #include "common/clock.h"
-#include "common/hex.h"
 #include "common/wire.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/integration_helpers.h"
 #include "tests/support/node_emulator.h"
 #include "tests/support/super_peer_process.h"
 
@@ -23,62 +23,6 @@ namespace {
 using namespace std::chrono_literals;
 using ::testing::ElementsAreArray;
 using wire::MessageType;
-
-constexpr auto kWait = 3000ms;
-constexpr auto kQuiet = 300ms;
-
-std::unique_ptr<Node> MakeUdpNode(SuperPeerProcess& sp, const Identity& id) {
-  std::optional<SocketAddress> server = sp.udp4();
-  if (!server) {
-    ADD_FAILURE() << "no IPv4 URL in the banner";
-    return nullptr;
-  }
-  absl::StatusOr<std::unique_ptr<Node>> n =
-      Node::Create(UdpNodeOptions(id, sp.public_key(), *server));
-  if (!n.ok()) {
-    ADD_FAILURE() << n.status();
-    return nullptr;
-  }
-  return std::move(*n);
-}
-
-std::unique_ptr<Node> MakeTcpNode(SuperPeerProcess& sp, const Identity& id) {
-  std::optional<SocketAddress> server = sp.tcp_address();
-  if (!server) {
-    ADD_FAILURE() << "no tcpPort in the banner:\n" << sp.stdout_text();
-    return nullptr;
-  }
-  absl::StatusOr<std::unique_ptr<Node>> n =
-      Node::Create(TcpNodeOptions(id, sp.public_key(), *server));
-  if (!n.ok()) {
-    ADD_FAILURE() << n.status();
-    return nullptr;
-  }
-  return std::move(*n);
-}
-
-std::unique_ptr<Node> Registered(std::unique_ptr<Node> n, const HelloOptions& h = {}) {
-  if (n == nullptr) return nullptr;
-  if (!n->Register(kWait, h)) {
-    ADD_FAILURE() << (n->transport() == NodeTransport::kTcp ? "TCP" : "UDP")
-                  << " node got no ACK" << (n->closed() ? " (connection closed)" : "");
-    return nullptr;
-  }
-  return n;
-}
-
-wire::Endpoint Ep(const std::string& text) {
-  absl::StatusOr<SocketAddress> a = SocketAddress::Parse(text);
-  EXPECT_TRUE(a.ok()) << text;
-  return wire::Endpoint::From(a.ok() ? *a : SocketAddress());
-}
-
-void ExpectRelayedUnchanged(const std::vector<uint8_t>& sent, const ReceivedMessage& got) {
-  ASSERT_EQ(got.raw.size(), sent.size());
-  std::vector<uint8_t> expected = sent;
-  expected[wire::off::kHopCount]++;
-  EXPECT_EQ(HexEncode(got.raw), HexEncode(expected));
-}
 
 // ---------------------------------------------------------------------------
 // UDP on 127.0.0.1 and TCP on 127.0.0.1 (one TCP listener, so the banner's

@@ -91,7 +91,8 @@ DEFINE_double(rate, 10000, "APP messages per second offered (0: open loop, as fa
 DEFINE_string(rates, "", "Comma-separated rates (pps, k/M suffixes, 0 = open loop): one "
                          "traffic step each (overrides --rate).");
 DEFINE_bool(search, false, "Search the highest rate with loss below --loss_threshold_pct: an "
-                           "open-loop probe, a ladder of fractions of it, then bisection.");
+                           "open-loop probe, a ladder of 1/8..3/4 of what it offered (when it "
+                           "lost messages: 1/8..3/2 of what was relayed), then bisection.");
 DEFINE_int32(search_refine, 3, "Bisection steps of --search.");
 DEFINE_double(loss_threshold_pct, 0.1, "Loss below which a step counts as lossless.");
 DEFINE_double(duration, 5, "Seconds per traffic step (0: no traffic).");
@@ -539,7 +540,9 @@ class Sender {
     r.nodes = s_->n;
     const uint64_t acks0 = Get(s_->acks);
     const uint64_t reg0 = Get(s_->registered);
-    const uint64_t stall_ns = register_mode ? 300000000ull : 100000000ull;
+    // Generous: the control thread pauses for housekeeping (a scan of the whole
+    // table every 5 s), and resending early would overflow its queues.
+    const uint64_t stall_ns = register_mode ? 1000000000ull : 500000000ull;
     uint64_t sent = 0;
     uint64_t lost = 0;
     size_t cursor = 0;
@@ -650,9 +653,8 @@ class Sender {
           bytes += static_cast<uint64_t>(sent) * msg_len_;
           Add(s_->app_tx, sent);
         }
-        // Sequence numbers of unsent messages were used: their flows would
-        // show reordering that is not there, so account them as sent-but-lost
-        // only through the offered count (they are not counted).
+        // Messages the backend could not send are not offered (their
+        // sequence numbers leave gaps, which do not count as reordering).
         sock = (sock + 1) % sockets_used;
         did = true;
       }
@@ -1060,14 +1062,33 @@ int Run() {
   bool generator_limited = false;
   if (rc == 0 && FLAGS_duration > 0) {
     if (FLAGS_search) {
-      const int ladder = 5;
-      s.step_total = 1 + ladder + FLAGS_search_refine;
+      s.step_total = 1 + 6 + FLAGS_search_refine;
       const StepResult probe = run_step(0);
-      const double top = probe.offered_pps();
-      // Ladder: 1/16, 1/8, 1/4, 1/2, 3/4 of what the open loop offered.
-      for (double f : {1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0 / 2, 3.0 / 4}) {
+      // Anchor: what the open loop offered when nothing was lost, else what
+      // the super peer relayed under that overload (the generator may offer
+      // far more than it can take, e.g. over memif).
+      const double anchor = std::max(
+          100.0, Lossless(probe) ? probe.offered_pps() : probe.relayed_pps());
+      std::vector<double> ladder = {1.0 / 8, 1.0 / 4, 1.0 / 2, 3.0 / 4};
+      if (!Lossless(probe)) {
+        ladder.push_back(1.0);
+        if (1.5 * anchor < probe.offered_pps()) ladder.push_back(1.5);
+      }
+      for (double f : ladder) {
         if (g_interrupted) break;
-        run_step(std::max(100.0, std::round(top * f)));
+        run_step(std::max(100.0, std::round(anchor * f)));
+      }
+      // Nothing lossless yet: halve below the lowest rate tried.
+      for (int i = 0; i < 4 && !g_interrupted; ++i) {
+        double lowest = 0;
+        bool any = false;
+        for (const StepResult& r : steps) {
+          any = any || (Lossless(r) && Reached(r));
+          if (lowest == 0 || RateOf(r) < lowest) lowest = RateOf(r);
+        }
+        if (any || lowest < 200) break;
+        ++s.step_total;
+        run_step(std::round(lowest / 2));
       }
       // Bisection between the highest rate that was offered in full without
       // loss and the lowest rate above it that lost messages or that the
@@ -1173,7 +1194,8 @@ int main(int argc, char** argv) {
       "drasyl-loadgen --url 'udp://127.0.0.1:22527?publicKey=<hex>&networkId=1' [flags]\n"
       "Plays --nodes simulated drasyl nodes against a super peer: registers them (HELLO/ACK),\n"
       "floods HELLOs, then relays APP traffic between node pairs and reports rates, loss,\n"
-      "reordering and latency (see bench/loadgen/README-sizing.md).");
+      "reordering and latency (see bench/loadgen/README-sizing.md).\n"
+      "This tool's own flags: --helpon=loadgen (plus --dpdk_eal).");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   FLAGS_logtostderr = true;
   google::InitGoogleLogging(argv[0]);

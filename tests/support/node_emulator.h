@@ -39,6 +39,20 @@ const Identity& IdentityA();
 const Identity& IdentityB();
 const Identity& IdentityC();
 
+// Their secret keys (hex, as in an identity file) and pows.
+inline constexpr char kSkA[] =
+    "23ed710af14dce67a77f0d43e5bd470635813261a375ce01cb9c2bbcd7e632867f588b40e13c8758838062865bb9d8"
+    "33d869d3d3d8516b9199c58b4405a36e65";
+inline constexpr int32_t kPowA = -2144630954;
+inline constexpr char kSkB[] =
+    "15bde950a6f5adffe9cf94abdb3b6d2383a1ca681934e0703ac8ee2979c2384d77a27c8b2af5a4584c4398ad5e9820"
+    "4cf29bc572fa7abf436af9103d1c53d63a";
+inline constexpr int32_t kPowB = -2116633556;
+inline constexpr char kSkC[] =
+    "ab01a4acbbbed8cd0f37c1f78d5b92008068de0014423f2fa2aeea4d4e75ecc03dcd2f00ef93aa9552280ea3a46986"
+    "d28b06751bbee4eec66c9b157bd7909068";
+inline constexpr int32_t kPowC = -2131760488;
+
 // A fresh identity whose pow is valid for `difficulty` (keep it low, e.g. 8,
 // and start the super peer with MIN_POW_DIFFICULTY at most that). Aborts the
 // test binary on failure (never happens for sane difficulties).

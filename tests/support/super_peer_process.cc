@@ -350,20 +350,22 @@ std::string SuperPeerProcess::stderr_text() {
   return err_;
 }
 
-bool SuperPeerProcess::WaitForStderr(const std::string& needle,
-                                     std::chrono::milliseconds timeout) {
+bool SuperPeerProcess::WaitForText(const std::string& text, const std::string& needle,
+                                   std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> l(mu_);
   return cv_.wait_for(l, timeout,
-                      [&] { return err_.find(needle) != std::string::npos || eof_; }) &&
-         err_.find(needle) != std::string::npos;
+                      [&] { return text.find(needle) != std::string::npos || eof_; }) &&
+         text.find(needle) != std::string::npos;
+}
+
+bool SuperPeerProcess::WaitForStderr(const std::string& needle,
+                                     std::chrono::milliseconds timeout) {
+  return WaitForText(err_, needle, timeout);
 }
 
 bool SuperPeerProcess::WaitForStdout(const std::string& needle,
                                      std::chrono::milliseconds timeout) {
-  std::unique_lock<std::mutex> l(mu_);
-  return cv_.wait_for(l, timeout,
-                      [&] { return out_.find(needle) != std::string::npos || eof_; }) &&
-         out_.find(needle) != std::string::npos;
+  return WaitForText(out_, needle, timeout);
 }
 
 std::string SuperPeerProcess::OutputTail(size_t max) {

@@ -111,7 +111,7 @@ class SuperPeerProcess {
   // Captured output so far (complete once the process has exited).
   std::string stdout_text();
   std::string stderr_text();
-  // Waits until stderr contains `needle`.
+  // Waits until stderr (stdout) contains `needle`.
   bool WaitForStderr(const std::string& needle, std::chrono::milliseconds timeout);
   bool WaitForStdout(const std::string& needle, std::chrono::milliseconds timeout);
 
@@ -145,6 +145,10 @@ class SuperPeerProcess {
   std::optional<std::string> Setting(const std::string& name) const;
   int ExpectedUrls() const;
   void Reap(bool block);
+  // Waits until `text` (err_ or out_) contains `needle`; false when the
+  // output ends or `timeout` passes first.
+  bool WaitForText(const std::string& text, const std::string& needle,
+                   std::chrono::milliseconds timeout);
 
   Options opts_;
   std::string temp_dir_;
