@@ -228,7 +228,6 @@ void ControlPlane::HandleToSelf(uint8_t* msg, size_t len, const PeerPath& source
 
   if (!known) {
     PeerRecord fresh;
-    fresh.created_ms = now_ms;
     fresh.keys = keys;
     it = peers_.emplace(sender, std::move(fresh)).first;
     pending_keys_.erase(sender);
@@ -253,7 +252,7 @@ bool ControlPlane::HandleTcpFrame(uint32_t conn, uint8_t* msg, size_t len) {
   CounterAdd(c.rx_bytes, len);
   PacketView view{msg, static_cast<uint32_t>(len)};
   Decision d;
-  DecideBurst(relay_cfg_, relay_table_, nullptr, 0, &view, 1, &d);
+  DecideBurst(relay_cfg_, RegistryRelayView(peers_), nullptr, 0, &view, 1, &d);
   const uint64_t now_ms = MonotonicMillis();
   switch (d.verdict) {
     case Verdict::kDrop:
@@ -387,7 +386,6 @@ void ControlPlane::ClearPath(const PublicKey& key, PeerRecord& rec) {
 }
 
 void ControlPlane::PushUpdate(const PeerUpdate& u) {
-  relay_table_.Apply(u);
   if (backend_ == nullptr) return;
   for (size_t w = 0; w < backend_->num_workers(); ++w) {
     UpdateRing& ring = backend_->worker(w).updates();
@@ -405,8 +403,7 @@ void ControlPlane::Housekeeping(uint64_t now_ms) {
   size_t expired = 0;
   for (auto it = peers_.begin(); it != peers_.end();) {
     PeerRecord& rec = it->second;
-    const uint64_t seen = rec.last_hello_ms ? rec.last_hello_ms : rec.created_ms;
-    if (now_ms - seen > timeout) {
+    if (now_ms - rec.last_hello_ms > timeout) {
       ClearPath(it->first, rec);
       peers_.erase(it++);
       ++expired;
@@ -472,9 +469,9 @@ void ControlPlane::PrintPeers(uint64_t now_ms) {
     absl::StrAppendFormat(&out, "\n  %-64s  %-48s  %9s  %s", "public key", "path",
                           "hello age", "endpoints");
     for (const auto& [key, rec] : peers_) {
-      const uint64_t seen = rec.last_hello_ms ? rec.last_hello_ms : rec.created_ms;
       absl::StrAppendFormat(&out, "\n  %-64s  %-48s  %7dms  %d", HexEncode(key),
-                            PathString(rec.path), now_ms - seen, rec.endpoints.size());
+                            PathString(rec.path), now_ms - rec.last_hello_ms,
+                            rec.endpoints.size());
     }
   }
   LOG(INFO) << out;

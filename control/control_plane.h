@@ -30,14 +30,6 @@ struct ControlOptions {
   uint64_t housekeeping_interval_ms = 5000;
 };
 
-// One row of the peer listing (a copy, safe to use on any thread).
-struct PeerSummary {
-  PublicKey key;
-  PeerPath path;
-  uint64_t last_hello_age_ms;
-  size_t endpoints;
-};
-
 class ControlPlane {
  public:
   static absl::StatusOr<std::unique_ptr<ControlPlane>> Create(const ControlOptions& opts);
@@ -97,9 +89,6 @@ class ControlPlane {
   const std::atomic<bool>* stop_ = nullptr;
 
   PeerRegistry peers_;
-  // The control thread's own replica, for relaying TCP frames with the same
-  // decision code as the workers.
-  PeerTable relay_table_;
   // Last UNITE per unordered pair (lower key || higher key).
   absl::flat_hash_map<std::array<uint8_t, 64>, uint64_t> unite_sent_ms_;
   ControlCounters counters_;

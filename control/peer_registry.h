@@ -16,15 +16,30 @@ namespace drasyl {
 
 struct PeerRecord {
   SessionKeys keys{};           // when arming
-  PeerPath path;                // transport kNone until the first valid HELLO
-  uint64_t created_ms = 0;      // monotonic
-  uint64_t last_hello_ms = 0;   // monotonic; 0 = none yet
+  PeerPath path;                // kNone once its TCP connection closed
+  uint64_t last_hello_ms = 0;   // monotonic
   std::vector<wire::Endpoint> endpoints;  // from its last HELLO
 
   bool has_path() const { return path.transport != Transport::kNone; }
 };
 
 using PeerRegistry = absl::flat_hash_map<PublicKey, PeerRecord, PublicKeyHash>;
+
+// The registry seen as a relay table (Find/Prefetch of PeerTable), so the
+// control thread relays TCP frames with the workers' decision code without
+// keeping a replica of its own.
+class RegistryRelayView {
+ public:
+  explicit RegistryRelayView(const PeerRegistry& registry) : registry_(registry) {}
+  const PeerPath* Find(const PublicKey& key) const {
+    auto it = registry_.find(key);
+    return it == registry_.end() || !it->second.has_path() ? nullptr : &it->second.path;
+  }
+  void Prefetch(const PublicKey& key) const { registry_.prefetch(key); }
+
+ private:
+  const PeerRegistry& registry_;
+};
 
 }  // namespace drasyl
 

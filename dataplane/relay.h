@@ -7,7 +7,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <cstring>
+
 #include "common/types.h"
+#include "common/wire.h"
 #include "dataplane/counters.h"
 #include "dataplane/peer_table.h"
 #include "dataplane/unite_filter.h"
@@ -40,8 +43,100 @@ struct PacketView {
 
 // Decides n packets. Lookups for the whole burst are prefetched before the
 // first one is made, so a large table costs little more than a small one.
-void DecideBurst(const RelayConfig& cfg, const PeerTable& table, UniteFilter* unites,
-                 uint64_t now_ms, const PacketView* pkts, size_t n, Decision* out);
+// Table: a PeerTable replica, or anything with the same Find/Prefetch (the
+// control thread's authoritative registry).
+namespace relay_internal {
+
+inline DropReason HeaderDropReason(wire::Error e) {
+  switch (e) {
+    case wire::Error::kTooShort: return DropReason::kTooShort;
+    case wire::Error::kBadMagic: return DropReason::kBadMagic;
+    default: return DropReason::kBadType;
+  }
+}
+
+// Lookups prefetched ahead at most this many packets (a typical burst).
+inline constexpr size_t kRelayChunk = 64;
+
+inline void SetDrop(Decision* d, DropReason r) {
+  d->verdict = Verdict::kDrop;
+  d->reason = r;
+  d->report_unite = false;
+  d->path = nullptr;
+}
+
+}  // namespace relay_internal
+
+template <typename Table>
+void DecideBurst(const RelayConfig& cfg, const Table& table, UniteFilter* unites, uint64_t now_ms,
+                 const PacketView* pkts, size_t n, Decision* out) {
+  using relay_internal::HeaderDropReason;
+  using relay_internal::kRelayChunk;
+  using relay_internal::SetDrop;
+  while (n > kRelayChunk) {
+    DecideBurst(cfg, table, unites, now_ms, pkts, kRelayChunk, out);
+    pkts += kRelayChunk;
+    out += kRelayChunk;
+    n -= kRelayChunk;
+  }
+  // Pass 1: validate headers, settle everything that needs no lookup, and
+  // prefetch the recipients' table slots.
+  PublicKey recipients[kRelayChunk];
+  for (size_t i = 0; i < n; ++i) {
+    Decision* d = &out[i];
+    wire::Header h;
+    const wire::Error e = wire::ParseHeader(pkts[i].data, pkts[i].len, &h);
+    if (e != wire::Error::kOk) {
+      SetDrop(d, HeaderDropReason(e));
+      continue;
+    }
+    if (h.network_id != cfg.network_id) {
+      SetDrop(d, DropReason::kWrongNetwork);
+      continue;
+    }
+    if (std::memcmp(h.recipient, cfg.self.data(), kPublicKeyBytes) == 0) {
+      d->verdict = Verdict::kToControl;
+      d->reason = DropReason::kCount;
+      d->report_unite = false;
+      d->path = nullptr;
+      continue;
+    }
+    if (h.type != wire::MessageType::kApp) {
+      SetDrop(d, DropReason::kRelayNotApp);
+      continue;
+    }
+    if (std::memcmp(h.recipient, h.sender, kPublicKeyBytes) == 0) {
+      SetDrop(d, DropReason::kLoopback);
+      continue;
+    }
+    if (h.hop_count > wire::kMaxHopCount) {
+      SetDrop(d, DropReason::kHopLimit);
+      continue;
+    }
+    std::memcpy(recipients[i].data(), h.recipient, kPublicKeyBytes);
+    table.Prefetch(recipients[i]);
+    d->verdict = Verdict::kForward;  // provisional, pending the lookup
+  }
+  // Pass 2: look up and rewrite.
+  for (size_t i = 0; i < n; ++i) {
+    Decision* d = &out[i];
+    if (d->verdict != Verdict::kForward) continue;
+    const PeerPath* path = table.Find(recipients[i]);
+    if (path == nullptr) {
+      SetDrop(d, DropReason::kUnknownRecipient);
+      continue;
+    }
+    uint8_t* data = pkts[i].data;
+    data[wire::off::kHopCount]++;
+    d->verdict = path->transport == Transport::kTcp ? Verdict::kForwardTcp : Verdict::kForward;
+    d->reason = DropReason::kCount;
+    d->path = path;
+    d->report_unite = unites != nullptr &&
+                      unites->ShouldReport(data + wire::off::kSender,
+                                           data + wire::off::kRecipient, now_ms);
+  }
+}
+
 
 }  // namespace drasyl
 
