@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "bench/bench_keys.h"
 #include "common/wire.h"
 #include "dataplane/dpdk_eal.h"
 #include "dataplane/dpdk_packet.h"
@@ -45,18 +46,6 @@ rte_mempool* Pool() {
     return dpdk::CreateMbufPool("bench_pool", 2 * kMaxFrames - 1, 0, SOCKET_ID_ANY);
   }();
   return pool;
-}
-
-std::vector<PublicKey> RandomKeys(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<PublicKey> keys(n);
-  for (auto& k : keys) {
-    for (size_t i = 0; i < k.size(); i += 8) {
-      uint64_t v = rng();
-      std::memcpy(k.data() + i, &v, 8);
-    }
-  }
-  return keys;
 }
 
 void BM_DpdkRelay(benchmark::State& state) {

@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include "bench/bench_keys.h"
 #include "common/wire.h"
 #include "dataplane/relay.h"
 
@@ -15,18 +16,6 @@ namespace drasyl {
 namespace {
 
 constexpr size_t kBurst = 32;
-
-std::vector<PublicKey> RandomKeys(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<PublicKey> keys(n);
-  for (auto& k : keys) {
-    for (size_t i = 0; i < k.size(); i += 8) {
-      uint64_t v = rng();
-      std::memcpy(k.data() + i, &v, 8);
-    }
-  }
-  return keys;
-}
 
 std::vector<uint8_t> AppMessage(const PublicKey& to, const PublicKey& from, size_t payload) {
   wire::HeaderFields h;

@@ -47,11 +47,6 @@ constexpr uint32_t kFirstNapUs = 8;
 // Under full load, a worker polls its TAP queues every this many rounds.
 constexpr uint32_t kTapPollEvery = 16;
 
-std::string MacString(const rte_ether_addr& a) {
-  return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", a.addr_bytes[0], a.addr_bytes[1],
-                         a.addr_bytes[2], a.addr_bytes[3], a.addr_bytes[4], a.addr_bytes[5]);
-}
-
 // Where a worker polls: an RX queue of an ethernet port (its exceptions go
 // to `peer`, the port's TAP) or of a TAP (its frames go out on `peer`, the
 // ethernet port).
@@ -435,7 +430,7 @@ absl::Status DpdkBackend::Init() {
     std::string ifname = absl::StrCat(opts_.tap_name, first + i);
     if (ifname.size() > 15) return absl::InvalidArgumentError("TAP name too long: " + ifname);
     absl::StatusOr<uint16_t> tap =
-        dpdk::ProbeTap(ifname, MacString(pcfg.port_mac[im.eth_ports[i]]), static_cast<int>(i));
+        dpdk::ProbeTap(ifname, dpdk::MacToString(pcfg.port_mac[im.eth_ports[i]]), static_cast<int>(i));
     if (!tap.ok()) return tap.status();
     im.tap_ports.push_back(*tap);
     im.configured.push_back(*tap);
@@ -545,7 +540,7 @@ absl::Status DpdkBackend::Init() {
     }
     LOG(INFO) << absl::StrFormat(
         "DPDK port %d (%s, MAC %s): %d RX queue(s)%s, %d TX queue(s), TX offloads:%s%s; TAP %s",
-        port, infos[i].driver_name, MacString(pcfg.port_mac[port]), nb_rxq[i],
+        port, infos[i].driver_name, dpdk::MacToString(pcfg.port_mac[port]), nb_rxq[i],
         nb_rxq[i] > 1 ? (rss_hf[i] ? " with RSS" : " (kernel fanout)") : "", n_workers,
         (tx_off & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) ? " ipv4-cksum" : "",
         (tx_off & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) ? " udp-cksum" : (tx_off ? "" : " none"),

@@ -17,7 +17,9 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <string>
 
+#include "absl/strings/str_format.h"
 #include "common/wire.h"
 #include "dataplane/counters.h"
 #include "dataplane/peer_path.h"
@@ -172,6 +174,12 @@ struct ParsedFrame {
 // PeerPath::vlan of a UDP path learned by the DPDK backend: the next hop's
 // VLAN tag (0 = untagged).
 inline constexpr uint32_t kVlanTagged = 0x10000;
+
+// "aa:bb:cc:dd:ee:ff", for logs.
+inline std::string MacToString(const rte_ether_addr& a) {
+  return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", a.addr_bytes[0], a.addr_bytes[1],
+                         a.addr_bytes[2], a.addr_bytes[3], a.addr_bytes[4], a.addr_bytes[5]);
+}
 
 // Classifies a frame received on `port_id`. A frame whose (unicast)
 // destination MAC is not the port's is dropped (kNotForUs), as are

@@ -36,6 +36,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "dataplane/dpdk_eal.h"
+#include "dataplane/dpdk_packet.h"
 #endif
 
 namespace drasyl::loadgen {
@@ -51,11 +52,6 @@ constexpr uint16_t kTxDesc = 2048;
 constexpr unsigned kMbufs = 16383;
 constexpr uint16_t kDataRoom = RTE_PKTMBUF_HEADROOM + 4096 + 128;
 constexpr size_t kL2L3L4 = sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr);
-
-std::string Mac(const rte_ether_addr& a) {
-  return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", a.addr_bytes[0], a.addr_bytes[1],
-                         a.addr_bytes[2], a.addr_bytes[3], a.addr_bytes[4], a.addr_bytes[5]);
-}
 
 class DpdkIo : public PacketIo {
  public:
@@ -339,8 +335,8 @@ absl::StatusOr<std::unique_ptr<PacketIo>> DpdkIo::Create(const DpdkIoOptions& o)
     }
   }
   std::fprintf(stderr, "loadgen: DPDK port %d (%s, MAC %s) as %s:%d..%d, super peer MAC %s\n",
-               io->port_, info.driver_name, Mac(io->mac_).c_str(), o.local_ip.c_str(), kBasePort,
-               static_cast<int>(kBasePort + o.ports - 1), Mac(io->sp_mac_).c_str());
+               io->port_, info.driver_name, dpdk::MacToString(io->mac_).c_str(), o.local_ip.c_str(), kBasePort,
+               static_cast<int>(kBasePort + o.ports - 1), dpdk::MacToString(io->sp_mac_).c_str());
   return std::unique_ptr<PacketIo>(std::move(io));
 }
 

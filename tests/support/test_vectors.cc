@@ -9,6 +9,9 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "absl/types/span.h"
+#include "common/hex.h"
+
 namespace drasyl::testing {
 
 std::string ReadFile(const std::string& path) {
@@ -396,12 +399,6 @@ class Parser {
   size_t pos_ = 0;
 };
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 }  // namespace
 
@@ -416,25 +413,15 @@ JsonValue ReadJsonFile(const std::string& path) {
 }
 
 std::vector<uint8_t> HexToBytes(std::string_view hex) {
-  if (hex.size() % 2 != 0) throw std::runtime_error("hex: odd length");
-  std::vector<uint8_t> out(hex.size() / 2);
-  for (size_t i = 0; i < out.size(); ++i) {
-    const int hi = HexDigit(hex[2 * i]);
-    const int lo = HexDigit(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) throw std::runtime_error("hex: bad digit in '" + std::string(hex) + "'");
-    out[i] = static_cast<uint8_t>((hi << 4) | lo);
+  absl::StatusOr<std::vector<uint8_t>> bytes = HexDecode(hex);
+  if (!bytes.ok()) {
+    throw std::runtime_error("hex '" + std::string(hex) + "': " + std::string(bytes.status().message()));
   }
-  return out;
+  return *std::move(bytes);
 }
 
 std::string BytesToHex(const uint8_t* data, size_t len) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(2 * len, '0');
-  for (size_t i = 0; i < len; ++i) {
-    out[2 * i] = kDigits[data[i] >> 4];
-    out[2 * i + 1] = kDigits[data[i] & 0xF];
-  }
-  return out;
+  return HexEncode(absl::MakeConstSpan(data, len));
 }
 
 }  // namespace drasyl::testing
