@@ -2,13 +2,19 @@
 // with 1 and 2 workers and 64/1024-byte payloads. A sender thread offers APP
 // messages from 8 flows as fast as it can; a receiver thread counts what the
 // super peer relays. Loopback shares the 2 cores with sender and receiver,
-// so this is a floor for what a worker core does on real interfaces.
+// so the relayed rate is a floor; relayed_per_worker_cpu_s says what one fully
+// used worker core relays (packets per CPU-second of the worker threads).
 //   build/bench/socket_relay_bench
 #include <benchmark/benchmark.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <atomic>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -36,6 +42,33 @@ int BoundLoopbackSocket(uint16_t* port) {
   getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
   *port = ntohs(a.sin_port);
   return fd;
+}
+
+// CPU seconds (user + system) used so far by this process's threads whose
+// name starts with `prefix`, from /proc/self/task/*/stat.
+double ThreadCpuSeconds(const std::string& prefix) {
+  double ticks = 0;
+  DIR* dir = opendir("/proc/self/task");
+  if (dir == nullptr) return 0;
+  while (dirent* e = readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    const std::string base = std::string("/proc/self/task/") + e->d_name;
+    std::ifstream comm(base + "/comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name.rfind(prefix, 0) != 0) continue;
+    std::ifstream stat(base + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    // Fields after the parenthesised name: state is field 3, utime 14, stime 15.
+    std::istringstream rest(line.substr(line.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+      if (i == 14 || i == 15) ticks += std::stod(field);
+    }
+  }
+  closedir(dir);
+  return ticks / sysconf(_SC_CLK_TCK);
 }
 
 void BM_SocketRelay(benchmark::State& state) {
@@ -106,7 +139,9 @@ void BM_SocketRelay(benchmark::State& state) {
 
   uint64_t offered = 0;
   double seconds = 0;
+  double worker_cpu = 0;
   for (auto _ : state) {
+    const double cpu_before = ThreadCpuSeconds("drasyl-w");
     const uint64_t before = received.load();
     const auto start = std::chrono::steady_clock::now();
     int f = 0;
@@ -116,6 +151,7 @@ void BM_SocketRelay(benchmark::State& state) {
       f = (f + 1) % kFlows;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));  // drain
+    worker_cpu = ThreadCpuSeconds("drasyl-w") - cpu_before;
     seconds = std::chrono::duration<double>(kRunTime).count();
     state.counters["relayed_pps"] = (received.load() - before) / seconds;
     state.counters["offered_pps"] = offered / seconds;
@@ -127,6 +163,10 @@ void BM_SocketRelay(benchmark::State& state) {
   uint64_t relayed = 0;
   for (int w = 0; w < workers; ++w) relayed += CounterGet(backend->worker(w).counters().relayed_packets);
   state.counters["relayed_by_workers_pps"] = relayed / seconds;
+  // What a fully used worker core would relay: packets per CPU-second of the
+  // worker threads (the sender and receiver share the cores on loopback).
+  state.counters["relayed_per_worker_cpu_s"] = worker_cpu > 0 ? relayed / worker_cpu : 0;
+  state.counters["worker_cpu_s"] = worker_cpu;
   for (int fd : flows) close(fd);
   close(rx);
 }
