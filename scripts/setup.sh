@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
-  libdpdk-dev dpdk
+  libdpdk-dev dpdk dpdk-dev
   libsodium-dev libabsl-dev libgflags-dev libgoogle-glog-dev
   libbenchmark-dev libgtest-dev libgmock-dev googletest
   clang libclang-rt-14-dev
