@@ -6,6 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
-ctest --test-dir build --output-on-failure --timeout 600 -j"$(nproc)"
+log=build/ctest.log
+ctest --test-dir build --output-on-failure --timeout 600 -j"$(nproc)" | tee "$log"
 FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/fuzz.sh
 scripts/capacity-report.sh --quick --out build/capacity-report
+
+# One closing line for the whole run (ctest's summary scrolled past above).
+total=$(sed -n 's/.* tests failed out of \([0-9]*\)$/\1/p' "$log" | tail -1)
+failed=$(sed -n 's/.*, \([0-9]*\) tests failed out of .*/\1/p' "$log" | tail -1)
+skipped=$(grep -c '(Skipped)$' "$log" || true)
+echo "ctest: $((total - failed - skipped)) passed, $failed failed, $skipped skipped"
