@@ -126,17 +126,9 @@ command -v python3 >/dev/null || fail "python3 is missing (scripts/setup.sh inst
 command -v gnuplot >/dev/null || fail "gnuplot is missing (scripts/setup.sh installs gnuplot-nox)"
 
 # --- binaries
-SP_BIN="$BUILD/drasyl-sp"
-LG_BIN="$BUILD/drasyl-loadgen"
-if [[ ! -x $SP_BIN || ! -x $LG_BIN ]]; then
-  log "building drasyl-sp and drasyl-loadgen in $BUILD"
-  if [[ -f $BUILD/CMakeCache.txt ]]; then
-    cmake --build "$BUILD" --target drasyl-sp drasyl-loadgen -j"$(nproc)" >&2
-  else
-    BUILD_DIR=$BUILD scripts/build.sh >&2
-  fi
-fi
-[[ -x $SP_BIN && -x $LG_BIN ]] || fail "no $SP_BIN / $LG_BIN after building"
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh  # (the working directory is the repository root)
+ensure_sp_and_loadgen "$BUILD"
 
 # --- backends
 BACKENDS=()

@@ -93,17 +93,9 @@ TESTPMD=$(command -v dpdk-testpmd || true)
 (($(id -u) == 0)) || fail "needs root (DPDK memif ports, the super peer's TAP interface)"
 [[ -c /dev/net/tun ]] || fail "no /dev/net/tun for the super peer's TAP interface"
 (($(nproc) >= 2)) || fail "needs 2 cores (lcore 0: generator, lcore 1: forwarder)"
-SP_BIN="$BUILD/drasyl-sp"
-LG_BIN="$BUILD/drasyl-loadgen"
-if [[ ! -x $SP_BIN || ! -x $LG_BIN ]]; then
-  log "building drasyl-sp and drasyl-loadgen in $BUILD"
-  if [[ -f $BUILD/CMakeCache.txt ]]; then
-    cmake --build "$BUILD" --target drasyl-sp drasyl-loadgen -j"$(nproc)" >&2
-  else
-    BUILD_DIR=$BUILD scripts/build.sh >&2
-  fi
-fi
-[[ -x $SP_BIN && -x $LG_BIN ]] || fail "no $SP_BIN / $LG_BIN after building"
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh  # (the working directory is the repository root)
+ensure_sp_and_loadgen "$BUILD"
 "$LG_BIN" --list_backends 2>/dev/null | grep -qx dpdk || fail "$LG_BIN has no DPDK backend"
 
 mkdir -p "$(dirname "$OUT")"
