@@ -181,6 +181,23 @@ inline std::string MacToString(const rte_ether_addr& a) {
                          a.addr_bytes[2], a.addr_bytes[3], a.addr_bytes[4], a.addr_bytes[5]);
 }
 
+namespace detail {
+
+// Fills the ParsedFrame of a UDP datagram to one of our addresses.
+inline void FillOurs(ParsedFrame* out, size_t l2, uint16_t l3_len, uint16_t ulen, uint8_t family,
+                     int local, const uint8_t* udp, uint32_t vlan) {
+  out->l2_len = static_cast<uint16_t>(l2);
+  out->l3_len = l3_len;
+  out->payload_off = static_cast<uint16_t>(l2 + l3_len + kUdpLen);
+  out->payload_len = static_cast<uint16_t>(ulen - kUdpLen);
+  out->family = family;
+  out->local_addr = static_cast<uint8_t>(local);
+  out->udp_cksum = Load16(udp + 6);
+  out->vlan = vlan;
+}
+
+}  // namespace detail
+
 // Classifies a frame received on `port_id`. A frame whose (unicast)
 // destination MAC is not the port's is dropped (kNotForUs), as are
 // malformed ones and martian sources. Multi-segment frames are dropped
@@ -243,14 +260,7 @@ inline FrameClass ParseFrame(const rte_mbuf* m, const PacketConfig& cfg, uint16_
       *drop = DropReason::kOversized;
       return FrameClass::kDrop;
     }
-    out->l2_len = static_cast<uint16_t>(l2);
-    out->l3_len = kIpv4Len;
-    out->payload_off = static_cast<uint16_t>(l2 + kIpv4Len + kUdpLen);
-    out->payload_len = static_cast<uint16_t>(ulen - kUdpLen);
-    out->family = 4;
-    out->local_addr = static_cast<uint8_t>(local);
-    out->udp_cksum = Load16(udp + 6);
-    out->vlan = vlan;
+    FillOurs(out, l2, kIpv4Len, ulen, 4, local, udp, vlan);
     return FrameClass::kOurs;
   }
   if (type == kEthIpv6) {
@@ -279,14 +289,7 @@ inline FrameClass ParseFrame(const rte_mbuf* m, const PacketConfig& cfg, uint16_
       *drop = DropReason::kOversized;
       return FrameClass::kDrop;
     }
-    out->l2_len = static_cast<uint16_t>(l2);
-    out->l3_len = kIpv6Len;
-    out->payload_off = static_cast<uint16_t>(l2 + kIpv6Len + kUdpLen);
-    out->payload_len = static_cast<uint16_t>(ulen - kUdpLen);
-    out->family = 6;
-    out->local_addr = static_cast<uint8_t>(local);
-    out->udp_cksum = Load16(udp + 6);
-    out->vlan = vlan;
+    FillOurs(out, l2, kIpv6Len, ulen, 6, local, udp, vlan);
     return FrameClass::kOurs;
   }
   return FrameClass::kException;  // ARP, LLDP, ...

@@ -13,16 +13,12 @@
 #include "common/aegis256x2.h"
 #include "common/byte_order.h"
 #include "common/wire.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace {
 
 using namespace drasyl;        // NOLINT
 using namespace drasyl::wire;  // NOLINT
-
-#define CHECK_OR_TRAP(cond)        \
-  do {                             \
-    if (!(cond)) __builtin_trap(); \
-  } while (0)
 
 constexpr SessionKey kKey = {0x10, 0x32, 0x54, 0x76, 0x98, 0xba, 0xdc, 0xfe, 0x01, 0x23, 0x45,
                              0x67, 0x89, 0xab, 0xcd, 0xef, 0xf0, 0xe1, 0xd2, 0xc3, 0xb4, 0xa5,

@@ -10,16 +10,12 @@
 
 #include "common/byte_order.h"
 #include "common/wire.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace {
 
 using namespace drasyl;        // NOLINT
 using namespace drasyl::wire;  // NOLINT
-
-#define CHECK_OR_TRAP(cond) \
-  do {                      \
-    if (!(cond)) __builtin_trap(); \
-  } while (0)
 
 bool SameList(const EndpointList& a, const EndpointList& b) {
   if (a.size != b.size) return false;
