@@ -350,6 +350,10 @@ TEST_F(Tcp, ClosedConnectionIsNoLongerAPath) {
   // Sending to C now must not disturb anything; after C reconnects, the new
   // connection is its path.
   ASSERT_TRUE(b->SendApp(cid.public_key, RandomBytes(10)));
+  // B's HELLO takes the same worker and ring as that APP, so its ACK proves
+  // the APP was handled before C reconnects (else it could reach the new
+  // connection, which is correct relaying but not what this test checks).
+  ASSERT_TRUE(b->Register(kWait));
   std::unique_ptr<Node> c2 = Registered(MakeTcpNode(*sp_, cid));
   ASSERT_NE(c2, nullptr);
   std::vector<uint8_t> p2 = RandomBytes(10);
