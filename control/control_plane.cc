@@ -180,11 +180,10 @@ void ControlPlane::HandleToSelf(uint8_t* msg, size_t len, const PeerPath& source
   if (source.transport == Transport::kNone) return c.Drop(DropReason::kBadHello);
 
   const PublicKey sender = wire::KeyAt(h.sender);
-  auto it = peers_.find(sender);
-  const bool known = it != peers_.end();
+  PeerRecord* rec = peers_.Find(sender);
   SessionKeys keys{};
-  if (known) {
-    keys = it->second.keys;
+  if (rec != nullptr) {
+    keys = rec->keys;
   } else {
     // A peer takes a table slot only once its HELLO is authenticated, fresh
     // and well formed, and only with a valid proof of work (the reference
@@ -226,24 +225,21 @@ void ControlPlane::HandleToSelf(uint8_t* msg, size_t len, const PeerPath& source
     return c.Drop(DropReason::kHelloTooOld);
   }
 
-  if (!known) {
-    PeerRecord fresh;
-    fresh.keys = keys;
-    it = peers_.emplace(sender, std::move(fresh)).first;
+  if (rec == nullptr) {
+    rec = &peers_.Insert(sender);
+    rec->keys = keys;
     pending_keys_.erase(sender);
+    CounterAdd(counters_.peers_registered);
   }
-  PeerRecord& rec = it->second;
-  if (rec.last_hello_ms == 0) CounterAdd(counters_.peers_registered);
-  rec.last_hello_ms = now_ms;
-  rec.endpoints.assign(hello.endpoints.begin(), hello.endpoints.end());
-  if (!(rec.path == source)) SetPath(sender, rec, source);
+  rec->last_hello_ms = now_ms;
+  rec->SetEndpoints({hello.endpoints.begin(), hello.endpoints.size});
+  if (!(rec->path == source)) SetPath(*rec, source);
 
   uint8_t ack_body[wire::kAckBodyBytes];
   wire::WriteAckBody(wire::AckBody{hello.time}, ack_body);
   uint8_t out[kMaxBuiltBytes];
-  size_t n = Build(rec, sender, wire::MessageType::kAck, ack_body, sizeof(ack_body), out,
-                   sizeof(out));
-  if (SendTo(rec.path, out, n)) CounterAdd(counters_.acks_sent);
+  size_t n = Build(*rec, wire::MessageType::kAck, ack_body, sizeof(ack_body), out, sizeof(out));
+  if (SendTo(rec->path, out, n)) CounterAdd(counters_.acks_sent);
 }
 
 bool ControlPlane::HandleTcpFrame(uint32_t conn, uint8_t* msg, size_t len) {
@@ -285,10 +281,9 @@ void ControlPlane::HandleTcpClose(uint32_t conn) {
   auto c = tcp_peers_.find(conn);
   if (c == tcp_peers_.end()) return;
   for (const PublicKey& key : c->second) {
-    auto it = peers_.find(key);
-    if (it != peers_.end() && it->second.path.transport == Transport::kTcp &&
-        it->second.path.tcp_conn == conn) {
-      ClearPath(it->first, it->second);
+    PeerRecord* rec = peers_.Find(key);
+    if (rec != nullptr && rec->path.transport == Transport::kTcp && rec->path.tcp_conn == conn) {
+      ClearPath(*rec);
     }
   }
   tcp_peers_.erase(c);
@@ -296,10 +291,9 @@ void ControlPlane::HandleTcpClose(uint32_t conn) {
 
 void ControlPlane::MaybeUnite(const PublicKey& a, const PublicKey& b, uint64_t now_ms) {
   if (cfg_.send_unites_ms < 0) return;
-  auto ia = peers_.find(a);
-  auto ib = peers_.find(b);
-  if (ia == peers_.end() || ib == peers_.end()) return;
-  if (!ia->second.has_path() || !ib->second.has_path()) return;
+  const PeerRecord* ra = peers_.Find(a);
+  const PeerRecord* rb = peers_.Find(b);
+  if (ra == nullptr || rb == nullptr || !ra->has_path() || !rb->has_path()) return;
   if (cfg_.send_unites_ms > 0) {
     auto [slot, inserted] = unite_sent_ms_.try_emplace(PairKey(a, b), now_ms);
     if (!inserted) {
@@ -307,38 +301,37 @@ void ControlPlane::MaybeUnite(const PublicKey& a, const PublicKey& b, uint64_t n
       slot->second = now_ms;
     }
   }
-  SendUnite(a, ia->second, b, ib->second);
-  SendUnite(b, ib->second, a, ia->second);
+  SendUnite(*ra, *rb);
+  SendUnite(*rb, *ra);
 }
 
-void ControlPlane::SendUnite(const PublicKey& to, const PeerRecord& to_rec, const PublicKey& about,
-                             const PeerRecord& about_rec) {
+void ControlPlane::SendUnite(const PeerRecord& to, const PeerRecord& about) {
   wire::UniteBody unite;
-  unite.address = about;
-  for (const wire::Endpoint& e : about_rec.endpoints) {
+  unite.address = about.key;
+  for (const wire::Endpoint& e : about.endpoints()) {
     if (unite.endpoints.size >= wire::kMaxHelloEndpoints) break;
     unite.endpoints.push_back(e);
   }
   // The observed source of its last HELLO: what NAT hole punching needs.
-  if (about_rec.path.transport == Transport::kUdp) {
-    unite.endpoints.push_back(wire::Endpoint::From(about_rec.path.address()));
+  if (about.path.transport == Transport::kUdp) {
+    unite.endpoints.push_back(wire::Endpoint::From(about.path.address()));
   }
   uint8_t body[wire::kUniteFixedBytes + wire::kMaxEndpoints * wire::kEndpointBytes];
   size_t body_len = wire::WriteUniteBody(unite, body);
   uint8_t out[kMaxBuiltBytes];
-  size_t n = Build(to_rec, to, wire::MessageType::kUnite, body, body_len, out, sizeof(out));
-  if (SendTo(to_rec.path, out, n)) CounterAdd(counters_.unites_sent);
+  size_t n = Build(to, wire::MessageType::kUnite, body, body_len, out, sizeof(out));
+  if (SendTo(to.path, out, n)) CounterAdd(counters_.unites_sent);
 }
 
-size_t ControlPlane::Build(const PeerRecord& rec, const PublicKey& to, wire::MessageType type,
-                           const uint8_t* body, size_t body_len, uint8_t* out, size_t cap) {
+size_t ControlPlane::Build(const PeerRecord& to, wire::MessageType type, const uint8_t* body,
+                           size_t body_len, uint8_t* out, size_t cap) {
   wire::HeaderFields h;
   h.network_id = cfg_.network_id;
-  h.recipient = to;
+  h.recipient = to.key;
   h.sender = opts_.identity.public_key;
   h.pow = opts_.identity.pow;
   h.type = type;
-  return wire::BuildMessage(h, body, body_len, cfg_.arm_messages ? &rec.keys.tx : nullptr,
+  return wire::BuildMessage(h, body, body_len, cfg_.arm_messages ? &to.keys.tx : nullptr,
                             nullptr, out, cap);
 }
 
@@ -360,28 +353,28 @@ void ControlPlane::CountPath(const PeerPath& path, int delta) {
   if (path.transport == Transport::kTcp) peers_tcp_ += delta;
 }
 
-void ControlPlane::SetPath(const PublicKey& key, PeerRecord& rec, const PeerPath& path) {
+void ControlPlane::SetPath(PeerRecord& rec, const PeerPath& path) {
   CountPath(rec.path, -1);
   CountPath(path, +1);
   rec.path = path;
   if (path.transport == Transport::kTcp) {
     std::vector<PublicKey>& keys = tcp_peers_[path.tcp_conn];
-    if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+    if (std::find(keys.begin(), keys.end(), rec.key) == keys.end()) keys.push_back(rec.key);
   }
   PeerUpdate u;
   u.op = PeerUpdate::Op::kUpsert;
-  u.key = key;
+  u.key = rec.key;
   u.path = path;
   PushUpdate(u);
 }
 
-void ControlPlane::ClearPath(const PublicKey& key, PeerRecord& rec) {
+void ControlPlane::ClearPath(PeerRecord& rec) {
   if (!rec.has_path()) return;
   CountPath(rec.path, -1);
   rec.path = PeerPath{};
   PeerUpdate u;
   u.op = PeerUpdate::Op::kErase;
-  u.key = key;
+  u.key = rec.key;
   PushUpdate(u);
 }
 
@@ -401,16 +394,13 @@ void ControlPlane::PushUpdate(const PeerUpdate& u) {
 void ControlPlane::Housekeeping(uint64_t now_ms) {
   const uint64_t timeout = static_cast<uint64_t>(cfg_.hello_timeout_ms);
   size_t expired = 0;
-  for (auto it = peers_.begin(); it != peers_.end();) {
-    PeerRecord& rec = it->second;
+  peers_.ForEach([&](PeerRecord& rec) {
     if (now_ms - rec.last_hello_ms > timeout) {
-      ClearPath(it->first, rec);
-      peers_.erase(it++);
+      ClearPath(rec);
+      peers_.Erase(rec);
       ++expired;
-    } else {
-      ++it;
     }
-  }
+  });
   if (expired) {
     CounterAdd(counters_.peers_expired, expired);
     VLOG(1) << "housekeeping: expired " << expired << " peers";
@@ -468,11 +458,11 @@ void ControlPlane::PrintPeers(uint64_t now_ms) {
   if (!peers_.empty() && peers_.size() <= kMaxListedPeers) {
     absl::StrAppendFormat(&out, "\n  %-64s  %-48s  %9s  %s", "public key", "path",
                           "hello age", "endpoints");
-    for (const auto& [key, rec] : peers_) {
-      absl::StrAppendFormat(&out, "\n  %-64s  %-48s  %7dms  %d", HexEncode(key),
+    peers_.ForEach([&](const PeerRecord& rec) {
+      absl::StrAppendFormat(&out, "\n  %-64s  %-48s  %7dms  %d", HexEncode(rec.key),
                             PathString(rec.path), now_ms - rec.last_hello_ms,
-                            rec.endpoints.size());
-    }
+                            rec.endpoints().size());
+    });
   }
   LOG(INFO) << out;
 }

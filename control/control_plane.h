@@ -63,14 +63,12 @@ class ControlPlane {
   bool HandleTcpFrame(uint32_t conn, uint8_t* msg, size_t len);
   void HandleTcpClose(uint32_t conn);
   void MaybeUnite(const PublicKey& a, const PublicKey& b, uint64_t now_ms);
-  void SendUnite(const PublicKey& to, const PeerRecord& to_rec, const PublicKey& about,
-                 const PeerRecord& about_rec);
+  void SendUnite(const PeerRecord& to, const PeerRecord& about);
   bool SendTo(const PeerPath& path, const uint8_t* msg, size_t len);
   // Builds a message for a peer, armed with its tx key when arming.
-  size_t Build(const PeerRecord& rec, const PublicKey& to, wire::MessageType type,
-               const uint8_t* body, size_t body_len, uint8_t* out, size_t cap);
-  void SetPath(const PublicKey& key, PeerRecord& rec, const PeerPath& path);
-  void ClearPath(const PublicKey& key, PeerRecord& rec);
+  size_t Build(const PeerRecord& to, wire::MessageType type, const uint8_t* body, size_t body_len, uint8_t* out, size_t cap);
+  void SetPath(PeerRecord& rec, const PeerPath& path);
+  void ClearPath(PeerRecord& rec);
   void CountPath(const PeerPath& path, int delta);
   void PushUpdate(const PeerUpdate& u);
   void Housekeeping(uint64_t now_ms);
