@@ -11,12 +11,13 @@
 
 #include "absl/strings/str_format.h"
 #include "common/clock.h"
+#include "dataplane/udp_tx_batch.h"
 #include "glog/logging.h"
 
 namespace drasyl {
 namespace {
 
-constexpr int kBurst = 64;
+constexpr int kBurst = UdpTxBatch::kMaxDatagrams;
 // Any UDP datagram can be relayed between UDP peers; only what goes to the
 // control thread is bounded by kMaxMessageBytes.
 constexpr size_t kMaxDatagramBytes = 65535;
@@ -144,9 +145,14 @@ void SocketBackend::Run(Worker* w) {
     uint8_t data[kMaxDatagramBytes];
   };
   std::vector<Buf> bufs(kBurst);
-  std::vector<mmsghdr> rx(kBurst), tx(kBurst);
-  std::vector<iovec> rx_iov(kBurst), tx_iov(kBurst);
-  std::vector<sockaddr_storage> src(kBurst), dst(kBurst);
+  std::vector<mmsghdr> rx(kBurst);
+  std::vector<iovec> rx_iov(kBurst);
+  std::vector<sockaddr_storage> src(kBurst);
+  std::vector<UdpTxBatch> tx;
+  for (size_t l = 0; l < nfds; ++l) {
+    tx.emplace_back(w->families[l] == AF_INET6);
+    if (!opts_.udp_gso) tx.back().DisableGso();
+  }
   std::vector<PacketView> views(kBurst);
   std::vector<int> view_slot(kBurst);
   std::vector<Decision> decisions(kBurst);
@@ -193,43 +199,19 @@ void SocketBackend::Run(Worker* w) {
               return a.ok() ? PeerPath::Udp(*a, static_cast<uint8_t>(l)) : PeerPath{};
             },
             decisions.data());
-        // Relay: one sendmmsg per listener the destinations use.
+        // Relay: one batch per listener the destinations use.
         for (size_t out_l = 0; out_l < nfds; ++out_l) {
-          int t = 0;
+          UdpTxBatch& batch = tx[out_l];
           for (size_t i = 0; i < m; ++i) {
             const Decision& d = decisions[i];
             if (d.verdict != Verdict::kForward || d.path->listener != out_l) continue;
-            socklen_t sl = d.path->address().ToSockaddr(&dst[t], w->families[out_l] == AF_INET6);
-            tx_iov[t] = {views[i].data, views[i].len};
-            std::memset(&tx[t].msg_hdr, 0, sizeof(msghdr));
-            tx[t].msg_hdr.msg_iov = &tx_iov[t];
-            tx[t].msg_hdr.msg_iovlen = 1;
-            tx[t].msg_hdr.msg_name = &dst[t];
-            tx[t].msg_hdr.msg_namelen = sl;
-            ++t;
+            batch.Add(views[i].data, views[i].len, d.path);
           }
-          int sent = 0;
-          uint64_t ok = 0, ok_bytes = 0;
-          while (sent < t) {
-            int r = ::sendmmsg(w->fds[out_l], tx.data() + sent, t - sent, MSG_DONTWAIT);
-            if (r > 0) {
-              for (int k = sent; k < sent + r; ++k) ok_bytes += tx_iov[k].iov_len;
-              sent += r;
-              ok += r;
-              continue;
-            }
-            if (r < 0 && errno == EINTR) continue;
-            // EAGAIN: the socket buffer is full, drop the rest of the burst;
-            // any other error concerns only the first message: skip it.
-            if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-              ctr.Drop(DropReason::kTxFailed, t - sent);
-              break;
-            }
-            ctr.Drop(DropReason::kTxFailed);
-            ++sent;
-          }
-          CounterAdd(ctr.tx_packets, ok);
-          CounterAdd(ctr.tx_bytes, ok_bytes);
+          if (batch.size() == 0) continue;
+          const UdpTxBatch::Result r = batch.Flush(w->fds[out_l]);
+          if (r.dropped) ctr.Drop(DropReason::kTxFailed, r.dropped);
+          CounterAdd(ctr.tx_packets, r.packets);
+          CounterAdd(ctr.tx_bytes, r.bytes);
         }
         core.EndBurst();
         if (n < kBurst) break;

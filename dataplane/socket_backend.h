@@ -21,6 +21,8 @@ struct SocketBackendOptions {
   RelayConfig relay;
   int64_t send_unites_ms = 5000;
   int control_wakeup = -1;  // eventfd of the control thread
+  // Same-peer runs in a burst leave as one UDP GSO message (see UdpTxBatch).
+  bool udp_gso = true;
 };
 
 class SocketBackend : public Backend {
