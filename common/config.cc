@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 // Every setting is also read from DRASYL_<NAME> / NETSODY_<NAME>; a flag given
 // on the command line wins over the environment.
@@ -71,7 +72,11 @@ DEFINE_string(dpdk_eal, "",
               "DPDK EAL arguments (space separated); empty uses kernel sockets. "
               "Env: DRASYL_DPDK_EAL / NETSODY_DPDK_EAL.");
 DEFINE_string(dpdk_addr, "",
-              "Comma-separated addr/prefix CIDRs owned by the DPDK port. "
+              "Comma-separated addr/prefix CIDRs owned by the DPDK ports, each optionally "
+              "followed by @port<N> (the DPDK port id whose link carries it; default 0) and/or "
+              "@vlan<VID> (802.1Q VLAN 1-4094 on that port; default untagged), e.g. "
+              "10.0.0.1/24,10.1.0.1/24@vlan100,10.2.0.1/24@port1. Tagged frames of VLANs "
+              "without an address are dropped. "
               "Env: DRASYL_DPDK_ADDR / NETSODY_DPDK_ADDR.");
 
 namespace drasyl {
@@ -161,12 +166,16 @@ absl::StatusOr<std::optional<SocketAddress>> ParseListen(const RawValue& raw, Fa
   return std::optional<SocketAddress>(*addr);
 }
 
-// Syntax check only: "a.b.c.d/n" (n <= 32) or "v6/n" (n <= 128).
+// Syntax check only: "a.b.c.d/n" (n <= 32) or "v6/n" (n <= 128), each with
+// an optional placement suffix (SplitDpdkAddr).
 absl::StatusOr<std::vector<std::string>> ParseCidrs(const RawValue& raw) {
   std::vector<std::string> out;
   if (raw.text.empty()) return out;
   for (absl::string_view piece : absl::StrSplit(raw.text, ',')) {
-    std::string cidr(absl::StripAsciiWhitespace(piece));
+    std::string entry(absl::StripAsciiWhitespace(piece));
+    absl::StatusOr<std::pair<std::string, DpdkAddrPlacement>> split = SplitDpdkAddr(entry);
+    if (!split.ok()) return InvalidValue(raw, std::string(split.status().message()));
+    const std::string& cidr = split->first;
     size_t slash = cidr.find('/');
     if (slash == std::string::npos) {
       return InvalidValue(raw, absl::StrFormat("'%s' is not addr/prefix", cidr));
@@ -187,7 +196,7 @@ absl::StatusOr<std::vector<std::string>> ParseCidrs(const RawValue& raw) {
     if (!digits || !absl::SimpleAtoi(prefix, &bits) || bits > (v6 ? 128 : 32)) {
       return InvalidValue(raw, absl::StrFormat("'%s' has an invalid prefix length", cidr));
     }
-    out.push_back(cidr);
+    out.push_back(entry);
   }
   return out;
 }
@@ -335,5 +344,39 @@ absl::StatusOr<Config> LoadConfigFrom(EnvLookup env, void* ctx) {
 }
 
 absl::StatusOr<Config> LoadConfig() { return LoadConfigFrom(&GetEnv, nullptr); }
+
+absl::StatusOr<std::pair<std::string, DpdkAddrPlacement>> SplitDpdkAddr(const std::string& entry) {
+  std::vector<std::string> parts = absl::StrSplit(entry, '@');
+  DpdkAddrPlacement where;
+  bool have_port = false, have_vlan = false;
+  // Digits only (no sign, no spaces), at most 4 of them.
+  auto number = [](absl::string_view text, int* out) {
+    bool ok = !text.empty() && text.size() <= 4;
+    for (char c : text) ok = ok && c >= '0' && c <= '9';
+    return ok && absl::SimpleAtoi(text, out);
+  };
+  for (size_t i = 1; i < parts.size(); ++i) {
+    absl::string_view p = parts[i];
+    if (absl::ConsumePrefix(&p, "port") && !have_port) {
+      // A port id (listener byte of a path); whether it exists is the backend's check.
+      if (!number(p, &where.port) || where.port > 255) {
+        return absl::InvalidArgumentError(
+            absl::StrFormat("'%s': '@%s' is not @port<N> with N a DPDK port id", entry, parts[i]));
+      }
+      have_port = true;
+    } else if (p = parts[i]; absl::ConsumePrefix(&p, "vlan") && !have_vlan) {
+      if (!number(p, &where.vlan) || where.vlan < 1 || where.vlan > 4094) {
+        return absl::InvalidArgumentError(
+            absl::StrFormat("'%s': '@%s' is not @vlan<VID> with VID 1-4094", entry, parts[i]));
+      }
+      have_vlan = true;
+    } else {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "'%s': unknown or repeated suffix '@%s' (expected @port<N> and/or @vlan<VID>)", entry,
+          parts[i]));
+    }
+  }
+  return std::make_pair(parts[0], where);
+}
 
 }  // namespace drasyl

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -48,6 +49,17 @@ absl::StatusOr<Config> LoadConfig();
 // Same, with an explicit environment lookup (for tests).
 using EnvLookup = std::optional<std::string> (*)(const char* name, void* ctx);
 absl::StatusOr<Config> LoadConfigFrom(EnvLookup env, void* ctx);
+
+// Where a --dpdk_addr address lives: "<ip>/<prefix>[@port<N>][@vlan<VID>]",
+// the suffixes in any order. The kernel carries it on the TAP of DPDK port N
+// (default 0), or on that TAP's VLAN interface <tap>.<VID> (802.1Q, 1-4094;
+// default untagged).
+struct DpdkAddrPlacement {
+  int port = 0;
+  int vlan = 0;  // 0: untagged
+};
+// Splits an entry into its "<ip>/<prefix>" part (not checked here) and placement.
+absl::StatusOr<std::pair<std::string, DpdkAddrPlacement>> SplitDpdkAddr(const std::string& entry);
 
 }  // namespace drasyl
 

@@ -16,6 +16,8 @@ const char* DropReasonName(DropReason reason) {
     case DropReason::kControlRingFull: return "control_ring_full";
     case DropReason::kTxFailed: return "tx_failed";
     case DropReason::kNotForUs: return "not_for_us";
+    case DropReason::kUnknownVlan: return "unknown_vlan";
+    case DropReason::kStackedVlan: return "stacked_vlan";
     case DropReason::kArmMismatch: return "arm_mismatch";
     case DropReason::kPeerTableFull: return "peer_table_full";
     case DropReason::kPowInvalid: return "pow_invalid";

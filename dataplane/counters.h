@@ -27,6 +27,8 @@ enum class DropReason : uint8_t {
   kControlRingFull,
   kTxFailed,
   kNotForUs,  // DPDK: a frame that is not ours and not for the kernel
+  kUnknownVlan,  // DPDK: 802.1Q-tagged with a VLAN that has no address on that port
+  kStackedVlan,  // DPDK: stacked tags (QinQ) or an 802.1ad S-tag: not supported
   // Control plane (messages to the super peer itself).
   kArmMismatch,
   kPeerTableFull,

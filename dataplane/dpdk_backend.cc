@@ -2,6 +2,7 @@
 
 #include <rte_eal.h>
 #include <rte_ethdev.h>
+#include <rte_ether.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
@@ -14,12 +15,14 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/clock.h"
+#include "common/config.h"
 #include "dataplane/dpdk_eal.h"
 #include "dataplane/dpdk_packet.h"
 #include "dataplane/dpdk_tap.h"
@@ -48,18 +51,24 @@ constexpr uint32_t kFirstNapUs = 8;
 constexpr uint32_t kTapPollEvery = 16;
 
 // Where a worker polls: an RX queue of an ethernet port (its exceptions go
-// to `peer`, the port's TAP) or of a TAP (its frames go out on `peer`, the
-// ethernet port).
+// to `peer`, the port's TAP, or to the TAP of their VLAN) or of a TAP (its
+// frames go out on `peer`, the ethernet port, tagged with `vlan` if not 0).
 struct RxSource {
   uint16_t port;
   uint16_t queue;
   bool tap;
   uint16_t peer;
+  uint16_t vlan = 0;
 };
+
+constexpr uint16_t kNoPort = 0xffff;
 
 }  // namespace
 
-absl::StatusOr<DpdkAddress> ParseDpdkAddress(const std::string& cidr) {
+absl::StatusOr<DpdkAddress> ParseDpdkAddress(const std::string& entry) {
+  absl::StatusOr<std::pair<std::string, DpdkAddrPlacement>> split = SplitDpdkAddr(entry);
+  if (!split.ok()) return split.status();
+  const std::string& cidr = split->first;
   const size_t slash = cidr.find('/');
   if (slash == std::string::npos) {
     return absl::InvalidArgumentError(absl::StrCat("'", cidr, "' is not addr/prefix"));
@@ -73,7 +82,10 @@ absl::StatusOr<DpdkAddress> ParseDpdkAddress(const std::string& cidr) {
   if (!absl::SimpleAtoi(cidr.substr(slash + 1), &prefix) || prefix < 0 || prefix > (v6 ? 128 : 32)) {
     return absl::InvalidArgumentError(absl::StrCat("'", cidr, "': bad prefix length"));
   }
-  return DpdkAddress{*a, prefix};
+  DpdkAddress out{*a, prefix};
+  out.port = static_cast<uint16_t>(split->second.port);
+  out.vlan = static_cast<uint16_t>(split->second.vlan);
+  return out;
 }
 
 struct DpdkBackend::Worker {
@@ -91,8 +103,17 @@ struct DpdkBackend::Impl {
   rte_mempool* pool = nullptr;
   rte_ring* egress = nullptr;  // control thread -> worker 0 (mbuf->port = destination)
   std::vector<uint16_t> eth_ports;
-  std::vector<uint16_t> tap_ports;  // tap_ports[i] is eth_ports[i]'s TAP
-  std::vector<std::string> tap_names;
+  // Every TAP: first eth_ports[i]'s own (index i), then those of the VLANs.
+  struct Tap {
+    uint16_t port;  // its port id
+    uint16_t eth;   // the ethernet port whose link it stands for
+    uint16_t vlan;  // 0: the port's untagged traffic
+    std::string name;
+  };
+  std::vector<Tap> taps;
+  // Per ethernet port id: (VLAN id, TAP port id) of its VLANs. Read by the
+  // workers on the exception path only.
+  std::vector<std::pair<uint16_t, uint16_t>> vlan_taps[kMaxPorts];
   std::vector<uint16_t> configured;  // ports to stop and close
   bool is_eth[kMaxPorts] = {};
   int idle_sleep_us = 0;
@@ -106,8 +127,9 @@ using Impl = DpdkBackend::Impl;
 using Worker = DpdkBackend::Worker;
 
 // Transmits f frames, each to its port, on queue txq; frees what did not go.
+// Counts them as transmitted, or (to_kernel) as handed to the kernel.
 void TransmitGrouped(rte_mbuf** pkts, uint16_t* ports, size_t f, uint16_t txq,
-                     WorkerCounters& ctr) {
+                     WorkerCounters& ctr, bool to_kernel = false) {
   rte_mbuf* batch[kBurst];
   uint64_t sent_total = 0, bytes_total = 0;
   while (f > 0) {
@@ -133,12 +155,44 @@ void TransmitGrouped(rte_mbuf** pkts, uint16_t* ports, size_t f, uint16_t txq,
     sent_total += sent;
     bytes_total += bytes;
   }
+  if (to_kernel) {
+    CounterAdd(ctr.to_kernel, sent_total);
+    return;
+  }
   CounterAdd(ctr.tx_packets, sent_total);
   CounterAdd(ctr.tx_bytes, bytes_total);
 }
 
 inline void ClearOffloadFlags(rte_mbuf* m) {
   m->ol_flags &= (RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL);
+}
+
+// Frames from ethernet port src.port for the kernel: to the port's TAP, or,
+// tag popped, to their VLAN's TAP; what the kernel cannot have (unknown
+// VLANs, stacked tags) is dropped and counted.
+void ToKernel(const Impl& im, Worker& w, const RxSource& src, rte_mbuf** exc, size_t e) {
+  WorkerCounters& ctr = w.core->counters();
+  const std::vector<std::pair<uint16_t, uint16_t>>& vlans = im.vlan_taps[src.port];
+  uint16_t taps[kBurst];
+  size_t n = 0;
+  for (size_t i = 0; i < e; ++i) {
+    rte_mbuf* m = exc[i];
+    DropReason why;
+    const int vid = dpdk::PopVlanForKernel(m, im.pcfg, src.port, &why);
+    uint16_t tap = vid == 0 ? src.peer : kNoPort;
+    for (size_t v = 0; vid > 0 && v < vlans.size(); ++v) {
+      if (vlans[v].first == vid) tap = vlans[v].second;
+    }
+    if (tap == kNoPort) {
+      ctr.Drop(vid < 0 ? why : DropReason::kUnknownVlan);
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    ClearOffloadFlags(m);
+    exc[n] = m;
+    taps[n++] = tap;
+  }
+  TransmitGrouped(exc, taps, n, w.txq, ctr, /*to_kernel=*/true);
 }
 
 // A burst from an ethernet port: relay what is ours, the rest to the TAP.
@@ -199,26 +253,32 @@ void FromWire(const Impl& im, Worker& w, const RxSource& src, rte_mbuf** pkts, u
     TransmitGrouped(fwd, fwd_port, f, w.txq, ctr);
   }
 
-  if (e > 0) {
-    for (size_t i = 0; i < e; ++i) ClearOffloadFlags(exc[i]);
-    const uint16_t sent = rte_eth_tx_burst(src.peer, w.txq, exc, static_cast<uint16_t>(e));
-    CounterAdd(ctr.to_kernel, sent);
-    for (size_t i = sent; i < e; ++i) rte_pktmbuf_free(exc[i]);
-    if (sent < e) ctr.Drop(DropReason::kTxFailed, e - sent);
-  }
+  if (e > 0) ToKernel(im, w, src, exc, e);
   core.EndBurst();
 }
 
-// A burst the kernel sent through a TAP: out on its ethernet port.
+// A burst the kernel sent through a TAP: out on its ethernet port (a VLAN's
+// TAP: tagged with the VLAN).
 void FromKernel(Worker& w, const RxSource& src, rte_mbuf** pkts, uint16_t n) {
   WorkerCounters& ctr = w.core->counters();
   CounterAdd(ctr.from_kernel, n);
   uint16_t ports[kBurst];
+  size_t k = 0;
   for (uint16_t i = 0; i < n; ++i) {
-    ClearOffloadFlags(pkts[i]);
-    ports[i] = src.peer;
+    rte_mbuf* m = pkts[i];
+    ClearOffloadFlags(m);
+    if (src.vlan != 0) {
+      m->vlan_tci = src.vlan;
+      if (rte_vlan_insert(&m) != 0) {  // no headroom, or not a direct mbuf
+        rte_pktmbuf_free(m);
+        ctr.Drop(DropReason::kTxFailed);
+        continue;
+      }
+    }
+    pkts[k] = m;
+    ports[k++] = src.peer;
   }
-  TransmitGrouped(pkts, ports, n, w.txq, ctr);
+  TransmitGrouped(pkts, ports, k, w.txq, ctr);
 }
 
 bool DrainEgress(const Impl& im, Worker& w) {
@@ -345,7 +405,11 @@ DpdkBackend::~DpdkBackend() {
 
 WorkerCore& DpdkBackend::worker(size_t i) { return *workers_[i]->core; }
 
-std::vector<std::string> DpdkBackend::tap_names() const { return impl_->tap_names; }
+std::vector<std::string> DpdkBackend::tap_names() const {
+  std::vector<std::string> names;
+  for (const Impl::Tap& t : impl_->taps) names.push_back(t.name);
+  return names;
+}
 
 absl::StatusOr<std::unique_ptr<DpdkBackend>> DpdkBackend::Create(const DpdkBackendOptions& opts) {
   std::unique_ptr<DpdkBackend> b(new DpdkBackend());
@@ -366,7 +430,6 @@ absl::Status DpdkBackend::Init() {
     return absl::InvalidArgumentError(
         "the DPDK backend needs the super peer's own addresses: --dpdk_addr=<ip>/<prefix>[,...]");
   }
-  std::vector<dpdk::InterfaceAddress> tap_addrs;
   for (const DpdkAddress& a : opts_.addresses) {
     dpdk::LocalAddress la;
     la.family = a.addr.is_v4() ? 4 : 6;
@@ -376,7 +439,7 @@ absl::Status DpdkBackend::Init() {
       return absl::InvalidArgumentError(
           absl::StrCat("too many --dpdk_addr addresses (at most ", dpdk::kMaxLocalAddresses, ")"));
     }
-    tap_addrs.push_back({a.addr.family(), a.addr.bytes(), a.prefix_len});
+    if (a.vlan > 4094) return absl::InvalidArgumentError("--dpdk_addr: VLAN id out of range");
   }
   pcfg.udp4_port_be = rte_cpu_to_be_16(opts_.udp4_port);
   pcfg.udp6_port_be = rte_cpu_to_be_16(opts_.udp6_port);
@@ -412,29 +475,69 @@ absl::Status DpdkBackend::Init() {
     if (r != 0) return PortError("MAC address", port, r);
     im.is_eth[port] = true;
   }
+  for (const DpdkAddress& a : opts_.addresses) {
+    if (a.port >= kMaxPorts || !im.is_eth[a.port]) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "--dpdk_addr %s/%d@port%d: there is no DPDK ethernet port %d (the EAL arguments "
+          "created port(s) %s)",
+          a.addr.HostString(), a.prefix_len, a.port, a.port, absl::StrJoin(im.eth_ports, ", ")));
+    }
+  }
 
-  // One TAP per ethernet port, with the port's MAC (so the kernel's ARP and
-  // ND answers name the port), hot-plugged now that the MAC is known.
-  // Names <tap_name><k + i> with the first k for which all are free (several
-  // super peers may share a network namespace).
+  // The kernel's interfaces: per ethernet port a TAP with the port's MAC (so
+  // the kernel's ARP and ND answers name the port), hot-plugged now that
+  // the MAC is known, and per VLAN with addresses on that port a TAP of its
+  // own: the kernel sees that VLAN's traffic untagged there (the workers pop
+  // and push the tag), so it needs no 802.1Q support of its own.
+  // Names <tap_name><k + i>[.<vid>] with the first k for which all are free
+  // (several super peers may share a network namespace).
+  struct Wanted {
+    size_t eth_index;
+    uint16_t vlan;
+    std::vector<dpdk::InterfaceAddress> addrs;
+    std::vector<std::string> text;  // for the log
+  };
+  std::vector<Wanted> wanted;
+  for (size_t i = 0; i < im.eth_ports.size(); ++i) wanted.push_back({i, 0, {}, {}});
+  for (const DpdkAddress& a : opts_.addresses) {
+    const size_t eth_index =
+        std::find(im.eth_ports.begin(), im.eth_ports.end(), a.port) - im.eth_ports.begin();
+    auto it = std::find_if(wanted.begin(), wanted.end(), [&](const Wanted& t) {
+      return t.eth_index == eth_index && t.vlan == a.vlan;
+    });
+    if (it == wanted.end()) it = wanted.insert(wanted.end(), Wanted{eth_index, a.vlan, {}, {}});
+    it->addrs.push_back({a.addr.family(), a.addr.bytes(), a.prefix_len});
+    it->text.push_back(absl::StrCat(a.addr.HostString(), "/", a.prefix_len));
+    if (a.vlan != 0) pcfg.AllowVlan(a.port, a.vlan);
+  }
+  auto tap_name = [&](const Wanted& t, int first) {
+    std::string name = absl::StrCat(opts_.tap_name, first + static_cast<int>(t.eth_index));
+    if (t.vlan != 0) absl::StrAppend(&name, ".", t.vlan);
+    return name;
+  };
   int first = 0;
   for (bool taken = true; taken; ) {
     taken = false;
-    for (size_t i = 0; i < im.eth_ports.size() && !taken; ++i) {
-      taken = if_nametoindex(absl::StrCat(opts_.tap_name, first + i).c_str()) != 0;
+    for (size_t i = 0; i < wanted.size() && !taken; ++i) {
+      taken = if_nametoindex(tap_name(wanted[i], first).c_str()) != 0;
     }
     if (taken) ++first;
     if (first > 999) return absl::ResourceExhaustedError("no free TAP name " + opts_.tap_name + "<N>");
   }
-  for (size_t i = 0; i < im.eth_ports.size(); ++i) {
-    std::string ifname = absl::StrCat(opts_.tap_name, first + i);
-    if (ifname.size() > 15) return absl::InvalidArgumentError("TAP name too long: " + ifname);
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    const uint16_t eth = im.eth_ports[wanted[i].eth_index];
+    std::string ifname = tap_name(wanted[i], first);
+    if (ifname.size() > 15) {
+      return absl::InvalidArgumentError("TAP name too long (15 characters at most): " + ifname +
+                                        "; choose a shorter --dpdk_tap");
+    }
     absl::StatusOr<uint16_t> tap =
-        dpdk::ProbeTap(ifname, dpdk::MacToString(pcfg.port_mac[im.eth_ports[i]]), static_cast<int>(i));
+        dpdk::ProbeTap(ifname, dpdk::MacToString(pcfg.port_mac[eth]), static_cast<int>(i));
     if (!tap.ok()) return tap.status();
-    im.tap_ports.push_back(*tap);
+    if (*tap >= kMaxPorts) return absl::InternalError("TAP port id out of range");
+    im.taps.push_back({*tap, eth, wanted[i].vlan, ifname});
     im.configured.push_back(*tap);
-    im.tap_names.push_back(ifname);
+    if (wanted[i].vlan != 0) im.vlan_taps[eth].push_back({wanted[i].vlan, *tap});
   }
 
   // Workers: the EAL's worker lcores, as many as every port has TX queues
@@ -445,9 +548,9 @@ absl::Status DpdkBackend::Init() {
   size_t n_workers = std::max<size_t>(1, lcores.size());
   size_t cap = n_workers;
   for (const rte_eth_dev_info& info : infos) cap = std::min<size_t>(cap, info.max_tx_queues);
-  for (uint16_t tap : im.tap_ports) {
+  for (const Impl::Tap& tap : im.taps) {
     rte_eth_dev_info info;
-    if (rte_eth_dev_info_get(tap, &info) == 0) {
+    if (rte_eth_dev_info_get(tap.port, &info) == 0) {
       cap = std::min<size_t>(cap, std::min(info.max_rx_queues, info.max_tx_queues));
     }
   }
@@ -481,8 +584,8 @@ absl::Status DpdkBackend::Init() {
   size_t mbufs = kEgressRingSize + (n_workers + 1) * (kMbufCache + 4 * kBurst);
   for (size_t i = 0; i < im.eth_ports.size(); ++i) {
     mbufs += size_t{nb_rxq[i]} * kRxDesc + n_workers * kTxDesc;
-    mbufs += n_workers * 2 * size_t{kTapDesc};
   }
+  mbufs += im.taps.size() * n_workers * 2 * size_t{kTapDesc};
   size_t pool_size = 1;
   while (pool_size < mbufs + 1) pool_size <<= 1;
   int socket = rte_eth_dev_socket_id(im.eth_ports[0]);
@@ -500,7 +603,8 @@ absl::Status DpdkBackend::Init() {
     return absl::InternalError(absl::StrCat("egress ring: ", rte_strerror(rte_errno)));
   }
 
-  // Configure and start the ports.
+  // Configure and start the ports and their TAPs; the addresses go onto the
+  // TAP of their port and VLAN.
   for (size_t i = 0; i < im.eth_ports.size(); ++i) {
     const uint16_t port = im.eth_ports[i];
     const uint64_t tx_off = infos[i].tx_offload_capa &
@@ -513,38 +617,39 @@ absl::Status DpdkBackend::Init() {
         !s.ok()) {
       return s;
     }
-    const uint16_t tap = im.tap_ports[i];
-    if (absl::Status s = ConfigurePort(tap, static_cast<uint16_t>(n_workers),
-                                       static_cast<uint16_t>(n_workers), kTapDesc, kTapDesc, 0, 0,
-                                       im.pool);
-        !s.ok()) {
-      return s;
-    }
     int r = rte_eth_dev_start(port);
     if (r < 0) return PortError("start", port, r);
-    r = rte_eth_dev_start(tap);
-    if (r < 0) return PortError("start (TAP)", tap, r);
     // Multicast for IPv6 neighbour discovery; our unicast MAC filter is in
     // software, so promiscuous mode is not needed.
     rte_eth_allmulticast_enable(port);
     uint16_t mtu = 0;
     rte_eth_dev_get_mtu(port, &mtu);
-    // The addresses live on the first port's TAP (one kernel interface per
-    // prefix); further ports' TAPs carry their traffic without addresses.
-    if (absl::Status s = dpdk::ConfigureInterface(im.tap_names[i],
-                                                  i == 0 ? tap_addrs
-                                                         : std::vector<dpdk::InterfaceAddress>{},
-                                                  mtu);
-        !s.ok()) {
-      return s;
+    std::vector<std::string> tap_list;
+    for (size_t t = 0; t < im.taps.size(); ++t) {
+      const Impl::Tap& tap = im.taps[t];
+      if (tap.eth != port) continue;
+      if (absl::Status s = ConfigurePort(tap.port, static_cast<uint16_t>(n_workers),
+                                         static_cast<uint16_t>(n_workers), kTapDesc, kTapDesc, 0,
+                                         0, im.pool);
+          !s.ok()) {
+        return s;
+      }
+      r = rte_eth_dev_start(tap.port);
+      if (r < 0) return PortError("start (TAP)", tap.port, r);
+      if (absl::Status s = dpdk::ConfigureInterface(tap.name, wanted[t].addrs, mtu); !s.ok()) {
+        return s;
+      }
+      tap_list.push_back(absl::StrCat(
+          tap.name, tap.vlan ? absl::StrCat(" (VLAN ", tap.vlan, ")") : "",
+          wanted[t].text.empty() ? "" : absl::StrCat(" ", absl::StrJoin(wanted[t].text, " "))));
     }
     LOG(INFO) << absl::StrFormat(
-        "DPDK port %d (%s, MAC %s): %d RX queue(s)%s, %d TX queue(s), TX offloads:%s%s; TAP %s",
+        "DPDK port %d (%s, MAC %s): %d RX queue(s)%s, %d TX queue(s), TX offloads:%s%s; TAP(s) %s",
         port, infos[i].driver_name, dpdk::MacToString(pcfg.port_mac[port]), nb_rxq[i],
         nb_rxq[i] > 1 ? (rss_hf[i] ? " with RSS" : " (kernel fanout)") : "", n_workers,
         (tx_off & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) ? " ipv4-cksum" : "",
         (tx_off & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) ? " udp-cksum" : (tx_off ? "" : " none"),
-        im.tap_names[i]);
+        absl::StrJoin(tap_list, ", "));
   }
 
   // Workers and what each polls.
@@ -556,24 +661,23 @@ absl::Status DpdkBackend::Init() {
     worker->lcore = lcores.empty() ? LCORE_ID_ANY : lcores[w];
     worker->txq = static_cast<uint16_t>(w);
     worker->drains_egress = w == 0;
-    for (size_t i = 0; i < im.eth_ports.size(); ++i) {
+    for (const Impl::Tap& tap : im.taps) {
       // The kernel spreads what it sends over the TAP's queues: one each.
-      worker->rx.push_back({im.tap_ports[i], static_cast<uint16_t>(w), true, im.eth_ports[i]});
+      worker->rx.push_back({tap.port, static_cast<uint16_t>(w), true, tap.eth, tap.vlan});
     }
     workers_.push_back(std::move(worker));
   }
   for (size_t i = 0; i < im.eth_ports.size(); ++i) {
     for (uint16_t q = 0; q < nb_rxq[i]; ++q) {
       Worker& w = *workers_[(q + i) % n_workers];
-      w.rx.insert(w.rx.begin(), {im.eth_ports[i], q, false, im.tap_ports[i]});
+      w.rx.insert(w.rx.begin(), {im.eth_ports[i], q, false, im.taps[i].port});
     }
   }
   std::vector<std::string> where;
   for (auto& w : workers_) {
     where.push_back(w->lcore == LCORE_ID_ANY ? "thread" : absl::StrCat("lcore ", w->lcore));
   }
-  LOG(INFO) << "DPDK: " << n_workers << " worker(s) on " << absl::StrJoin(where, ", ")
-            << "; addresses on TAP " << im.tap_names[0];
+  LOG(INFO) << "DPDK: " << n_workers << " worker(s) on " << absl::StrJoin(where, ", ");
   im.accepting.store(true);
   return absl::OkStatus();
 }

@@ -4,7 +4,9 @@
 // transmits them in the same burst on its own TX queue. Everything that is
 // not UDP to our listener goes to a TAP interface (DPDK's net_tap) carrying
 // our addresses, and what the kernel sends through the TAP goes out on the
-// port; so ARP, ND, ping and the TCP fallback work through the kernel.
+// port; so ARP, ND, ping and the TCP fallback work through the kernel. Each
+// ethernet port has its TAP, and each VLAN with addresses on a port one
+// more, where the kernel sees that VLAN's traffic untagged.
 //
 // This header has no DPDK includes: the factory can include it anywhere.
 #ifndef DRASYL_DATAPLANE_DPDK_BACKEND_H_
@@ -26,10 +28,14 @@ struct rte_ring;
 
 namespace drasyl {
 
-// One of the super peer's own addresses with its prefix length (--dpdk_addr).
+// One of the super peer's own addresses with its prefix length (--dpdk_addr)
+// and where it lives: on the link of DPDK port `port`, untagged or in
+// 802.1Q VLAN `vlan`.
 struct DpdkAddress {
   SocketAddress addr;  // port ignored
   int prefix_len = 0;
+  uint16_t port = 0;  // DPDK port id of an ethernet port
+  uint16_t vlan = 0;  // 0: untagged, else the VLAN id (1-4094)
 };
 
 struct DpdkBackendOptions {
@@ -47,7 +53,9 @@ struct DpdkBackendOptions {
   int control_wakeup = -1;  // eventfd of the control thread
   // Kernel name of the TAP of ethernet port i: <tap_name><k + i>, with the
   // first k for which the names are free (0 unless another super peer in
-  // the same network namespace has them).
+  // the same network namespace has them); a VLAN with addresses on that port
+  // gets a TAP of its own, <tap_name><k + i>.<vid>, where the kernel sees
+  // its traffic untagged.
   std::string tap_name = "drasyl";
   // A worker that found nothing to do for a while naps between polls, the
   // naps growing from 8 µs up to this (0: pure busy polling, the classic
@@ -57,7 +65,8 @@ struct DpdkBackendOptions {
   size_t table_reserve = 0;
 };
 
-// Parses "10.99.0.1/24" / "fd99::1/64".
+// Parses "10.99.0.1/24" / "fd99::1/64", optionally with "@port<N>" and/or
+// "@vlan<VID>" (SplitDpdkAddr in common/config.h).
 absl::StatusOr<DpdkAddress> ParseDpdkAddress(const std::string& cidr);
 
 class DpdkBackend : public Backend {
@@ -75,7 +84,8 @@ class DpdkBackend : public Backend {
   bool SendFromControl(const PeerPath& path, const uint8_t* data, size_t len) override;
   std::vector<SocketAddress> udp_listeners() const override { return opts_.listeners; }
 
-  // Kernel names of the TAP interfaces (one per ethernet port).
+  // Kernel names of the TAP interfaces: one per ethernet port, then one per
+  // VLAN with addresses.
   std::vector<std::string> tap_names() const;
 
   struct Worker;

@@ -226,6 +226,40 @@ bool RewriteForwardGeneral(rte_mbuf* m, const ParsedFrame& f, const PeerPath& pa
   return true;
 }
 
+int PopVlanForKernel(rte_mbuf* m, const PacketConfig& cfg, uint16_t port_id, DropReason* drop) {
+  constexpr uint16_t kEthQinq = RTE_BE16(RTE_ETHER_TYPE_QINQ);  // 802.1ad S-tag
+  *drop = DropReason::kTooShort;
+  uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
+  if (rte_pktmbuf_data_len(m) < kEthLen) return -1;
+  int vid = 0;
+  uint16_t type = Load16(p + 12);
+  if (m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) {
+    vid = m->vlan_tci & 0xfff;
+    if (!cfg.VlanAllowed(port_id, m->vlan_tci)) {
+      *drop = DropReason::kUnknownVlan;
+      return -1;
+    }
+  } else if (type == kEthVlan) {
+    if (rte_pktmbuf_data_len(m) < kEthLen + kVlanLen) return -1;
+    const uint16_t tci = rte_be_to_cpu_16(Load16(p + 14));
+    if (!cfg.VlanAllowed(port_id, tci)) {
+      *drop = DropReason::kUnknownVlan;
+      return -1;
+    }
+    vid = tci & 0xfff;
+    // The MACs move up over the tag.
+    std::memmove(p + kVlanLen, p, 12);
+    rte_pktmbuf_adj(m, kVlanLen);
+    p += kVlanLen;
+    type = Load16(p + 12);
+  }
+  if (type == kEthVlan || type == kEthQinq) {
+    *drop = DropReason::kStackedVlan;
+    return -1;
+  }
+  return vid;
+}
+
 bool BuildFrame(rte_mbuf* m, const PeerPath& path, const PacketConfig& cfg, const uint8_t* data,
                 size_t len) {
   const int src_idx = cfg.SourceIndex(path);

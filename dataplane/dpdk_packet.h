@@ -122,6 +122,9 @@ enum TxOffload : uint8_t {
 
 // What parsing and rewriting need to know; read-only on the workers.
 struct PacketConfig {
+  PacketConfig() {
+    for (auto& bits : vlan_bits_) bits[0] = 1;  // VLAN 0: priority tag only, always accepted
+  }
   // Our addresses; PeerPath::local_addr indexes this array.
   LocalAddress addrs[kMaxLocalAddresses];
   uint8_t n_addrs = 0;
@@ -143,6 +146,17 @@ struct PacketConfig {
     return first_of_family_[path.family == 4 ? 0 : 1];
   }
 
+  // VLANs whose tagged frames port `port` accepts (those with an address:
+  // the operator's --dpdk_addr ...@vlan<VID>); VLAN 0 always.
+  void AllowVlan(uint16_t port, uint16_t vid) {
+    if (port < kMaxPorts && vid < 4095) vlan_bits_[port][vid >> 6] |= uint64_t{1} << (vid & 63);
+  }
+  // For tagged frames only (untagged ones never pay for it): one bit test.
+  bool VlanAllowed(uint16_t port, uint16_t tci) const {
+    const uint16_t vid = tci & 0xfff;
+    return (vlan_bits_[port][vid >> 6] >> (vid & 63)) & 1;
+  }
+
   // Fast matching of destination addresses.
   uint32_t v4_be[kMaxLocalAddresses]{};
   uint8_t v4_index[kMaxLocalAddresses]{};
@@ -151,6 +165,7 @@ struct PacketConfig {
   uint8_t v6_index[kMaxLocalAddresses]{};
   uint8_t n_v6 = 0;
   int8_t first_of_family_[2] = {-1, -1};
+  uint64_t vlan_bits_[kMaxPorts][4096 / 64]{};
 };
 
 enum class FrameClass : uint8_t {
@@ -200,7 +215,9 @@ inline void FillOurs(ParsedFrame* out, size_t l2, uint16_t l3_len, uint16_t ulen
 
 // Classifies a frame received on `port_id`. A frame whose (unicast)
 // destination MAC is not the port's is dropped (kNotForUs), as are
-// malformed ones and martian sources. Multi-segment frames are dropped
+// malformed ones and martian sources, and a tagged one whose VLAN the port
+// does not accept (kUnknownVlan; group-addressed frames are checked on the
+// way to the kernel, PopVlanForKernel). Multi-segment frames are dropped
 // (kOversized): the payload must be contiguous. Checksums are not verified
 // (unless the port flagged them bad): a relayed frame keeps its UDP
 // checksum valid or invalid end to end; SourcePath checks the rest.
@@ -219,10 +236,21 @@ inline FrameClass ParseFrame(const rte_mbuf* m, const PacketConfig& cfg, uint16_
   uint16_t type = Load16(p + 12);
   size_t l2 = kEthLen;
   uint32_t vlan = 0;
-  if (m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) vlan = kVlanTagged | m->vlan_tci;
+  if (m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) {
+    vlan = kVlanTagged | m->vlan_tci;
+    if (!cfg.VlanAllowed(port_id, m->vlan_tci)) {
+      *drop = DropReason::kUnknownVlan;
+      return FrameClass::kDrop;
+    }
+  }
   if (type == kEthVlan) {
     if (len < kEthLen + kVlanLen) return FrameClass::kDrop;
-    vlan = kVlanTagged | rte_be_to_cpu_16(Load16(p + 14));
+    const uint16_t tci = rte_be_to_cpu_16(Load16(p + 14));
+    if (!cfg.VlanAllowed(port_id, tci)) {
+      *drop = DropReason::kUnknownVlan;
+      return FrameClass::kDrop;
+    }
+    vlan = kVlanTagged | tci;
     type = Load16(p + 16);
     l2 += kVlanLen;
   }
@@ -413,6 +441,14 @@ inline bool RewriteForward(rte_mbuf* m, const ParsedFrame& f, const PeerPath& pa
   }
   return true;
 }
+
+// For a frame on its way to the kernel (kException): pops its 802.1Q tag
+// (inline, or the one the port stripped into m->vlan_tci), since the kernel
+// sees each VLAN untagged on a TAP of its own, and returns the VLAN id: 0
+// for an untagged or priority-tagged frame. -1: the frame cannot go to the
+// kernel (*drop says why): a VLAN the port does not accept, stacked tags
+// (QinQ) or an 802.1ad S-tag, or too short.
+int PopVlanForKernel(rte_mbuf* m, const PacketConfig& cfg, uint16_t port_id, DropReason* drop);
 
 // Builds a complete frame (Ethernet, IP, UDP, data) for the control thread's
 // egress into a freshly allocated mbuf, to go out on port path.listener.

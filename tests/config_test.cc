@@ -201,6 +201,15 @@ TEST_P(ConfigPrefixTest, InvalidValuesNameTheVariable) {
       {"DPDK_ADDR", "192.0.2.1/-1"},
       {"DPDK_ADDR", "999.0.2.1/24"},
       {"DPDK_ADDR", "/24"},
+      {"DPDK_ADDR", "192.0.2.1/24@"},
+      {"DPDK_ADDR", "192.0.2.1/24@100"},
+      {"DPDK_ADDR", "192.0.2.1/24@vlan0"},
+      {"DPDK_ADDR", "192.0.2.1/24@vlan4095"},
+      {"DPDK_ADDR", "192.0.2.1/24@vlan-1"},
+      {"DPDK_ADDR", "192.0.2.1/24@vlan100@vlan200"},
+      {"DPDK_ADDR", "192.0.2.1/24@port"},
+      {"DPDK_ADDR", "192.0.2.1/24@port256"},
+      {"DPDK_ADDR", "192.0.2.1@vlan100/24"},
   };
   for (const auto& [name, value] : cases) {
     SCOPED_TRACE(p + name + "='" + value + "'");
@@ -304,6 +313,33 @@ TEST_F(ConfigTest, FlagWinsOverConflictingEnvironment) {
   absl::StatusOr<Config> c = Load();
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->network_id, 3);
+}
+
+TEST_F(ConfigTest, DpdkAddressPlacement) {
+  env_ = {{"DRASYL_DPDK_ADDR", "10.0.0.1/24, 10.1.0.1/24@vlan100,fd01::1/64@port1@vlan4094,"
+                               "10.2.0.1/24@vlan7@port2,10.3.0.1/24@port0"}};
+  absl::StatusOr<Config> c = Load();
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->dpdk_addr.size(), 5u);
+  struct Want {
+    const char* cidr;
+    int port;
+    int vlan;
+  };
+  const Want want[] = {{"10.0.0.1/24", 0, 0},
+                       {"10.1.0.1/24", 0, 100},
+                       {"fd01::1/64", 1, 4094},
+                       {"10.2.0.1/24", 2, 7},
+                       {"10.3.0.1/24", 0, 0}};
+  for (size_t i = 0; i < 5; ++i) {
+    SCOPED_TRACE(c->dpdk_addr[i]);
+    absl::StatusOr<std::pair<std::string, DpdkAddrPlacement>> split =
+        SplitDpdkAddr(c->dpdk_addr[i]);
+    ASSERT_TRUE(split.ok()) << split.status();
+    EXPECT_EQ(split->first, want[i].cidr);
+    EXPECT_EQ(split->second.port, want[i].port);
+    EXPECT_EQ(split->second.vlan, want[i].vlan);
+  }
 }
 
 TEST_F(ConfigTest, RustLogLevels) {

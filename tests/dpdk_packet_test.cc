@@ -445,6 +445,7 @@ TEST_F(DpdkPacketTest, Ipv6ToIpv4ShrinksTheHeader) {
 }
 
 TEST_F(DpdkPacketTest, VlanTags) {
+  for (uint16_t vid : {100, 9, 42}) cfg_.AllowVlan(0, vid);
   FrameSpec s;
   s.vlan = 100;
   std::vector<uint8_t> msg = App(20);
@@ -475,6 +476,99 @@ TEST_F(DpdkPacketTest, VlanTags) {
   ASSERT_EQ(ParseFrame(m, cfg_, 0, &f, &why), FrameClass::kOurs);
   EXPECT_EQ(f.vlan, kVlanTagged | 42);
   EXPECT_EQ(f.l2_len, 14);
+}
+
+TEST_F(DpdkPacketTest, OnlyConfiguredVlansAreAccepted) {
+  cfg_.AllowVlan(0, 100);
+  std::vector<uint8_t> msg = App(20);
+  ParsedFrame f;
+  DropReason why = DropReason::kCount;
+  FrameSpec s;
+  s.vlan = 100;
+  EXPECT_EQ(ParseFrame(Frame(s, msg), cfg_, 0, &f, &why), FrameClass::kOurs);
+  // The PCP bits do not matter; VLAN 0 (priority tag only) always counts.
+  s.vlan = 0xa000 | 100;
+  EXPECT_EQ(ParseFrame(Frame(s, msg), cfg_, 0, &f, &why), FrameClass::kOurs);
+  s.vlan = 0x6000;
+  EXPECT_EQ(ParseFrame(Frame(s, msg), cfg_, 0, &f, &why), FrameClass::kOurs);
+  // Another VLAN, or VLAN 100 on the other port: dropped and counted.
+  for (const auto& [vlan, port] : {std::pair{200, 0}, std::pair{4095, 0}, std::pair{100, 1}}) {
+    s.vlan = vlan;
+    if (port == 1) s.dst_mac = cfg_.port_mac[1];
+    why = DropReason::kCount;
+    EXPECT_EQ(ParseFrame(Frame(s, msg), cfg_, static_cast<uint16_t>(port), &f, &why),
+              FrameClass::kDrop)
+        << vlan << " on port " << port;
+    EXPECT_EQ(why, DropReason::kUnknownVlan);
+  }
+  // A tag the port stripped is checked the same way.
+  s = FrameSpec{};
+  rte_mbuf* m = Frame(s, msg);
+  m->ol_flags |= RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED;
+  m->vlan_tci = 7;
+  EXPECT_EQ(ParseFrame(m, cfg_, 0, &f, &why), FrameClass::kDrop);
+  EXPECT_EQ(why, DropReason::kUnknownVlan);
+  // Untagged frames never depend on it.
+  s = FrameSpec{};
+  EXPECT_EQ(ParseFrame(Frame(s, msg), cfg_, 0, &f, &why), FrameClass::kOurs);
+}
+
+TEST_F(DpdkPacketTest, FramesForTheKernelLoseTheirTag) {
+  cfg_.AllowVlan(0, 100);
+  std::vector<uint8_t> msg = App(20);
+  FrameSpec s;
+  s.proto = 1;  // ICMP: the kernel's
+  s.vlan = 0x2000 | 100;
+  rte_mbuf* m = Frame(s, msg);
+  s.vlan = -1;
+  rte_mbuf* untagged = Frame(s, msg);
+  DropReason why;
+  // The frame the kernel gets is the untagged one, byte for byte.
+  ASSERT_EQ(PopVlanForKernel(m, cfg_, 0, &why), 100);
+  ASSERT_EQ(rte_pktmbuf_pkt_len(m), rte_pktmbuf_pkt_len(untagged));
+  ASSERT_EQ(rte_pktmbuf_data_len(m), rte_pktmbuf_pkt_len(m));
+  EXPECT_EQ(0, std::memcmp(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_mtod(untagged, uint8_t*),
+                           rte_pktmbuf_pkt_len(m)));
+  // Untagged: unchanged.
+  EXPECT_EQ(PopVlanForKernel(untagged, cfg_, 0, &why), 0);
+  EXPECT_EQ(rte_pktmbuf_pkt_len(untagged), rte_pktmbuf_pkt_len(m));
+  // Priority-tagged: VLAN 0, tag popped too.
+  s.vlan = 0x4000;
+  m = Frame(s, msg);
+  EXPECT_EQ(PopVlanForKernel(m, cfg_, 0, &why), 0);
+  EXPECT_EQ(rte_pktmbuf_pkt_len(m), rte_pktmbuf_pkt_len(untagged));
+  // A stripped tag: nothing to pop.
+  s.vlan = -1;
+  m = Frame(s, msg);
+  m->ol_flags |= RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED;
+  m->vlan_tci = 100;
+  EXPECT_EQ(PopVlanForKernel(m, cfg_, 0, &why), 100);
+  EXPECT_EQ(rte_pktmbuf_pkt_len(m), rte_pktmbuf_pkt_len(untagged));
+  // An unknown VLAN (e.g. a broadcast ARP, which the parser passes on).
+  s.vlan = 200;
+  m = Frame(s, msg);
+  EXPECT_EQ(PopVlanForKernel(m, cfg_, 0, &why), -1);
+  EXPECT_EQ(why, DropReason::kUnknownVlan);
+  m->ol_flags |= RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED;
+  m->vlan_tci = 201;
+  EXPECT_EQ(PopVlanForKernel(m, cfg_, 0, &why), -1);
+  EXPECT_EQ(why, DropReason::kUnknownVlan);
+  // Stacked tags: QinQ with an inner 802.1Q tag, an 802.1ad S-tag.
+  s.vlan = 100;
+  m = Frame(s, msg);
+  uint16_t vlan_type = htons(RTE_ETHER_TYPE_VLAN);
+  std::memcpy(rte_pktmbuf_mtod_offset(m, uint8_t*, 16), &vlan_type, 2);
+  EXPECT_EQ(PopVlanForKernel(m, cfg_, 0, &why), -1);
+  EXPECT_EQ(why, DropReason::kStackedVlan);
+  s.vlan = -1;
+  m = Frame(s, msg);
+  uint16_t qinq_type = htons(RTE_ETHER_TYPE_QINQ);
+  std::memcpy(rte_pktmbuf_mtod_offset(m, uint8_t*, 12), &qinq_type, 2);
+  DropReason parse_why;
+  ParsedFrame f;
+  EXPECT_EQ(ParseFrame(m, cfg_, 0, &f, &parse_why), FrameClass::kException);
+  EXPECT_EQ(PopVlanForKernel(m, cfg_, 0, &why), -1);
+  EXPECT_EQ(why, DropReason::kStackedVlan);
 }
 
 TEST_F(DpdkPacketTest, Ipv4WithoutUdpChecksum) {
@@ -523,6 +617,7 @@ TEST_F(DpdkPacketTest, TxOffloadsAreUsedWhenThePortHasThem) {
 }
 
 TEST_F(DpdkPacketTest, RandomizedChecksumsMatchRecomputation) {
+  for (uint16_t vid = 1; vid < 4095; ++vid) cfg_.AllowVlan(0, vid);
   std::mt19937 rng(7);
   const char* v4[] = {"10.99.0.2", "192.168.255.254", "100.64.1.1", "1.2.3.4"};
   const char* v6[] = {"fd99::2", "2a00:1450:4001:82b::200e", "fe80::1", "2001:db8:ffff:ffff::"};
@@ -533,7 +628,7 @@ TEST_F(DpdkPacketTest, RandomizedChecksumsMatchRecomputation) {
     s.src = in_v6 ? v6[rng() % 4] : v4[rng() % 4];
     s.dst = in_v6 ? "fd99::1" : "10.99.0.1";
     s.sport = static_cast<uint16_t>(1 + rng() % 65535);
-    s.vlan = (rng() % 3 == 0) ? static_cast<int>(rng() % 4096) : -1;
+    s.vlan = (rng() % 3 == 0) ? static_cast<int>(rng() % 4095) : -1;
     const bool out_v6 = rng() & 1;
     const char* to = out_v6 ? v6[rng() % 4] : v4[rng() % 4];
     PeerPath path = Path(to, static_cast<uint16_t>(1 + rng() % 65535), out_v6 ? 1 : 0,

@@ -33,14 +33,18 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "common/wire.h"
 #include "gtest/gtest.h"
 #include "tests/support/node_emulator.h"
 #include "tests/support/super_peer_process.h"
+#include "tests/support/vlan_access_port.h"
 
 namespace drasyl::testing {
 namespace {
@@ -210,7 +214,10 @@ double Metric(const std::string& text, const std::string& series) {
 
 class DpdkTestbedTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
+  static void SetUpTestSuite() { SetUpTestbed(); }
+
+  // Brings the testbed up in layout_ (scripts/testbed.sh up <layout_>).
+  static void SetUpTestbed() {
     skip_.clear();
     if (::geteuid() != 0) {
       skip_ = "needs root (network namespaces, veth pairs, TAP)";
@@ -236,8 +243,8 @@ class DpdkTestbedTest : public ::testing::Test {
       skip_ = "network namespaces unavailable (ip netns add failed): " + out;
       return;
     }
-    if (Shell(TestbedScript() + " up", &out) != 0) {
-      failure_ = "scripts/testbed.sh up failed:\n" + out;
+    if (Shell(TestbedScript() + " up " + layout_, &out) != 0) {
+      failure_ = "scripts/testbed.sh up " + layout_ + " failed:\n" + out;
       return;
     }
     testbed_up_ = true;
@@ -265,7 +272,7 @@ class DpdkTestbedTest : public ::testing::Test {
     ASSERT_TRUE(failure_.empty()) << failure_;
     if (!testbed_up_) {  // an earlier test took it down
       std::string out;
-      ASSERT_EQ(Shell(TestbedScript() + " up", &out), 0) << out;
+      ASSERT_EQ(Shell(TestbedScript() + " up " + layout_, &out), 0) << out;
       testbed_up_ = true;
     }
     EnsureSuperPeer();
@@ -282,8 +289,7 @@ class DpdkTestbedTest : public ::testing::Test {
     o.binary = "/bin/ip";
     if (::access(o.binary.c_str(), X_OK) != 0) o.binary = "/usr/sbin/ip";
     o.args = {"netns", "exec", kSpNs, DRASYL_SP_BINARY,
-              "--dpdk_eal=-l " + CoreList() + " --no-pci --vdev=net_af_packet0,iface=veth0",
-              "--dpdk_addr=10.99.0.1/24,fd99::1/64"};
+              "--dpdk_eal=-l " + CoreList() + " --no-pci " + vdevs_, "--dpdk_addr=" + dpdk_addr_};
     o.env = {
         {"DRASYL_UDP4_LISTEN", "0.0.0.0:22527"},
         {"DRASYL_UDP6_LISTEN", "[::]:22527"},
@@ -293,7 +299,7 @@ class DpdkTestbedTest : public ::testing::Test {
         {"DRASYL_MIN_POW_DIFFICULTY", "8"},
         {"DRASYL_SEND_UNITES", "0"},  // a UNITE for every relayed message
     };
-    o.expected_urls = 2;
+    o.expected_urls = expected_urls_;
     o.banner_timeout = 30000ms;
     auto sp = std::make_unique<SuperPeerProcess>(o);
     absl::Status s = sp->Start();
@@ -361,6 +367,11 @@ class DpdkTestbedTest : public ::testing::Test {
     return r.body();
   }
 
+  // The testbed layout and the super peer's ports and addresses.
+  static inline std::string layout_;
+  static inline std::string vdevs_ = "--vdev=net_af_packet0,iface=veth0";
+  static inline std::string dpdk_addr_ = "10.99.0.1/24,fd99::1/64";
+  static inline int expected_urls_ = 2;
   static inline std::string skip_;
   static inline std::string failure_;
   static inline bool testbed_up_ = false;
@@ -547,6 +558,286 @@ TEST_F(DpdkTestbedTest, ShutsDownCleanlyWithoutLeaks) {
   Shell("ip -o link show", &root_links);
   for (const char* dev : {"veth0", "dsp-", "drasyl0"}) {
     EXPECT_EQ(root_links.find(std::string(": ") + dev), std::string::npos) << root_links;
+  }
+}
+
+
+// ---------------------------------------------------------------------------
+// Two DPDK ports and a VLAN (scripts/testbed.sh up full): port 0 (veth0) on
+// br0 with n1, n2 untagged and n4 in VLAN 100 (behind a userspace access
+// port, so that what reaches the super peer from n4 is tagged); port 1
+// (veth1) on br1 with n3, a subnet of its own.
+
+constexpr char kN3[] = "dsp-n3";
+constexpr char kN4[] = "dsp-n4";
+constexpr uint16_t kVlan = 100;
+
+// A frame (hex bytes, spaces ignored) with the MACs in front.
+std::vector<uint8_t> FrameBytes(const std::vector<uint8_t>& dst_mac, const std::string& hex) {
+  std::vector<uint8_t> f(dst_mac);
+  for (uint8_t b : {0x02, 0x00, 0x00, 0x00, 0x0e, 0x01}) f.push_back(b);  // injector's MAC
+  std::string digits;
+  for (char c : hex) {
+    if (c != ' ') digits.push_back(c);
+  }
+  for (size_t i = 0; i + 1 < digits.size(); i += 2) {
+    f.push_back(static_cast<uint8_t>(std::stoi(digits.substr(i, 2), nullptr, 16)));
+  }
+  while (f.size() < 64) f.push_back(0);
+  return f;
+}
+
+class DpdkTestbedFullTest : public DpdkTestbedTest {
+ protected:
+  static void SetUpTestSuite() {
+    layout_ = "full";
+    vdevs_ = "--vdev=net_af_packet0,iface=veth0 --vdev=net_af_packet1,iface=veth1";
+    dpdk_addr_ =
+        "10.99.0.1/24,fd99::1/64,10.98.0.1/24@vlan100,fd98::1/64@vlan100,10.97.0.1/24@port1,"
+        "fd97::1/64@port1";
+    expected_urls_ = 6;
+    SetUpTestbed();
+  }
+
+  static void TearDownTestSuite() {
+    tagger_.reset();
+    DpdkTestbedTest::TearDownTestSuite();
+  }
+
+  void SetUp() override {
+    DpdkTestbedTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    if (!tagger_) {
+      absl::StatusOr<std::unique_ptr<VlanAccessPort>> t =
+          VlanAccessPort::Start("dsp-sw", "n4", "v100t", kVlan);
+      ASSERT_TRUE(t.ok()) << t.status();
+      tagger_ = std::move(*t);
+    }
+  }
+
+  // The MAC of the super peer's port 0 (veth0's: net_af_packet uses it).
+  static std::vector<uint8_t> Port0Mac() {
+    std::string out;
+    EXPECT_EQ(Shell(std::string("ip netns exec ") + kSpNs + " cat /sys/class/net/veth0/address",
+                    &out),
+              0)
+        << out;
+    std::vector<uint8_t> mac;
+    for (absl::string_view part : absl::StrSplit(absl::StripAsciiWhitespace(out), ':')) {
+      mac.push_back(static_cast<uint8_t>(std::stoi(std::string(part), nullptr, 16)));
+    }
+    EXPECT_EQ(mac.size(), 6u) << out;
+    return mac;
+  }
+
+  static std::string TapAddresses(const std::string& tap) {
+    std::string out;
+    Shell(std::string("ip netns exec ") + kSpNs + " ip -o addr show dev " + tap, &out);
+    return out;
+  }
+
+  static inline std::unique_ptr<VlanAccessPort> tagger_;
+};
+
+TEST_F(DpdkTestbedFullTest, EachAddressLivesOnTheTapOfItsPortAndVlan) {
+  std::vector<BannerUrl> urls = sp_->banner();
+  ASSERT_EQ(urls.size(), 6u) << sp_->stdout_text();
+  std::vector<std::string> announced;
+  for (const BannerUrl& u : urls) announced.push_back(u.address.ToString());
+  for (const char* a : {"10.99.0.1:22527", "10.98.0.1:22527", "10.97.0.1:22527",
+                        "[fd97::1]:22527"}) {
+    EXPECT_NE(std::find(announced.begin(), announced.end(), a), announced.end()) << a;
+  }
+  const std::string tap0 = TapAddresses("drasyl0"), tap1 = TapAddresses("drasyl1"),
+                    vlan = TapAddresses("drasyl0.100");
+  EXPECT_TRUE(absl::StrContains(tap0, "10.99.0.1/24")) << tap0;
+  EXPECT_TRUE(absl::StrContains(tap0, "fd99::1/64")) << tap0;
+  EXPECT_FALSE(absl::StrContains(tap0, "10.98.0.1")) << tap0;
+  EXPECT_FALSE(absl::StrContains(tap0, "10.97.0.1")) << tap0;
+  EXPECT_TRUE(absl::StrContains(tap1, "10.97.0.1/24")) << tap1;
+  EXPECT_TRUE(absl::StrContains(tap1, "fd97::1/64")) << tap1;
+  EXPECT_FALSE(absl::StrContains(tap1, "10.99.0.1")) << tap1;
+  EXPECT_TRUE(absl::StrContains(vlan, "10.98.0.1/24")) << vlan;
+  EXPECT_TRUE(absl::StrContains(vlan, "fd98::1/64")) << vlan;
+  EXPECT_FALSE(absl::StrContains(vlan, "10.99.0.1")) << vlan;
+}
+
+TEST_F(DpdkTestbedFullTest, VlanNodeRegistersAndTheAckComesBackTagged) {
+  const VlanAccessPort::Stats before = tagger_->stats();
+  auto b = MakeNode(kN4, "10.98.0.2:0", "10.98.0.1:22527");
+  ASSERT_NE(b, nullptr);
+  auto b6 = MakeNode(kN4, "[fd98::2]:0", "[fd98::1]:22527");
+  ASSERT_NE(b6, nullptr);
+  // n4 hears only what the super peer sent in VLAN 100 (the access port
+  // passes nothing else): its HELLOs went tagged and the ACKs came tagged.
+  const VlanAccessPort::Stats after = tagger_->stats();
+  EXPECT_GE(after.to_trunk - before.to_trunk, 2u);
+  EXPECT_GE(after.udp_to_access - before.udp_to_access, 2u);
+  const std::string m = Metrics();
+  EXPECT_GE(Metric(m, "drasyl_messages_sent_total{type=\"ACK\"}"), 2) << m;
+}
+
+TEST_F(DpdkTestbedFullTest, VlanExceptionPathArpNdPingAndTcp) {
+  // ARP / ND and ICMP for the super peer's VLAN 100 addresses: answered by
+  // the kernel on drasyl0.100, tagged on the way out.
+  const VlanAccessPort::Stats before = tagger_->stats();
+  EXPECT_TRUE(Ping(kN4, "10.98.0.1", 3000ms)) << "no ICMP echo reply from 10.98.0.1";
+  EXPECT_TRUE(Ping(kN4, "fd98::1", 3000ms)) << "no ICMPv6 echo reply from fd98::1";
+  EXPECT_GT(tagger_->stats().to_access, before.to_access);
+  std::string neigh;
+  Shell(std::string("ip netns exec ") + kN4 + " ip neigh show dev eth0", &neigh);
+  const std::vector<uint8_t> mac = Port0Mac();
+  const std::string mac_text = absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
+                                               mac[2], mac[3], mac[4], mac[5]);
+  EXPECT_TRUE(absl::StrContains(neigh, "10.98.0.1 lladdr " + mac_text)) << neigh;
+  EXPECT_TRUE(absl::StrContains(neigh, "fd98::1 lladdr " + mac_text)) << neigh;
+  // The TCP fallback (kernel TCP) in the VLAN, relaying to an untagged node.
+  auto t = MakeNode(kN4, "10.98.0.2:0", "10.98.0.1:8443", /*tcp=*/true);
+  auto u = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527");
+  ASSERT_TRUE(t && u);
+  ExpectRelay(*t, *u, "tcp in vlan 100 to untagged udp");
+  ExpectRelay(*u, *t, "untagged udp to tcp in vlan 100");
+}
+
+TEST_F(DpdkTestbedFullTest, RelaysBetweenTaggedAndUntaggedNodesBothWays) {
+  auto tagged = MakeNode(kN4, "10.98.0.2:0", "10.98.0.1:22527");
+  auto untagged = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527");
+  ASSERT_TRUE(tagged && untagged);
+  const VlanAccessPort::Stats before = tagger_->stats();
+  // Toward n4 the frame must be tagged (the access port drops anything
+  // else); toward n1 untagged (n1's kernel, without a VLAN interface,
+  // discards frames tagged with a VLAN id as not its own).
+  ExpectRelay(*untagged, *tagged, "untagged to vlan 100");
+  ExpectRelay(*tagged, *untagged, "vlan 100 to untagged");
+  EXPECT_GE(tagger_->stats().udp_to_access - before.udp_to_access, 1u);
+  // IPv6 on both sides, and across families.
+  auto tagged6 = MakeNode(kN4, "[fd98::2]:0", "[fd98::1]:22527");
+  auto untagged6 = MakeNode(kN2, "[fd99::3]:0", "[fd99::1]:22527");
+  ASSERT_TRUE(tagged6 && untagged6);
+  ExpectRelay(*tagged6, *untagged6, "v6 vlan 100 to v6 untagged");
+  ExpectRelay(*untagged6, *tagged6, "v6 untagged to v6 vlan 100");
+  ExpectRelay(*tagged6, *untagged, "v6 vlan 100 to v4 untagged");
+  ExpectRelay(*untagged, *tagged6, "v4 untagged to v6 vlan 100");
+  // A burst through the tagged path (rewrite with the tag in place).
+  constexpr int kCount = 200;
+  for (int i = 0; i < kCount; ++i) {
+    std::string text = absl::StrCat("burst ", i);
+    ASSERT_TRUE(untagged->SendApp(tagged->public_key(),
+                                  std::vector<uint8_t>(text.begin(), text.end())));
+  }
+  int got = 0;
+  while (tagged->ReceiveType(MessageType::kApp, 500ms)) ++got;
+  EXPECT_GE(got, kCount * 95 / 100);
+}
+
+TEST_F(DpdkTestbedFullTest, SecondPortRegistersAnswersPingAndRelaysBothWays) {
+  EXPECT_TRUE(Ping(kN3, "10.97.0.1", 3000ms)) << "no ICMP echo reply from 10.97.0.1 (port 1)";
+  EXPECT_TRUE(Ping(kN3, "fd97::1", 3000ms)) << "no ICMPv6 echo reply from fd97::1 (port 1)";
+  // n3 is reachable only through port 1, n1 and n4 only through port 0:
+  // each relayed frame left on the port its recipient's HELLO came in on,
+  // to the MAC that HELLO came from.
+  auto p1 = MakeNode(kN3, "10.97.0.2:0", "10.97.0.1:22527");
+  auto p0 = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527");
+  ASSERT_TRUE(p1 && p0);
+  ExpectRelay(*p0, *p1, "port 0 to port 1");
+  ExpectRelay(*p1, *p0, "port 1 to port 0");
+  auto p1v6 = MakeNode(kN3, "[fd97::2]:0", "[fd97::1]:22527");
+  auto vlan = MakeNode(kN4, "[fd98::2]:0", "[fd98::1]:22527");
+  ASSERT_TRUE(p1v6 && vlan);
+  ExpectRelay(*p1v6, *vlan, "port 1 v6 to port 0 vlan 100 v6");
+  ExpectRelay(*vlan, *p1v6, "port 0 vlan 100 v6 to port 1 v6");
+  ExpectRelay(*p1v6, *p0, "port 1 v6 to port 0 v4");
+  // The TCP fallback on port 1's TAP.
+  auto t = MakeNode(kN3, "10.97.0.2:0", "10.97.0.1:8443", /*tcp=*/true);
+  ASSERT_NE(t, nullptr);
+  ExpectRelay(*t, *p0, "tcp on port 1 to udp on port 0");
+  ExpectRelay(*p0, *t, "udp on port 0 to tcp on port 1");
+}
+
+TEST_F(DpdkTestbedFullTest, UnsupportedVlanTrafficIsDroppedAndCounted) {
+  const std::string before = Metrics();
+  const std::vector<uint8_t> sp_mac = Port0Mac();
+  const std::vector<uint8_t> bcast(6, 0xff);
+  // IPv4 + UDP to 10.98.0.1:22527 (checksums irrelevant: dropped before).
+  const std::string udp =
+      "0800 4500 0024 0000 4000 4011 0000 0a62 0002 0a62 0001 9c40 57ff 0010 0000 "
+      "0102 0304 0506 0708";
+  const std::vector<std::vector<uint8_t>> frames = {
+      // ARP request for 10.98.0.1 in VLAN 200 (no address there): broadcast.
+      FrameBytes(bcast, "8100 00c8 0806 0001 0800 0604 0001 0200 0000 0e01 0a62 0002 "
+                        "0000 0000 0000 0a62 0001"),
+      // UDP to us in VLAN 200: unicast.
+      FrameBytes(sp_mac, "8100 00c8 " + udp),
+      // QinQ: VLAN 100 with another 802.1Q tag inside.
+      FrameBytes(sp_mac, "8100 0064 8100 0005 " + udp),
+      // An 802.1ad S-tag with a C-tag inside.
+      FrameBytes(sp_mac, "88a8 0064 8100 0005 " + udp),
+  };
+  for (int round = 0; round < 5; ++round) {
+    for (const std::vector<uint8_t>& f : frames) ASSERT_TRUE(tagger_->InjectIntoTrunk(f));
+  }
+  // Counted (drops are summed as the metrics are read: give the worker a moment).
+  std::string after;
+  for (int i = 0; i < 20; ++i) {
+    std::this_thread::sleep_for(100ms);
+    after = Metrics();
+    if (Metric(after, "drasyl_drops_total{reason=\"unknown_vlan\"}") -
+                Metric(before, "drasyl_drops_total{reason=\"unknown_vlan\"}") >= 10 &&
+        Metric(after, "drasyl_drops_total{reason=\"stacked_vlan\"}") -
+                Metric(before, "drasyl_drops_total{reason=\"stacked_vlan\"}") >= 10) {
+      break;
+    }
+  }
+  auto delta = [&](const std::string& series) { return Metric(after, series) - Metric(before, series); };
+  EXPECT_GE(delta("drasyl_drops_total{reason=\"unknown_vlan\"}"), 10) << after;
+  EXPECT_GE(delta("drasyl_drops_total{reason=\"stacked_vlan\"}"), 10) << after;
+  ASSERT_TRUE(sp_->running()) << "the super peer died on unsupported VLAN traffic";
+  // Everything else still works.
+  EXPECT_TRUE(Ping(kN4, "10.98.0.1", 3000ms));
+  auto a = MakeNode(kN4, "10.98.0.2:0", "10.98.0.1:22527");
+  auto b = MakeNode(kN3, "10.97.0.2:0", "10.97.0.1:22527");
+  ASSERT_TRUE(a && b);
+  ExpectRelay(*a, *b, "after the unsupported frames");
+}
+
+TEST_F(DpdkTestbedFullTest, AddressOnAMissingPortIsAClearError) {
+  SuperPeerProcess::Options o;
+  o.binary = "/bin/ip";
+  if (::access(o.binary.c_str(), X_OK) != 0) o.binary = "/usr/sbin/ip";
+  o.args = {"netns", "exec", kSpNs, DRASYL_SP_BINARY,
+            "--dpdk_eal=-l " + CoreList() + " --no-pci --vdev=net_null0",
+            "--dpdk_addr=10.96.0.1/24@port3"};
+  o.env = {{"DRASYL_UDP4_LISTEN", "0.0.0.0:22599"}, {"DRASYL_PROMETHEUS_LISTEN", ""}};
+  o.wait_for_banner = false;
+  SuperPeerProcess p(o);
+  ASSERT_TRUE(p.Start().ok());
+  const std::optional<int> code = p.WaitExit(30000ms);
+  ASSERT_TRUE(code.has_value()) << "still running\n" << p.OutputTail();
+  EXPECT_NE(*code, 0) << p.OutputTail();
+  EXPECT_TRUE(absl::StrContains(p.stderr_text(), "no DPDK ethernet port 3")) << p.OutputTail();
+}
+
+// Keep last: it stops the suite's super peer.
+TEST_F(DpdkTestbedFullTest, ShutsDownAndRemovesEveryTap) {
+  for (const char* tap : {"drasyl0", "drasyl1", "drasyl0.100"}) {
+    ASSERT_TRUE(InterfaceExists(kSpNs, tap)) << tap;
+  }
+  const int code = StopSuperPeer();
+  EXPECT_EQ(code, 0) << "exit code after SIGTERM\n" << sp_->OutputTail();
+  sp_.reset();
+  for (const char* tap : {"drasyl0", "drasyl1", "drasyl0.100"}) {
+    EXPECT_FALSE(InterfaceExists(kSpNs, tap)) << tap << " outlived the process";
+  }
+  // lo, veth0 and veth1 remain.
+  std::string links;
+  Shell(std::string("ip netns exec ") + kSpNs + " ip -o link show", &links);
+  EXPECT_EQ(std::count(links.begin(), links.end(), '\n'), 3) << links;
+  tagger_.reset();
+  std::string out;
+  ASSERT_EQ(Shell(TestbedScript() + " down", &out), 0) << out;
+  testbed_up_ = false;
+  for (const char* ns : {"dsp-sp", "dsp-sw", "dsp-n1", "dsp-n2", "dsp-n3", "dsp-n4"}) {
+    EXPECT_NE(::access((std::string("/var/run/netns/") + ns).c_str(), F_OK), 0) << ns;
   }
 }
 
