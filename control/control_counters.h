@@ -18,6 +18,10 @@ struct ControlCounters {
   std::atomic<uint64_t> send_failures{0};
   std::atomic<uint64_t> peers_registered{0};  // new peers with a first valid HELLO
   std::atomic<uint64_t> peers_expired{0};
+  // HELLOs of new peers that waited for their key exchange on a helper
+  // thread, and those dropped because too many were waiting already.
+  std::atomic<uint64_t> hellos_awaiting_keys{0};
+  std::atomic<uint64_t> hellos_key_backlog_full{0};
   // Gauges, refreshed by the control thread.
   std::atomic<uint64_t> peers{0};
   std::atomic<uint64_t> peers_udp{0};

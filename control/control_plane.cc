@@ -64,6 +64,9 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::Create(const Control
   ev.events = EPOLLIN;
   ev.data.fd = cp->wakeup_fd_;
   epoll_ctl(cp->epoll_fd_, EPOLL_CTL_ADD, cp->wakeup_fd_, &ev);
+  if (opts.kx_threads > 0) {
+    cp->kx_pool_ = std::make_unique<KeyDerivationPool>(cp->kx_, opts.kx_threads, cp->wakeup_fd_);
+  }
   return cp;
 }
 
@@ -74,6 +77,7 @@ ControlPlane::ControlPlane(const ControlOptions& opts, KeyExchange kx)
 }
 
 ControlPlane::~ControlPlane() {
+  kx_pool_.reset();  // its threads signal wakeup_fd_
   tcp_.reset();
   if (wakeup_fd_ >= 0) close(wakeup_fd_);
   if (epoll_fd_ >= 0) close(epoll_fd_);
@@ -124,7 +128,9 @@ void ControlPlane::Run(const std::atomic<bool>* stop) {
     }
     now = MonotonicMillis();
     DrainWorkers(now);
+    CollectDerivedKeys(now);
     if (tcp_) tcp_->Poll();
+    FlushEgress();
     now = MonotonicMillis();
     if (now >= next_housekeeping) {
       Housekeeping(now);
@@ -178,7 +184,12 @@ void ControlPlane::HandleToSelf(uint8_t* msg, size_t len, const PeerPath& source
   if (h.armed() != cfg_.arm_messages) return c.Drop(DropReason::kArmMismatch);
   if (h.type != wire::MessageType::kHello) return c.Drop(DropReason::kNotHello);
   if (source.transport == Transport::kNone) return c.Drop(DropReason::kBadHello);
+  HandleHello(h, msg, len, source, now_ms);
+}
 
+void ControlPlane::HandleHello(const wire::Header& h, uint8_t* msg, size_t len,
+                               const PeerPath& source, uint64_t now_ms) {
+  WorkerCounters& c = counters_.plane;
   const PublicKey sender = wire::KeyAt(h.sender);
   PeerRecord* rec = peers_.Find(sender);
   SessionKeys keys{};
@@ -196,6 +207,9 @@ void ControlPlane::HandleToSelf(uint8_t* msg, size_t len, const PeerPath& source
       // Keys of senders not yet authenticated are cached, so that replaying
       // a forged HELLO does not cost a key exchange each time.
       auto p = pending_keys_.find(sender);
+      if (p == pending_keys_.end() && kx_pool_ != nullptr) {
+        return ParkHello(sender, msg, len, source);  // answered when the keys are there
+      }
       if (p == pending_keys_.end()) {
         absl::StatusOr<SessionKeys> derived = kx_.Derive(sender);
         if (!derived.ok()) return c.Drop(DropReason::kInvalidKey);
@@ -242,6 +256,43 @@ void ControlPlane::HandleToSelf(uint8_t* msg, size_t len, const PeerPath& source
   if (SendTo(rec->path, out, n)) CounterAdd(counters_.acks_sent);
 }
 
+void ControlPlane::ParkHello(const PublicKey& sender, const uint8_t* msg, size_t len,
+                             const PeerPath& source) {
+  auto it = parked_.find(sender);
+  if (it == parked_.end()) {
+    // The node re-sends its HELLO in a few seconds.
+    if (parked_.size() >= KeyDerivationPool::kMaxInFlight || !kx_pool_->Submit(sender)) {
+      CounterAdd(counters_.hellos_key_backlog_full);
+      return;
+    }
+    it = parked_.try_emplace(sender).first;
+    CounterAdd(counters_.hellos_awaiting_keys);
+  }
+  // Each is answered, as without helpers; beyond a few, the newest replaces
+  // the last one.
+  std::vector<ParkedHello>& waiting = it->second;
+  if (waiting.size() == kMaxParkedPerPeer) waiting.pop_back();
+  waiting.push_back({std::vector<uint8_t>(msg, msg + len), source});
+}
+
+size_t ControlPlane::CollectDerivedKeys(uint64_t now_ms) {
+  if (kx_pool_ == nullptr) return 0;
+  return kx_pool_->Drain([&](const KeyDerivationPool::Result& r) {
+    auto it = parked_.find(r.peer);
+    if (it == parked_.end()) return;
+    std::vector<ParkedHello> waiting = std::move(it->second);
+    parked_.erase(it);
+    if (!r.ok) return counters_.plane.Drop(DropReason::kInvalidKey, waiting.size());
+    if (pending_keys_.size() >= kMaxPendingKeys) pending_keys_.clear();
+    pending_keys_.insert_or_assign(r.peer, r.keys);
+    for (ParkedHello& hello : waiting) {
+      wire::Header h;  // checked when it was parked
+      if (wire::ParseHeader(hello.data.data(), hello.data.size(), &h) != wire::Error::kOk) continue;
+      HandleHello(h, hello.data.data(), hello.data.size(), hello.source, now_ms);
+    }
+  });
+}
+
 bool ControlPlane::HandleTcpFrame(uint32_t conn, uint8_t* msg, size_t len) {
   WorkerCounters& c = counters_.plane;
   CounterAdd(c.rx_packets);
@@ -277,6 +328,12 @@ bool ControlPlane::HandleTcpFrame(uint32_t conn, uint8_t* msg, size_t len) {
 }
 
 void ControlPlane::HandleTcpClose(uint32_t conn) {
+  // HELLOs that came over it and wait for their keys are no longer answered.
+  for (auto& [key, waiting] : parked_) {
+    std::erase_if(waiting, [conn](const ParkedHello& p) {
+      return p.source.transport == Transport::kTcp && p.source.tcp_conn == conn;
+    });
+  }
   // Peers whose current path was this connection have no path any more.
   auto c = tcp_peers_.find(conn);
   if (c == tcp_peers_.end()) return;
@@ -346,6 +403,11 @@ bool ControlPlane::SendTo(const PeerPath& path, const uint8_t* msg, size_t len) 
   }
   if (!ok) CounterAdd(counters_.send_failures);
   return ok;
+}
+
+void ControlPlane::FlushEgress() {
+  if (backend_ == nullptr) return;
+  if (const uint64_t lost = backend_->FlushFromControl()) CounterAdd(counters_.send_failures, lost);
 }
 
 void ControlPlane::CountPath(const PeerPath& path, int delta) {

@@ -16,6 +16,7 @@
 #include "common/identity.h"
 #include "common/session_keys.h"
 #include "control/control_counters.h"
+#include "control/key_derivation_pool.h"
 #include "control/peer_registry.h"
 #include "control/tcp_server.h"
 #include "dataplane/backend.h"
@@ -27,6 +28,8 @@ struct ControlOptions {
   Config config;
   Identity identity;
   uint64_t housekeeping_interval_ms = 5000;
+  // Helper threads for new peers' key exchanges; 0: on the control thread.
+  int kx_threads = 0;
 };
 
 class ControlPlane {
@@ -50,6 +53,11 @@ class ControlPlane {
   // from `source`. Called for worker items and TCP frames; public for the
   // control-plane benchmark.
   void HandleToSelf(uint8_t* msg, size_t len, const PeerPath& source, uint64_t now_ms);
+  // Sends the UDP messages the backend queued (ACKs, UNITEs, TCP relays).
+  void FlushEgress();
+  // Answers the HELLOs whose key exchange finished on a helper thread;
+  // returns how many finished. Part of Run(); public for the benchmark.
+  size_t CollectDerivedKeys(uint64_t now_ms);
 
   const ControlCounters& counters() const { return counters_; }
   std::vector<SocketAddress> tcp_listeners() const;
@@ -62,6 +70,11 @@ class ControlPlane {
   void DrainWorkers(uint64_t now_ms);
   bool HandleTcpFrame(uint32_t conn, uint8_t* msg, size_t len);
   void HandleTcpClose(uint32_t conn);
+  // A HELLO whose header passed the checks of HandleToSelf.
+  void HandleHello(const wire::Header& h, uint8_t* msg, size_t len, const PeerPath& source,
+                   uint64_t now_ms);
+  // Keeps the HELLO of a new peer until a helper derived its keys.
+  void ParkHello(const PublicKey& sender, const uint8_t* msg, size_t len, const PeerPath& source);
   void MaybeUnite(const PublicKey& a, const PublicKey& b, uint64_t now_ms);
   void SendUnite(const PeerRecord& to, const PeerRecord& about);
   bool SendTo(const PeerPath& path, const uint8_t* msg, size_t len);
@@ -93,6 +106,16 @@ class ControlPlane {
   absl::flat_hash_map<uint32_t, std::vector<PublicKey>> tcp_peers_;
   // Keys derived for senders whose HELLO did not authenticate yet.
   absl::flat_hash_map<PublicKey, SessionKeys, PublicKeyHash> pending_keys_;
+  // With helper threads: the HELLOs of each peer whose keys are being
+  // derived (at most KeyDerivationPool::kMaxInFlight peers), answered in
+  // order when the keys arrive.
+  struct ParkedHello {
+    std::vector<uint8_t> data;
+    PeerPath source;
+  };
+  static constexpr size_t kMaxParkedPerPeer = 4;
+  std::unique_ptr<KeyDerivationPool> kx_pool_;
+  absl::flat_hash_map<PublicKey, std::vector<ParkedHello>, PublicKeyHash> parked_;
   uint64_t peers_udp_ = 0;
   uint64_t peers_tcp_ = 0;
 

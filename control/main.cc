@@ -2,6 +2,7 @@
 // same environment variables, identity file and startup banner.
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <iostream>
@@ -22,8 +23,23 @@ DEFINE_uint64(housekeeping_interval_ms, 5000,
               "Interval of housekeeping (expire stale peers, UNITE rate-limit entries and idle "
               "TCP connections), in milliseconds.");
 
+DEFINE_int32(kx_threads, -1,
+             "Threads that derive the session keys of newly registering peers (an X25519 key "
+             "exchange each), so that registration storms use spare cores. 0: the control "
+             "thread does them; -1: one per core (at most 4) on the socket backend with 2 or "
+             "more cores, 0 on DPDK (its lcores own the cores).");
+
 namespace drasyl {
 namespace {
+
+int KeyDerivationThreads(const Config& cfg) {
+  if (FLAGS_kx_threads >= 0) return std::min(FLAGS_kx_threads, 64);
+  if (!cfg.dpdk_eal.empty()) return 0;
+  // Helpers only pay off beside the control thread on a second core; they
+  // sleep unless peers register.
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  return cores < 2 ? 0 : std::min(cores, 4);
+}
 
 int Fail(const absl::Status& status) {
   LOG(ERROR) << status.message();
@@ -55,6 +71,7 @@ int RunSuperPeer(const Config& cfg) {
   copts.config = cfg;
   copts.identity = *identity;
   copts.housekeeping_interval_ms = std::max<uint64_t>(1, FLAGS_housekeeping_interval_ms);
+  copts.kx_threads = KeyDerivationThreads(cfg);
   absl::StatusOr<std::unique_ptr<ControlPlane>> control = ControlPlane::Create(copts);
   if (!control.ok()) return Fail(control.status());
 
@@ -85,7 +102,8 @@ int RunSuperPeer(const Config& cfg) {
   if (shown.tcp6_listen && next < tcp.size()) shown.tcp6_listen = tcp[next++];
   std::cout << StartupBanner(shown, identity->public_key, AnnounceAddresses(cfg)) << std::flush;
   LOG(INFO) << "backend " << (*backend)->name() << " with " << (*backend)->num_workers()
-            << " worker(s); network " << cfg.network_id << "; messages "
+            << " worker(s), " << copts.kx_threads << " key-exchange thread(s); network "
+            << cfg.network_id << "; messages "
             << (cfg.arm_messages ? "armed" : "unarmed");
 
   if (absl::Status s = (*backend)->Start(); !s.ok()) return Fail(s);

@@ -62,6 +62,12 @@ std::string RenderPrometheus(const ControlCounters& c,
   Sample(&out, "drasyl_messages_sent_total", "type=\"UNITE\"", CounterGet(c.unites_sent));
   Header(&out, "drasyl_send_failures_total", "counter", "ACK/UNITE/relay sends that failed.");
   Sample(&out, "drasyl_send_failures_total", "", CounterGet(c.send_failures));
+  Header(&out, "drasyl_hellos_awaiting_keys_total", "counter",
+         "HELLOs of new peers answered after a key exchange on a helper thread.");
+  Sample(&out, "drasyl_hellos_awaiting_keys_total", "", CounterGet(c.hellos_awaiting_keys));
+  Header(&out, "drasyl_hellos_key_backlog_full_total", "counter",
+         "HELLOs of new peers dropped because too many key exchanges were pending.");
+  Sample(&out, "drasyl_hellos_key_backlog_full_total", "", CounterGet(c.hellos_key_backlog_full));
   Header(&out, "drasyl_unite_pairs", "gauge", "Peer pairs under the UNITE rate limit.");
   Sample(&out, "drasyl_unite_pairs", "", CounterGet(c.unite_entries));
 

@@ -25,8 +25,12 @@ class Backend {
   virtual size_t num_workers() const = 0;
   virtual WorkerCore& worker(size_t i) = 0;
   // Sends one UDP message from the control thread (ACK, UNITE, relays from
-  // TCP peers) to a UDP path. Returns false when it could not be sent.
+  // TCP peers) to a UDP path. Returns false when it could not be sent. A
+  // backend may queue it until FlushFromControl (the control thread calls it
+  // after every round of work).
   virtual bool SendFromControl(const PeerPath& path, const uint8_t* data, size_t len) = 0;
+  // Sends what SendFromControl queued; returns how many of those were lost.
+  virtual uint64_t FlushFromControl() { return 0; }
   // The UDP listener addresses as bound (a port 0 resolved to the real one).
   virtual std::vector<SocketAddress> udp_listeners() const = 0;
 };

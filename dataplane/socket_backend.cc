@@ -94,6 +94,10 @@ absl::StatusOr<std::unique_ptr<SocketBackend>> SocketBackend::Create(
       }
     }
   }
+  ControlEgress& e = b->egress_;
+  e.data.resize(UdpTxBatch::kMaxDatagrams);
+  e.paths.resize(UdpTxBatch::kMaxDatagrams);
+  for (int family : b->workers_[0]->families) e.batches.emplace_back(family == AF_INET6);
   return b;
 }
 
@@ -127,11 +131,33 @@ bool SocketBackend::SendFromControl(const PeerPath& path, const uint8_t* data, s
   if (path.transport != Transport::kUdp || workers_.empty()) return false;
   Worker& w = *workers_[0];
   if (path.listener >= w.fds.size()) return false;
-  sockaddr_storage ss;
-  socklen_t sl = path.address().ToSockaddr(&ss, w.families[path.listener] == AF_INET6);
-  ssize_t r = ::sendto(w.fds[path.listener], data, len, MSG_DONTWAIT,
-                       reinterpret_cast<sockaddr*>(&ss), sl);
-  return r == static_cast<ssize_t>(len);
+  if (len > ControlEgress::kSlotBytes) {
+    // Rare (a large relay from a TCP peer): after what is queued, alone.
+    FlushFromControl();
+    sockaddr_storage ss;
+    socklen_t sl = path.address().ToSockaddr(&ss, w.families[path.listener] == AF_INET6);
+    ssize_t r = ::sendto(w.fds[path.listener], data, len, MSG_DONTWAIT,
+                         reinterpret_cast<sockaddr*>(&ss), sl);
+    return r == static_cast<ssize_t>(len);
+  }
+  ControlEgress& e = egress_;
+  if (e.used == e.data.size()) FlushFromControl();
+  const size_t slot = e.used++;
+  std::memcpy(e.data[slot].data(), data, len);
+  e.paths[slot] = path;
+  e.batches[path.listener].Add(e.data[slot].data(), static_cast<uint32_t>(len), &e.paths[slot]);
+  return true;
+}
+
+uint64_t SocketBackend::FlushFromControl() {
+  ControlEgress& e = egress_;
+  if (e.used == 0) return 0;
+  uint64_t lost = 0;
+  for (size_t l = 0; l < e.batches.size(); ++l) {
+    if (e.batches[l].size() > 0) lost += e.batches[l].Flush(workers_[0]->fds[l]).dropped;
+  }
+  e.used = 0;
+  return lost;
 }
 
 void SocketBackend::Run(Worker* w) {

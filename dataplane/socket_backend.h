@@ -4,6 +4,7 @@
 #ifndef DRASYL_DATAPLANE_SOCKET_BACKEND_H_
 #define DRASYL_DATAPLANE_SOCKET_BACKEND_H_
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <thread>
@@ -11,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "dataplane/backend.h"
+#include "dataplane/udp_tx_batch.h"
 
 namespace drasyl {
 
@@ -36,7 +38,10 @@ class SocketBackend : public Backend {
   void Stop() override;
   size_t num_workers() const override { return workers_.size(); }
   WorkerCore& worker(size_t i) override { return *workers_[i]->core; }
+  // Queues into batches sent with sendmmsg (a sendto per ACK would cost the
+  // control thread more than answering the HELLO).
   bool SendFromControl(const PeerPath& path, const uint8_t* data, size_t len) override;
+  uint64_t FlushFromControl() override;
   std::vector<SocketAddress> udp_listeners() const override { return bound_; }
 
  private:
@@ -46,12 +51,21 @@ class SocketBackend : public Backend {
     std::vector<int> families;   // AF_INET / AF_INET6 of each fd
     std::thread thread;
   };
+  // Control-thread egress: copies of the queued messages and their paths.
+  struct ControlEgress {
+    static constexpr size_t kSlotBytes = 2048;  // ACKs and UNITEs are smaller
+    std::vector<std::array<uint8_t, kSlotBytes>> data;
+    std::vector<PeerPath> paths;
+    std::vector<UdpTxBatch> batches;  // one per listener
+    size_t used = 0;
+  };
   SocketBackend() = default;
   void Run(Worker* w);
 
   SocketBackendOptions opts_;
   std::vector<SocketAddress> bound_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  ControlEgress egress_;
   std::atomic<bool> stop_{false};
   bool started_ = false;
 };

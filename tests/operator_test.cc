@@ -381,6 +381,37 @@ TEST(OperatorMetrics, ServedOnPrometheusListen) {
   EXPECT_EQ(sp.Stop(), 0);
 }
 
+// New peers' key exchanges run on helper threads (--kx_threads) or on the
+// control thread (0); registration answers the same either way.
+TEST(OperatorMetrics, KeyExchangeThreadsAreUsedWhenConfigured) {
+  for (int threads : {0, 2}) {
+    SCOPED_TRACE(threads);
+    SuperPeerProcess::Options o = WithEnv({{"DRASYL_PROMETHEUS_LISTEN", "127.0.0.1:0"}});
+    o.args = {"--kx_threads=" + std::to_string(threads)};
+    SuperPeerProcess sp(o);
+    ASSERT_TRUE(sp.Start().ok());
+    EXPECT_TRUE(sp.WaitForStderr(std::to_string(threads) + " key-exchange thread(s)", kWait));
+    std::optional<uint16_t> port = sp.metrics_port();
+    ASSERT_TRUE(port.has_value());
+    std::vector<std::unique_ptr<Node>> nodes;
+    for (const Identity& id : {IdentityB(), IdentityC()}) {
+      nodes.push_back(MakeUdpNode(sp, id));
+      ASSERT_NE(nodes.back(), nullptr);
+      ASSERT_TRUE(nodes.back()->Register(kWait));
+    }
+    const std::string body = HttpGet(SocketAddress::V4(INADDR_LOOPBACK, *port), "/metrics").body();
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(body, m, std::regex(R"(drasyl_hellos_awaiting_keys_total (\d+))")))
+        << body;
+    if (threads == 0) {
+      EXPECT_EQ(std::stoull(m[1]), 0u);
+    } else {
+      EXPECT_EQ(std::stoull(m[1]), 2u) << "one parked HELLO per new peer";
+    }
+    EXPECT_EQ(sp.Stop(), 0);
+  }
+}
+
 TEST(OperatorMetrics, BearerTokenRequiredWhenConfigured) {
   SuperPeerProcess sp(WithEnv({{"DRASYL_PROMETHEUS_LISTEN", "127.0.0.1:0"},
                                {"DRASYL_PROMETHEUS_TOKEN", "s3cret"}}));

@@ -49,7 +49,7 @@ class UdpTxBatchTest : public ::testing::TestWithParam<bool> {
 
   Receiver& AddReceiver() {
     Receiver r;
-    uint16_t port;
+    uint16_t port = 0;
     r.fd = Bind(&port);
     r.path = PeerPath::Udp(SocketAddress::V4(INADDR_LOOPBACK, port), 0);
     receivers_.push_back(r);
