@@ -108,7 +108,7 @@ class PeerRegistry {
   uint32_t high_water_ = 0;
 };
 
-// The registry seen as a relay table (Find/Prefetch of PeerTable), so the
+// The registry seen as a relay table (PrefetchHashed/Find of PeerTable), so the
 // control thread relays TCP frames with the workers' decision code without
 // keeping a replica of its own.
 class RegistryRelayView {
@@ -118,7 +118,11 @@ class RegistryRelayView {
     const PeerRecord* rec = registry_.Find(key);
     return rec == nullptr || !rec->has_path() ? nullptr : &rec->path;
   }
-  void Prefetch(const PublicKey& key) const { registry_.Prefetch(key); }
+  size_t PrefetchHashed(const PublicKey& key) const {
+    registry_.Prefetch(key);
+    return 0;
+  }
+  const PeerPath* Find(const PublicKey& key, size_t /*hash*/) const { return Find(key); }
 
  private:
   const PeerRegistry& registry_;

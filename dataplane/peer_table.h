@@ -46,7 +46,15 @@ class PeerTable {
     auto it = map_.find(key);
     return it == map_.end() ? nullptr : &it->second;
   }
-  void Prefetch(const PublicKey& key) const { map_.prefetch(key); }
+  // For a burst: prefetches the key's slot and returns its hash for Find.
+  size_t PrefetchHashed(const PublicKey& key) const {
+    map_.prefetch(key);
+    return PublicKeyHash{}(key);
+  }
+  const PeerPath* Find(const PublicKey& key, size_t hash) const {
+    auto it = map_.find(key, hash);
+    return it == map_.end() ? nullptr : &it->second;
+  }
   size_t size() const { return map_.size(); }
   // Bytes of the table's slot array (what a peer costs a worker).
   size_t MemoryBytes() const {

@@ -82,6 +82,7 @@ void DecideBurst(const RelayConfig& cfg, const Table& table, UniteFilter* unites
   // Pass 1: validate headers, settle everything that needs no lookup, and
   // prefetch the recipients' table slots.
   PublicKey recipients[kRelayChunk];
+  size_t hashes[kRelayChunk];
   for (size_t i = 0; i < n; ++i) {
     Decision* d = &out[i];
     wire::Header h;
@@ -114,14 +115,14 @@ void DecideBurst(const RelayConfig& cfg, const Table& table, UniteFilter* unites
       continue;
     }
     std::memcpy(recipients[i].data(), h.recipient, kPublicKeyBytes);
-    table.Prefetch(recipients[i]);
+    hashes[i] = table.PrefetchHashed(recipients[i]);
     d->verdict = Verdict::kForward;  // provisional, pending the lookup
   }
   // Pass 2: look up and rewrite.
   for (size_t i = 0; i < n; ++i) {
     Decision* d = &out[i];
     if (d->verdict != Verdict::kForward) continue;
-    const PeerPath* path = table.Find(recipients[i]);
+    const PeerPath* path = table.Find(recipients[i], hashes[i]);
     if (path == nullptr) {
       SetDrop(d, DropReason::kUnknownRecipient);
       continue;
