@@ -1,6 +1,6 @@
 // Relayed packets per second through the kernel-socket backend on loopback,
-// with 1 and 2 workers, 64/1024-byte payloads and the workers' UDP GSO off
-// and on. A sender thread offers APP messages from 8 flows as fast as it can;
+// with 1 and 2 workers, 64/1024-byte payloads and the workers' UDP GSO and
+// GRO off and on. A sender thread offers APP messages from 8 flows as fast as it can;
 // a receiver thread counts what the super peer relays. Loopback shares the 2 cores with sender and receiver,
 // so the relayed rate is a floor; relayed_per_worker_cpu_s says what one fully
 // used worker core relays (packets per CPU-second of the worker threads).
@@ -77,6 +77,7 @@ void BM_SocketRelay(benchmark::State& state) {
   const int workers = state.range(0);
   const size_t payload = state.range(1);
   const bool gso = state.range(2) != 0;
+  const bool gro = state.range(3) != 0;
   RelayConfig relay;
   relay.self.fill(0xee);
   SocketBackendOptions opts;
@@ -85,6 +86,7 @@ void BM_SocketRelay(benchmark::State& state) {
   opts.relay = relay;
   opts.send_unites_ms = -1;
   opts.udp_gso = gso;
+  opts.udp_gro = gro;
   auto backend = *SocketBackend::Create(opts);
   const SocketAddress sp = backend->udp_listeners()[0];
 
@@ -132,9 +134,11 @@ void BM_SocketRelay(benchmark::State& state) {
   sockaddr_storage dst;
   socklen_t dst_len = sp.ToSockaddr(&dst);
   // The sender hands the kernel 64 messages at a time as one UDP GSO
-  // datagram: the super peer's socket (no UDP_GRO) still receives them one
-  // by one, as from a NIC, but offering them costs the sender a fraction, so
-  // that the workers, not the sender, are what gives out.
+  // datagram, which costs it a fraction of sending them one by one, so that
+  // the workers, not the sender, are what gives out. With gro:0 the super
+  // peer's sockets still receive them one by one, as separate datagrams from
+  // a NIC; with gro:1 (UDP_GRO, the default) coalesced, as NIC GRO hands a
+  // flow's back-to-back datagrams to such a socket.
   const int segments = std::min<int>(kBatch, 65507 / msg.size());
   std::vector<uint8_t> train(segments * msg.size());
   for (int i = 0; i < segments; ++i) std::memcpy(&train[i * msg.size()], msg.data(), msg.size());
@@ -187,8 +191,8 @@ void BM_SocketRelay(benchmark::State& state) {
   close(rx);
 }
 BENCHMARK(BM_SocketRelay)
-    ->ArgsProduct({{1, 2}, {64, 1024}, {0, 1}})
-    ->ArgNames({"workers", "payload", "gso"})
+    ->ArgsProduct({{1, 2}, {64, 1024}, {0, 1}, {0, 1}})
+    ->ArgNames({"workers", "payload", "gso", "gro"})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 

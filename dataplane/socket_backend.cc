@@ -2,11 +2,13 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_format.h"
@@ -14,10 +16,17 @@
 #include "dataplane/udp_tx_batch.h"
 #include "glog/logging.h"
 
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
 namespace drasyl {
 namespace {
 
 constexpr int kBurst = UdpTxBatch::kMaxDatagrams;
+// A coalesced (GRO) datagram carries at most this many messages.
+constexpr int kMaxSegmentsPerDatagram = 64;
+constexpr size_t kMaxMessagesPerBurst = size_t{kBurst} * kMaxSegmentsPerDatagram;
 // Any UDP datagram can be relayed between UDP peers; only what goes to the
 // control thread is bounded by kMaxMessageBytes.
 constexpr size_t kMaxDatagramBytes = 65535;
@@ -26,7 +35,7 @@ constexpr int kPollTimeoutMs = 50;
 // Bursts drained from one socket before looking at the next and at updates.
 constexpr int kMaxBurstsPerWake = 8;
 
-absl::StatusOr<int> OpenUdpSocket(const SocketAddress& addr, bool v6only) {
+absl::StatusOr<int> OpenUdpSocket(const SocketAddress& addr, bool v6only, bool gro) {
   int fd = ::socket(addr.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     return absl::InternalError(absl::StrFormat("socket(%s): %s", addr.ToString(), strerror(errno)));
@@ -41,6 +50,8 @@ absl::StatusOr<int> OpenUdpSocket(const SocketAddress& addr, bool v6only) {
       setsockopt(fd, SOL_SOCKET, opt, &size, sizeof(size));
     }
   }
+  // Without kernel support nothing is coalesced: ignore a refusal.
+  if (gro) setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
   if (addr.is_v6()) {
     int v6 = v6only ? 1 : 0;
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof(v6));
@@ -54,6 +65,18 @@ absl::StatusOr<int> OpenUdpSocket(const SocketAddress& addr, bool v6only) {
         absl::StrFormat("cannot bind UDP listener %s: %s", addr.ToString(), strerror(err)));
   }
   return fd;
+}
+
+// The segment size of a datagram the kernel coalesced (UDP_GRO), else 0.
+uint32_t CoalescedSegmentBytes(msghdr& h) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+      int size;
+      std::memcpy(&size, CMSG_DATA(c), sizeof(size));
+      return size > 0 ? static_cast<uint32_t>(size) : 0;
+    }
+  }
+  return 0;
 }
 
 }  // namespace
@@ -81,7 +104,7 @@ absl::StatusOr<std::unique_ptr<SocketBackend>> SocketBackend::Create(
       }
     }
     for (auto& worker : b->workers_) {
-      absl::StatusOr<int> fd = OpenUdpSocket(addr, v6only);
+      absl::StatusOr<int> fd = OpenUdpSocket(addr, v6only, opts.udp_gro);
       if (!fd.ok()) return fd.status();
       worker->fds.push_back(*fd);
       worker->families.push_back(addr.family());
@@ -174,14 +197,20 @@ void SocketBackend::Run(Worker* w) {
   std::vector<mmsghdr> rx(kBurst);
   std::vector<iovec> rx_iov(kBurst);
   std::vector<sockaddr_storage> src(kBurst);
+  union RxControl {
+    cmsghdr align;
+    uint8_t buf[CMSG_SPACE(sizeof(int))];
+  };
+  std::vector<RxControl> rx_control(kBurst);
   std::vector<UdpTxBatch> tx;
   for (size_t l = 0; l < nfds; ++l) {
     tx.emplace_back(w->families[l] == AF_INET6);
     if (!opts_.udp_gso) tx.back().DisableGso();
   }
-  std::vector<PacketView> views(kBurst);
-  std::vector<int> view_slot(kBurst);
-  std::vector<Decision> decisions(kBurst);
+  // One view per message: a coalesced datagram becomes several.
+  std::vector<PacketView> views(kMaxMessagesPerBurst);
+  std::vector<int> view_slot(kMaxMessagesPerBurst);
+  std::vector<Decision> decisions(kMaxMessagesPerBurst);
   std::vector<pollfd> pfds(nfds);
   for (size_t i = 0; i < nfds; ++i) pfds[i] = {w->fds[i], POLLIN, 0};
 
@@ -199,22 +228,34 @@ void SocketBackend::Run(Worker* w) {
           rx[i].msg_hdr.msg_iovlen = 1;
           rx[i].msg_hdr.msg_name = &src[i];
           rx[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+          rx[i].msg_hdr.msg_control = rx_control[i].buf;
+          rx[i].msg_hdr.msg_controllen = sizeof(rx_control[i].buf);
         }
         int n = ::recvmmsg(w->fds[l], rx.data(), kBurst, MSG_DONTWAIT, nullptr);
         if (n <= 0) break;
-        size_t m = 0;
+        size_t m = 0, truncated = 0;
         uint64_t bytes = 0;
         for (int i = 0; i < n; ++i) {
           bytes += rx[i].msg_len;
           if (rx[i].msg_hdr.msg_flags & MSG_TRUNC) {
             ctr.Drop(DropReason::kOversized);
+            ++truncated;
             continue;
           }
-          views[m] = {bufs[i].data, rx[i].msg_len};
-          view_slot[m] = i;
-          ++m;
+          const uint32_t len = rx[i].msg_len;
+          const uint32_t segment = CoalescedSegmentBytes(rx[i].msg_hdr);
+          if (segment == 0 || segment >= len) {
+            views[m] = {bufs[i].data, len};
+            view_slot[m++] = i;
+            continue;
+          }
+          // Messages of `segment` bytes, the last one possibly shorter.
+          for (uint32_t off = 0; off < len && m < kMaxMessagesPerBurst; off += segment) {
+            views[m] = {bufs[i].data + off, std::min(segment, len - off)};
+            view_slot[m++] = i;
+          }
         }
-        CounterAdd(ctr.rx_packets, n);
+        CounterAdd(ctr.rx_packets, m + truncated);
         CounterAdd(ctr.rx_bytes, bytes);
         core.Process(
             views.data(), m, MonotonicMillis(),
@@ -228,16 +269,19 @@ void SocketBackend::Run(Worker* w) {
         // Relay: one batch per listener the destinations use.
         for (size_t out_l = 0; out_l < nfds; ++out_l) {
           UdpTxBatch& batch = tx[out_l];
+          auto flush = [&] {
+            const UdpTxBatch::Result r = batch.Flush(w->fds[out_l]);
+            if (r.dropped) ctr.Drop(DropReason::kTxFailed, r.dropped);
+            CounterAdd(ctr.tx_packets, r.packets);
+            CounterAdd(ctr.tx_bytes, r.bytes);
+          };
           for (size_t i = 0; i < m; ++i) {
             const Decision& d = decisions[i];
             if (d.verdict != Verdict::kForward || d.path->listener != out_l) continue;
             batch.Add(views[i].data, views[i].len, d.path);
+            if (batch.size() == UdpTxBatch::kMaxDatagrams) flush();
           }
-          if (batch.size() == 0) continue;
-          const UdpTxBatch::Result r = batch.Flush(w->fds[out_l]);
-          if (r.dropped) ctr.Drop(DropReason::kTxFailed, r.dropped);
-          CounterAdd(ctr.tx_packets, r.packets);
-          CounterAdd(ctr.tx_bytes, r.bytes);
+          if (batch.size() > 0) flush();
         }
         core.EndBurst();
         if (n < kBurst) break;

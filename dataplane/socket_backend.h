@@ -25,6 +25,10 @@ struct SocketBackendOptions {
   int control_wakeup = -1;  // eventfd of the control thread
   // Same-peer runs in a burst leave as one UDP GSO message (see UdpTxBatch).
   bool udp_gso = true;
+  // UDP_GRO on the sockets: the kernel may hand over a node's consecutive
+  // datagrams coalesced (NIC GRO, or a GSO sender on this host); they are
+  // split back into messages here.
+  bool udp_gro = true;
 };
 
 class SocketBackend : public Backend {
