@@ -6,7 +6,6 @@
 // used worker core relays (packets per CPU-second of the worker threads).
 //   build/bench/socket_relay_bench
 #include <benchmark/benchmark.h>
-#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,6 +23,7 @@
 
 #include "common/wire.h"
 #include "dataplane/socket_backend.h"
+#include "dataplane/udp_segment.h"
 
 namespace drasyl {
 namespace {
@@ -143,20 +143,13 @@ void BM_SocketRelay(benchmark::State& state) {
   std::vector<uint8_t> train(segments * msg.size());
   for (int i = 0; i < segments; ++i) std::memcpy(&train[i * msg.size()], msg.data(), msg.size());
   iovec train_iov = {train.data(), train.size()};
-  alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(uint16_t))] = {};
+  UdpSegmentControl control{};
   msghdr mh{};
   mh.msg_name = &dst;
   mh.msg_namelen = dst_len;
   mh.msg_iov = &train_iov;
   mh.msg_iovlen = 1;
-  mh.msg_control = control;
-  mh.msg_controllen = sizeof(control);
-  cmsghdr* cm = CMSG_FIRSTHDR(&mh);
-  cm->cmsg_level = SOL_UDP;
-  cm->cmsg_type = UDP_SEGMENT;
-  cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-  const uint16_t gso_size = static_cast<uint16_t>(msg.size());
-  std::memcpy(CMSG_DATA(cm), &gso_size, sizeof(gso_size));
+  AttachUdpSegment(mh, control, static_cast<uint16_t>(msg.size()));
 
   uint64_t offered = 0;
   double seconds = 0;

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/udp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -13,12 +12,9 @@
 
 #include "absl/strings/str_format.h"
 #include "common/clock.h"
+#include "dataplane/udp_segment.h"
 #include "dataplane/udp_tx_batch.h"
 #include "glog/logging.h"
-
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
 
 namespace drasyl {
 namespace {
@@ -65,18 +61,6 @@ absl::StatusOr<int> OpenUdpSocket(const SocketAddress& addr, bool v6only, bool g
         absl::StrFormat("cannot bind UDP listener %s: %s", addr.ToString(), strerror(err)));
   }
   return fd;
-}
-
-// The segment size of a datagram the kernel coalesced (UDP_GRO), else 0.
-uint32_t CoalescedSegmentBytes(msghdr& h) {
-  for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
-    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
-      int size;
-      std::memcpy(&size, CMSG_DATA(c), sizeof(size));
-      return size > 0 ? static_cast<uint32_t>(size) : 0;
-    }
-  }
-  return 0;
 }
 
 }  // namespace
@@ -197,11 +181,7 @@ void SocketBackend::Run(Worker* w) {
   std::vector<mmsghdr> rx(kBurst);
   std::vector<iovec> rx_iov(kBurst);
   std::vector<sockaddr_storage> src(kBurst);
-  union RxControl {
-    cmsghdr align;
-    uint8_t buf[CMSG_SPACE(sizeof(int))];
-  };
-  std::vector<RxControl> rx_control(kBurst);
+  std::vector<UdpSegmentControl> rx_control(kBurst);
   std::vector<UdpTxBatch> tx;
   for (size_t l = 0; l < nfds; ++l) {
     tx.emplace_back(w->families[l] == AF_INET6);

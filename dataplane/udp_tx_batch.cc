@@ -1,15 +1,10 @@
 #include "dataplane/udp_tx_batch.h"
 
 #include <errno.h>
-#include <netinet/udp.h>
 
 #include <cstring>
 
 #include "glog/logging.h"
-
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
 
 namespace drasyl {
 
@@ -43,16 +38,7 @@ void UdpTxBatch::Prepare(int m, bool gso) {
   h.msg_iovlen = g.segments;
   h.msg_control = nullptr;
   h.msg_controllen = 0;
-  if (gso && g.segments > 1) {
-    h.msg_control = cmsg_[m].buf;
-    h.msg_controllen = sizeof(cmsg_[m].buf);
-    cmsghdr* c = CMSG_FIRSTHDR(&h);
-    c->cmsg_level = SOL_UDP;
-    c->cmsg_type = UDP_SEGMENT;
-    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-    const uint16_t size = static_cast<uint16_t>(g.segment_bytes);
-    std::memcpy(CMSG_DATA(c), &size, sizeof(size));
-  }
+  if (gso && g.segments > 1) AttachUdpSegment(h, cmsg_[m], static_cast<uint16_t>(g.segment_bytes));
 }
 
 UdpTxBatch::Result UdpTxBatch::Flush(int fd) {

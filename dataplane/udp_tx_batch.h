@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "dataplane/peer_path.h"
+#include "dataplane/udp_segment.h"
 
 namespace drasyl {
 
@@ -69,11 +70,7 @@ class UdpTxBatch {
   std::array<iovec, kMaxDatagrams> iov_{};
   std::array<mmsghdr, kMaxDatagrams> hdr_{};
   std::array<sockaddr_storage, kMaxDatagrams> addr_{};
-  union Control {
-    cmsghdr align;
-    uint8_t buf[CMSG_SPACE(sizeof(uint16_t))];
-  };
-  std::array<Control, kMaxDatagrams> cmsg_{};
+  std::array<UdpSegmentControl, kMaxDatagrams> cmsg_{};
 };
 
 }  // namespace drasyl

@@ -5,7 +5,6 @@
 // then a positive control that must arrive, and waits a short quiet window.
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,6 +23,7 @@
 #include "common/hex.h"
 #include "common/identity.h"
 #include "common/wire.h"
+#include "dataplane/udp_segment.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/integration_helpers.h"
@@ -149,20 +149,13 @@ bool SendTrain(int fd, const SocketAddress& to, const std::vector<std::vector<ui
   sockaddr_storage ss;
   socklen_t sl = to.ToSockaddr(&ss);
   iovec iov = {train.data(), train.size()};
-  alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(uint16_t))] = {};
+  UdpSegmentControl control{};
   msghdr mh{};
   mh.msg_name = &ss;
   mh.msg_namelen = sl;
   mh.msg_iov = &iov;
   mh.msg_iovlen = 1;
-  mh.msg_control = control;
-  mh.msg_controllen = sizeof(control);
-  cmsghdr* c = CMSG_FIRSTHDR(&mh);
-  c->cmsg_level = SOL_UDP;
-  c->cmsg_type = UDP_SEGMENT;
-  c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-  const uint16_t size = static_cast<uint16_t>(msgs[0].size());
-  std::memcpy(CMSG_DATA(c), &size, sizeof(size));
+  AttachUdpSegment(mh, control, static_cast<uint16_t>(msgs[0].size()));
   return sendmsg(fd, &mh, 0) == static_cast<ssize_t>(train.size());
 }
 

@@ -68,6 +68,24 @@ class UdpTxBatchTest : public ::testing::TestWithParam<bool> {
     return got;
   }
 
+  // A batch as the parameter wants it (GSO on or off).
+  static UdpTxBatch MakeBatch(bool v6_socket = false) {
+    UdpTxBatch batch(v6_socket);
+    if (!GetParam()) batch.DisableGso();
+    return batch;
+  }
+  static void AddAll(UdpTxBatch& batch, const std::vector<std::string>& data, const PeerPath& to) {
+    for (const std::string& d : data) {
+      batch.Add(reinterpret_cast<const uint8_t*>(d.data()), d.size(), &to);
+    }
+  }
+  // `n` datagrams of `len` bytes.
+  static std::vector<std::string> Datagrams(int n, size_t len) {
+    std::vector<std::string> data;
+    for (int i = 0; i < n; ++i) data.push_back(Datagram(i, len));
+    return data;
+  }
+
   static std::string Datagram(int tag, size_t len) {
     std::string s(len, static_cast<char>('a' + tag % 26));
     s[0] = static_cast<char>(tag);
@@ -105,8 +123,7 @@ TEST_P(UdpTxBatchTest, EveryPeerGetsItsDatagramsInOrder) {
   std::vector<std::string> data;
   data.reserve(plan.size());
   for (size_t i = 0; i < plan.size(); ++i) data.push_back(Datagram(static_cast<int>(i), plan[i].len));
-  UdpTxBatch batch(/*v6_socket=*/false);
-  if (!GetParam()) batch.DisableGso();
+  UdpTxBatch batch = MakeBatch();
   for (size_t i = 0; i < plan.size(); ++i) {
     batch.Add(reinterpret_cast<const uint8_t*>(data[i].data()), data[i].size(), &plan[i].to->path);
   }
@@ -132,14 +149,10 @@ TEST_P(UdpTxBatchTest, EveryPeerGetsItsDatagramsInOrder) {
 
 TEST_P(UdpTxBatchTest, AFullBurstToOnePeerArrivesWhole) {
   Receiver& a = AddReceiver();
-  std::vector<std::string> data;
   // 64 x 1000 bytes fit one GSO message (64 segments, < 64 KiB).
-  for (int i = 0; i < UdpTxBatch::kMaxDatagrams; ++i) data.push_back(Datagram(i, 1000));
-  UdpTxBatch batch(false);
-  if (!GetParam()) batch.DisableGso();
-  for (const std::string& d : data) {
-    batch.Add(reinterpret_cast<const uint8_t*>(d.data()), d.size(), &a.path);
-  }
+  const std::vector<std::string> data = Datagrams(UdpTxBatch::kMaxDatagrams, 1000);
+  UdpTxBatch batch = MakeBatch();
+  AddAll(batch, data, a.path);
   UdpTxBatch::Result r = batch.Flush(tx_fd_);
   EXPECT_EQ(r.packets, data.size());
   // With GSO (this kernel has it since 4.18): one message for the burst.
@@ -154,13 +167,9 @@ TEST_P(UdpTxBatchTest, AFullBurstToOnePeerArrivesWhole) {
 
 TEST_P(UdpTxBatchTest, RunsLargerThanAGsoMessageAreSplit) {
   Receiver& a = AddReceiver();
-  std::vector<std::string> data;
-  for (int i = 0; i < UdpTxBatch::kMaxDatagrams; ++i) data.push_back(Datagram(i, 1400));
-  UdpTxBatch batch(false);
-  if (!GetParam()) batch.DisableGso();
-  for (const std::string& d : data) {
-    batch.Add(reinterpret_cast<const uint8_t*>(d.data()), d.size(), &a.path);
-  }
+  const std::vector<std::string> data = Datagrams(UdpTxBatch::kMaxDatagrams, 1400);
+  UdpTxBatch batch = MakeBatch();
+  AddAll(batch, data, a.path);
   UdpTxBatch::Result r = batch.Flush(tx_fd_);
   EXPECT_EQ(r.packets, data.size());
   EXPECT_EQ(r.messages, GetParam() ? 2u : data.size());  // 46 x 1400 B fit in 64 KiB
@@ -173,13 +182,9 @@ TEST_P(UdpTxBatchTest, IPv4PeersFromADualStackSocket) {
   int off = 0;
   setsockopt(fd6, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
   Receiver& a = AddReceiver();
-  std::vector<std::string> data;
-  for (int i = 0; i < 5; ++i) data.push_back(Datagram(i, 300));
-  UdpTxBatch batch(/*v6_socket=*/true);
-  if (!GetParam()) batch.DisableGso();
-  for (const std::string& d : data) {
-    batch.Add(reinterpret_cast<const uint8_t*>(d.data()), d.size(), &a.path);
-  }
+  const std::vector<std::string> data = Datagrams(5, 300);
+  UdpTxBatch batch = MakeBatch(/*v6_socket=*/true);
+  AddAll(batch, data, a.path);
   EXPECT_EQ(batch.Flush(fd6).packets, data.size());
   EXPECT_EQ(Drain(a), data);
   ::close(fd6);
@@ -189,8 +194,7 @@ TEST_P(UdpTxBatchTest, ErrorsAreCountedDrops) {
   Receiver& a = AddReceiver();
   PeerPath nowhere = PeerPath::Udp(SocketAddress::V4(0xffffffff, 9), 0);  // broadcast: EACCES
   std::string d = Datagram(1, 50);
-  UdpTxBatch batch(false);
-  if (!GetParam()) batch.DisableGso();
+  UdpTxBatch batch = MakeBatch();
   batch.Add(reinterpret_cast<const uint8_t*>(d.data()), d.size(), &nowhere);
   batch.Add(reinterpret_cast<const uint8_t*>(d.data()), d.size(), &nowhere);
   batch.Add(reinterpret_cast<const uint8_t*>(d.data()), d.size(), &a.path);
