@@ -158,8 +158,9 @@ void CleanupEal() {
   if (g_eal_state.compare_exchange_strong(expected, 2)) rte_eal_cleanup();
 }
 
-rte_mempool* CreateMbufPool(const char* name, unsigned n, unsigned cache, int socket) {
-  const uint16_t data_room = RTE_MBUF_DEFAULT_BUF_SIZE;
+rte_mempool* CreateMbufPool(const char* name, unsigned n, unsigned cache, int socket,
+                            uint16_t data_room) {
+  if (data_room == 0) data_room = RTE_MBUF_DEFAULT_BUF_SIZE;
   if (rte_eal_has_hugepages() || rte_eal_iova_mode() != RTE_IOVA_VA) {
     return rte_pktmbuf_pool_create(name, n, cache, 0, data_room, socket);
   }

@@ -55,12 +55,14 @@ bool EalInitialized();
 // rte_eal_cleanup (once; no DPDK call may follow).
 void CleanupEal();
 
-// A packet mbuf pool (RTE_MBUF_DEFAULT_BUF_SIZE data room). Without
-// hugepages and with IOVA as VA, objects may straddle 4 KiB pages (IOVA
-// contiguity is VA contiguity then): otherwise every mbuf gets a page of
-// its own, all at the same page offset, and they thrash the same L1 sets
-// and the TLB (several times slower per packet). NULL on failure (rte_errno).
-::rte_mempool* CreateMbufPool(const char* name, unsigned n, unsigned cache, int socket);
+// A packet mbuf pool, data_room bytes per mbuf with the headroom (0:
+// RTE_MBUF_DEFAULT_BUF_SIZE). Without hugepages and with IOVA as VA, objects
+// may straddle 4 KiB pages (IOVA contiguity is VA contiguity then):
+// otherwise every mbuf gets a page of its own, all at the same page offset,
+// and they thrash the same L1 sets and the TLB (several times slower per
+// packet). NULL on failure (rte_errno).
+::rte_mempool* CreateMbufPool(const char* name, unsigned n, unsigned cache, int socket,
+                              uint16_t data_room = 0);
 
 // Hot-plugs a net_tap port with the kernel interface `ifname` and MAC `mac`
 // ("02:00:00:00:00:01" form); returns its port id. `index` makes the vdev

@@ -43,9 +43,11 @@
 # The DPDK backend runs when both binaries have DPDK, we are root and
 # /dev/net/tun exists: the super peer gets a net_memif server port (plus the
 # TAP its DPDK backend makes) with address 10.99.78.1/24, the generator the
-# memif client with 10.99.78.2, one worker lcore. It is skipped, with the
-# reason, when a prerequisite is missing or the super peer does not come up
-# with its DPDK backend.
+# memif client with 10.99.78.2, one worker lcore. The generator's traffic
+# loop runs to completion on one CPU (its EAL -l): the first one no super
+# peer worker lcore uses, else CPU 0 (next to the super peer's control
+# thread). It is skipped, with the reason, when a prerequisite is missing or
+# the super peer does not come up with its DPDK backend.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -290,7 +292,11 @@ for backend in "${BACKENDS[@]}"; do
         log "run $run: $peers peers, $workers worker(s), $payload-byte payload"
         extra=()
         if [[ $backend == dpdk ]]; then
-          extra+=(--backend=dpdk "--dpdk_eal=--no-pci --vdev=net_memif0,role=client,socket=$MEMIF_SOCK,rsize=14"
+          # Not on a worker's CPU (lcores 1..workers busy-poll theirs).
+          lg_cpu=0
+          if (($(nproc) > workers + 1)); then lg_cpu=$((workers + 1)); fi
+          extra+=(--backend=dpdk
+                  "--dpdk_eal=--no-pci -l $lg_cpu --vdev=net_memif0,role=client,socket=$MEMIF_SOCK,rsize=14"
                   "--dpdk_local_ip=$DPDK_LG_ADDR")
         fi
         ((first_run)) && extra+=("--sp_pid=$SP_PID")
@@ -443,8 +449,11 @@ for r in rows:
 md.append("")
 md.append("* **max Mpps / Gbit/s**: the highest relayed rate at which less than 0.1 % of the offered "
           "APP messages were lost (Gbit/s counts whole drasyl messages: 79-byte header + payload). "
-          "**p50/p99**: one-way latency node → super peer → node at that rate (kernel receive "
-          "timestamps). **limit** says who gave out first: *generator* means the load generator "
+          "**p50/p99**: one-way latency node → super peer → node at that rate (sockets: send time "
+          "to the kernel's receive timestamp; DPDK: TSC when the burst is handed to the port to TSC "
+          "when the burst comes back, the generator polling without pause). Over DPDK, messages the "
+          "port refuses (memif's ring to the super peer full, where a NIC would overflow) count as "
+          "lost. **limit** says who gave out first: *generator* means the load generator "
           "could not offer more and the super peer lost nothing, so the super peer can do more.")
 md.append("* **HELLO/s (known)**: HELLOs of registered nodes answered per second (control thread). "
           "**registrations/s**: new peers per second during the initial HELLO wave (each costs the "

@@ -30,6 +30,18 @@
 // after a drain time; reordered = arrivals with a sequence number below the
 // highest already seen on their (socket, socket) flow.
 //
+// With a poll-mode backend (DPDK) a traffic step runs to completion on one
+// thread: it sends a burst when one is due and polls for what came back in
+// between, never sleeping, so that the receive time is when the burst was
+// polled, not when a sleeping receiver woke up. The send stamp is written
+// by the backend as it hands the burst to the port, receive times are taken
+// per received burst, both from the TSC. Messages are copies of a template
+// whose checksum sum is precomputed; per message only the sums of the
+// sender's and recipient's parts (precomputed per node) and of the sequence
+// number are added. Messages the port refuses (a full ring to the super
+// peer: memif pushes back where a NIC would overflow) count as offered and
+// lost. The receiver thread serves the other phases.
+//
 // Progress goes to stderr once a second; --json prints one JSON object on
 // stdout at the end.
 #include <signal.h>
@@ -39,12 +51,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cinttypes>
+#include <condition_variable>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,6 +68,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "bench/loadgen/csum.h"
 #include "bench/loadgen/histogram.h"
 #include "bench/loadgen/identity_cache.h"
 #include "bench/loadgen/packet_io.h"
@@ -108,6 +123,10 @@ DEFINE_int64(sp_pid, 0, "PID of a local super peer: report its RSS growth per re
 DEFINE_string(backend, "auto", "I/O backend: socket, dpdk, or auto (dpdk when --dpdk_eal is set).");
 DEFINE_string(dpdk_local_ip, "", "DPDK backend: our IPv4 source address.");
 DEFINE_string(dpdk_peer_mac, "", "DPDK backend: the super peer port's MAC address.");
+DEFINE_bool(dpdk_accept_reflected, false,
+            "DPDK backend: count our own frames coming back unchanged (source our address, "
+            "destination the super peer) as relayed, so that a reflector such as dpdk-testpmd in "
+            "io forwarding is measured like the super peer (scripts/memif-bench.sh).");
 DEFINE_bool(kernel_timestamps, true, "Socket backend: receive times from SO_TIMESTAMPNS "
                                      "(else the time the receiver thread read the message).");
 DEFINE_bool(progress, true, "Progress line on stderr once a second.");
@@ -121,6 +140,11 @@ namespace {
 
 constexpr uint32_t kPayloadMagic = 0x31474c44;  // "DLG1" little-endian
 constexpr size_t kPayloadHeader = 32;
+// Offsets in an APP message (after the 79-byte header) of the payload fields.
+constexpr size_t kOffSrc = wire::kHeaderBytes + 4;
+constexpr size_t kOffDst = wire::kHeaderBytes + 8;
+constexpr size_t kOffSeq = wire::kHeaderBytes + 16;
+constexpr size_t kOffStamp = wire::kHeaderBytes + 24;
 constexpr int kMaxSteps = 250;
 constexpr int kRxBurst = 256;
 constexpr int kMaxBatch = 256;
@@ -270,6 +294,7 @@ struct Shared {
   std::unique_ptr<std::atomic<uint64_t>[]> hello_sent_ns;  // MonoNs of the last HELLO
   std::unique_ptr<std::atomic<uint8_t>[]> acked;
   absl::flat_hash_map<uint64_t, uint32_t> index;  // first 8 key bytes -> node
+  std::vector<uint64_t> key8;                     // node -> first 8 key bytes
   Url sp;
   bool arm = true;
 
@@ -297,6 +322,36 @@ struct Shared {
   std::atomic<double> step_target{0};
   std::atomic<bool> stop_rx{false};
   std::atomic<bool> stop_progress{false};
+
+  // Who receives: the receiver thread, except during a run-to-completion
+  // traffic step (rx_inline), for which it waits on rx_cv without waking
+  // (a wakeup would cost the step's core a context switch).
+  std::mutex rx_mu;
+  std::condition_variable rx_cv;
+  bool rx_inline = false;  // under rx_mu
+  bool rx_busy = false;    // the receiver thread is polling; under rx_mu
+};
+
+// Holds the receive side for a run-to-completion traffic step.
+class RxOwnership {
+ public:
+  explicit RxOwnership(Shared* s) : s_(s) {
+    std::unique_lock<std::mutex> lock(s_->rx_mu);
+    s_->rx_inline = true;
+    s_->rx_cv.wait(lock, [&] { return !s_->rx_busy; });
+  }
+  ~RxOwnership() {
+    {
+      std::lock_guard<std::mutex> lock(s_->rx_mu);
+      s_->rx_inline = false;
+    }
+    s_->rx_cv.notify_all();
+  }
+  RxOwnership(const RxOwnership&) = delete;
+  RxOwnership& operator=(const RxOwnership&) = delete;
+
+ private:
+  Shared* s_;
 };
 
 uint32_t NodeOf(const Shared& s, const uint8_t* key) {
@@ -308,84 +363,104 @@ uint32_t NodeOf(const Shared& s, const uint8_t* key) {
 
 // ---------------------------------------------------------------- receiver
 
-void ReceiverLoop(Shared* s, PacketIo* io) {
-  std::vector<RxPacket> pkts(kRxBurst);
+// Accounts for `got` received messages (whoever polled them).
+void HandleRx(Shared* s, RxPacket* pkts, int got) {
   const size_t n = s->n;
   const size_t k = s->k;
-  while (!s->stop_rx.load(std::memory_order_relaxed)) {
-    const int got = io->Receive(pkts.data(), kRxBurst, 50);
-    if (got <= 0) continue;
-    const uint64_t mono = MonoNs();
-    for (int i = 0; i < got; ++i) {
-      RxPacket& p = pkts[i];
-      if (p.len < wire::kHeaderBytes || LoadBe32(p.data) != wire::kMagic) {
+  uint64_t mono = 0;  // for HELLO round trips, read once per call when needed
+  for (int i = 0; i < got; ++i) {
+    RxPacket& p = pkts[i];
+    if (p.len < wire::kHeaderBytes || LoadBe32(p.data) != wire::kMagic) {
+      Add(s->foreign);
+      continue;
+    }
+    const uint8_t type = p.data[wire::off::kType];
+    if (type == static_cast<uint8_t>(wire::MessageType::kApp)) {
+      const uint8_t* pl = p.data + wire::kHeaderBytes;
+      if (p.len < wire::kHeaderBytes + kPayloadHeader || Le32(pl) != kPayloadMagic) {
         Add(s->foreign);
         continue;
       }
-      const uint8_t type = p.data[wire::off::kType];
-      if (type == static_cast<uint8_t>(wire::MessageType::kApp)) {
-        const uint8_t* pl = p.data + wire::kHeaderBytes;
-        if (p.len < wire::kHeaderBytes + kPayloadHeader || Le32(pl) != kPayloadMagic) {
-          Add(s->foreign);
-          continue;
-        }
-        const uint32_t src = Le32(pl + 4), dst = Le32(pl + 8), step = Le32(pl + 12);
-        const uint32_t seq = Le32(pl + 16);
-        const uint64_t ts = Le64(pl + 24);
-        if (src >= n || dst >= n || step > kMaxSteps ||
-            std::memcmp(p.data + wire::off::kRecipient, s->ids[dst].public_key.data(), 8) != 0) {
-          Add(s->foreign);
-          continue;
-        }
-        StepRx& st = s->steps[step];
-        Add(st.packets);
-        Add(st.bytes, p.wire_len);
-        st.latency.Add(p.rx_ns > ts ? p.rx_ns - ts : 0);
-        uint32_t& next = s->rx_flow_next[(src % k) * k + dst % k];
-        if (seq + 1 <= next) {
-          Add(st.reordered);
-        } else {
-          next = seq + 1;
-        }
-        Add(s->app_rx);
-      } else if (type == static_cast<uint8_t>(wire::MessageType::kAck)) {
-        const uint32_t node = NodeOf(*s, p.data + wire::off::kRecipient);
-        if (node == UINT32_MAX ||
-            std::memcmp(p.data + wire::off::kSender, s->sp.pk.data(), kPublicKeyBytes) != 0) {
-          Add(s->foreign);
-          continue;
-        }
-        const uint8_t* body = p.data + wire::kHeaderBytes;
-        size_t body_len = p.len - wire::kHeaderBytes;
-        if (s->arm) {
-          uint8_t* plain;
-          if (p.len != p.wire_len ||
-              wire::Disarm(p.data, p.len, s->keys[node].rx, &plain, &body_len) != wire::Error::kOk) {
-            Add(s->acks_bad);
-            continue;
-          }
-          body = plain;
-        }
-        wire::AckBody ack;
-        if (wire::ParseAckBody(body, body_len, &ack) != wire::Error::kOk) {
+      const uint32_t src = Le32(pl + 4), dst = Le32(pl + 8), step = Le32(pl + 12);
+      const uint32_t seq = Le32(pl + 16);
+      const uint64_t ts = Le64(pl + 24);
+      if (src >= n || dst >= n || step > kMaxSteps ||
+          Le64(p.data + wire::off::kRecipient) != s->key8[dst]) {
+        Add(s->foreign);
+        continue;
+      }
+      StepRx& st = s->steps[step];
+      Add(st.packets);
+      Add(st.bytes, p.wire_len);
+      st.latency.Add(p.rx_ns > ts ? p.rx_ns - ts : 0);
+      uint32_t& next = s->rx_flow_next[(src % k) * k + dst % k];
+      if (seq + 1 <= next) {
+        Add(st.reordered);
+      } else {
+        next = seq + 1;
+      }
+      Add(s->app_rx);
+    } else if (type == static_cast<uint8_t>(wire::MessageType::kAck)) {
+      const uint32_t node = NodeOf(*s, p.data + wire::off::kRecipient);
+      if (node == UINT32_MAX ||
+          std::memcmp(p.data + wire::off::kSender, s->sp.pk.data(), kPublicKeyBytes) != 0) {
+        Add(s->foreign);
+        continue;
+      }
+      const uint8_t* body = p.data + wire::kHeaderBytes;
+      size_t body_len = p.len - wire::kHeaderBytes;
+      if (s->arm) {
+        uint8_t* plain;
+        if (p.len != p.wire_len ||
+            wire::Disarm(p.data, p.len, s->keys[node].rx, &plain, &body_len) != wire::Error::kOk) {
           Add(s->acks_bad);
           continue;
         }
-        const uint64_t sent = s->hello_sent_ns[node].load(std::memory_order_relaxed);
-        const int phase = s->hello_phase.load(std::memory_order_relaxed);
-        s->hello_rtt[phase].Add(mono > sent ? mono - sent : 0);
-        Add(s->acks);
-        if (s->acked[node].load(std::memory_order_relaxed) == 0) {
-          s->acked[node].store(1, std::memory_order_relaxed);
-          Add(s->registered);
-          s->last_register_ns.store(mono, std::memory_order_relaxed);
-        }
-      } else if (type == static_cast<uint8_t>(wire::MessageType::kUnite)) {
-        Add(s->unites);
-      } else {
-        Add(s->foreign);
+        body = plain;
       }
+      wire::AckBody ack;
+      if (wire::ParseAckBody(body, body_len, &ack) != wire::Error::kOk) {
+        Add(s->acks_bad);
+        continue;
+      }
+      if (mono == 0) mono = MonoNs();
+      const uint64_t sent = s->hello_sent_ns[node].load(std::memory_order_relaxed);
+      const int phase = s->hello_phase.load(std::memory_order_relaxed);
+      s->hello_rtt[phase].Add(mono > sent ? mono - sent : 0);
+      Add(s->acks);
+      if (s->acked[node].load(std::memory_order_relaxed) == 0) {
+        s->acked[node].store(1, std::memory_order_relaxed);
+        Add(s->registered);
+        s->last_register_ns.store(mono, std::memory_order_relaxed);
+      }
+    } else if (type == static_cast<uint8_t>(wire::MessageType::kUnite)) {
+      Add(s->unites);
+    } else {
+      Add(s->foreign);
     }
+  }
+}
+
+// The receiver thread: polls whenever no run-to-completion step does.
+void ReceiverLoop(Shared* s, PacketIo* io) {
+  std::vector<RxPacket> pkts(kRxBurst);
+  // A poll-mode backend's Receive returns within this when nothing comes,
+  // and so hands the receive side over without delay.
+  const int timeout_ms = io->poll_mode() ? 2 : 50;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(s->rx_mu);
+      s->rx_cv.wait(lock, [&] { return !s->rx_inline || s->stop_rx.load(); });
+      if (s->stop_rx.load()) break;
+      s->rx_busy = true;
+    }
+    const int got = io->Receive(pkts.data(), kRxBurst, timeout_ms);
+    if (got > 0) HandleRx(s, pkts.data(), got);
+    {
+      std::lock_guard<std::mutex> lock(s->rx_mu);
+      s->rx_busy = false;
+    }
+    s->rx_cv.notify_all();
   }
 }
 
@@ -404,6 +479,7 @@ struct StepResult {
   uint64_t acks = 0;
   uint64_t unites = 0;
   uint64_t tx_errors = 0;
+  uint64_t skipped = 0;  // run to completion: due while the generator was stalled
   double lat_p50_us = 0, lat_p99_us = 0, lat_p999_us = 0, lat_max_us = 0;
 
   double offered_pps() const { return seconds > 0 ? offered / seconds : 0; }
@@ -430,8 +506,8 @@ class Sender {
       : s_(s), io_(io), pattern_(pattern), active_(active), payload_(payload),
         batch_(std::min<size_t>(batch, kMaxBatch)), rng_(seed) {
     msg_len_ = wire::kHeaderBytes + payload_;
-    bufs_.assign(kMaxBatch * std::max<size_t>(msg_len_, 1024), 0);
-    stride_ = std::max<size_t>(msg_len_, 1024);
+    stride_ = (msg_len_ + 63) & ~size_t{63};  // whole cache lines, densely packed
+    bufs_.assign(kMaxBatch * stride_, 0);
     tx_flow_seq_.assign(s_->k * s_->k, 0);
     all_offset_.assign(pattern_ == Pattern::kAll ? active_ : 0, 0);
     socket_cursor_.assign(s_->k, 0);
@@ -444,6 +520,22 @@ class Sender {
       m[wire::off::kFlags] = s_->arm ? wire::kFlagArmed : 0;  // looks like a real, armed APP
       StoreBe32(m + wire::off::kNetworkId, static_cast<uint32_t>(s_->sp.network_id));
       m[wire::off::kType] = static_cast<uint8_t>(wire::MessageType::kApp);
+    }
+    if (io_->poll_mode()) {
+      tx_sum_.resize(s_->n);
+      rx_sum_.resize(s_->n);
+      for (size_t node = 0; node < s_->n; ++node) {
+        const uint8_t* key = s_->ids[node].public_key.data();
+        uint8_t pow[4];
+        StoreBe32(pow, static_cast<uint32_t>(s_->ids[node].pow));
+        const uint16_t key_sum = csum::Sum(key, kPublicKeyBytes);
+        const uint16_t id_sum = csum::OfU32(static_cast<uint32_t>(node));
+        tx_sum_[node] = csum::Fold(uint64_t{csum::At(wire::off::kSender, key_sum)} +
+                                   csum::At(wire::off::kPow, csum::Sum(pow, 4)) +
+                                   csum::At(kOffSrc, id_sum));
+        rx_sum_[node] = csum::Fold(uint64_t{csum::At(wire::off::kRecipient, key_sum)} +
+                                   csum::At(kOffDst, id_sum));
+      }
     }
     // HELLO endpoints per socket.
     endpoints_.resize(s_->k);
@@ -615,6 +707,7 @@ class Sender {
 
   // One traffic step at `rate` pps (0: open loop) for `seconds`.
   StepResult TrafficStep(int id, double rate, double seconds, double hello_rate) {
+    if (io_->poll_mode()) return TrafficStepPolled(id, rate, seconds, hello_rate);
     StepResult r;
     r.id = id;
     r.target_pps = rate;
@@ -700,6 +793,111 @@ class Sender {
       if (after == before) break;
       before = after;
     }
+    Collect(&r, acks0, unites0, txerr0);
+    return r;
+  }
+
+  // A traffic step of a poll-mode backend, run to completion on this
+  // thread: poll, send what is due, repeat; never sleep.
+  StepResult TrafficStepPolled(int id, double rate, double seconds, double hello_rate) {
+    RxOwnership rx(s_);
+    StepResult r;
+    r.id = id;
+    r.target_pps = rate;
+    const uint64_t acks0 = Get(s_->acks), unites0 = Get(s_->unites);
+    const uint64_t txerr0 = io_->tx_errors();
+    const uint16_t base_sum = StepBaseSum(id);
+    const uint64_t start = io_->Now();
+    const uint64_t end = start + static_cast<uint64_t>(seconds * 1e9);
+    uint64_t app_sent = 0, hello_sent = 0, bytes = 0;
+    // At a set rate, bursts of ~100 us worth of messages (at most --batch).
+    const size_t min_batch =
+        rate > 0 ? std::clamp<size_t>(static_cast<size_t>(rate / 10000), 1, batch_) : batch_;
+    const size_t sockets_used = std::min(active_, s_->k);
+    // Messages that fell due while this thread did not run (the hypervisor
+    // or the kernel took the core; here up to milliseconds) are skipped
+    // beyond 100 us worth: sent back to back, they would arrive as a burst
+    // that no steady sender makes, and fill the super peer's ring.
+    const uint64_t max_lag = std::max<uint64_t>(2 * batch_, static_cast<uint64_t>(rate * 1e-4));
+    uint64_t skipped = 0;
+    size_t sock = 0;
+    uint64_t now = start;
+    TxPacket pkts[kMaxBatch];
+    uint16_t sums[kMaxBatch];
+    while (now < end && !g_interrupted.load(std::memory_order_relaxed)) {
+      PollRx();
+      size_t due = batch_;
+      if (rate > 0) {
+        const double should = (now - start) * 1e-9 * rate - static_cast<double>(skipped);
+        due = should > app_sent ? static_cast<size_t>(should - app_sent) : 0;
+        if (due > max_lag) {
+          skipped += due - batch_;
+          due = batch_;
+        }
+        if (due < min_batch) due = 0;
+        due = std::min(due, batch_);
+      }
+      if (due > 0) {
+        const size_t m = BuildApp(id, sock, due, base_sum, sums);
+        for (size_t i = 0; i < m; ++i) {
+          pkts[i] = {bufs_.data() + i * stride_, static_cast<uint32_t>(msg_len_), sums[i], true};
+        }
+        // What the port refused (its ring to the super peer full) counts as
+        // offered and lost: on a NIC the super peer's receive ring would
+        // have overflowed. (Over memif the sender sees it, not the peer.)
+        io_->SendStamped(sock, pkts, static_cast<int>(m), kOffStamp);
+        app_sent += m;
+        bytes += static_cast<uint64_t>(m) * msg_len_;
+        Add(s_->app_tx, m);
+        sock = (sock + 1) % sockets_used;
+      }
+      if (hello_rate > 0) {
+        const double should = (now - start) * 1e-9 * hello_rate;
+        if (should >= hello_sent + 1) {
+          const size_t want = std::min<size_t>(static_cast<size_t>(should - hello_sent), batch_);
+          const size_t m = SendHelloBatch(
+              &refresh_cursor_, want,
+              [&](uint32_t node) { return s_->acked[node].load(std::memory_order_relaxed) != 0; },
+              true);
+          hello_sent += m > 0 ? m : want;
+        }
+      }
+      now = io_->Now();
+    }
+    r.seconds = (std::min(now, end) - start) / 1e9;
+    if (r.seconds <= 0) r.seconds = (io_->Now() - start) / 1e9;
+    r.offered = app_sent;
+    r.offered_bytes = bytes;
+    r.hellos = hello_sent;
+    r.skipped = skipped;
+    // Drain as TrafficStep does, polling.
+    const StepRx& st = s_->steps[id];
+    const uint64_t drain_start = io_->Now();
+    PollUntil(drain_start + static_cast<uint64_t>(FLAGS_drain_ms) * 1000000ull);
+    for (uint64_t before = Get(st.packets);;) {
+      if (Get(st.packets) >= r.offered || io_->Now() - drain_start > 5000000000ull) break;
+      PollUntil(io_->Now() + 100000000ull);
+      const uint64_t after = Get(st.packets);
+      if (after == before) break;
+      before = after;
+    }
+    Collect(&r, acks0, unites0, txerr0);
+    return r;
+  }
+
+ private:
+  void PollRx() {
+    const int got = io_->Receive(rx_pkts_, kRxBurst, 0);
+    if (got > 0) HandleRx(s_, rx_pkts_, got);
+  }
+  void PollUntil(uint64_t t) {
+    while (io_->Now() < t) PollRx();
+  }
+
+  // The step's results once it is drained.
+  void Collect(StepResult* out, uint64_t acks0, uint64_t unites0, uint64_t txerr0) {
+    StepResult& r = *out;
+    const StepRx& st = s_->steps[r.id];
     r.relayed = Get(st.packets);
     r.relayed_bytes = Get(st.bytes);
     r.reordered = Get(st.reordered);
@@ -710,12 +908,25 @@ class Sender {
     r.lat_p99_us = st.latency.Quantile(0.99) / 1e3;
     r.lat_p999_us = st.latency.Quantile(0.999) / 1e3;
     r.lat_max_us = st.latency.max() / 1e3;
-    return r;
   }
 
- private:
-  // Fills up to `want` APP messages from nodes on socket `sock`; returns how many.
-  size_t BuildApp(int step, size_t sock, size_t want) {
+  // The checksum sum of an APP message of `step` with the per-message
+  // fields (keys, proof of work, source, recipient, sequence number, stamp)
+  // zero.
+  uint16_t StepBaseSum(int step) const {
+    std::vector<uint8_t> m(bufs_.begin(), bufs_.begin() + msg_len_);
+    if (m.size() < wire::kHeaderBytes + kPayloadHeader) return 0;  // (--payload is checked)
+    std::memset(m.data() + wire::off::kRecipient, 0, 2 * kPublicKeyBytes + 4);
+    std::memset(m.data() + wire::kHeaderBytes, 0, kPayloadHeader);
+    const uint32_t fields[4] = {kPayloadMagic, 0, 0, static_cast<uint32_t>(step)};
+    std::memcpy(m.data() + wire::kHeaderBytes, fields, sizeof(fields));
+    return csum::Sum(m.data(), m.size());
+  }
+
+  // Fills up to `want` APP messages from nodes on socket `sock`; returns how
+  // many. With `sums`: each message's checksum sum (base_sum: StepBaseSum).
+  size_t BuildApp(int step, size_t sock, size_t want, uint16_t base_sum = 0,
+                  uint16_t* sums = nullptr) {
     const size_t k = s_->k;
     const size_t a = active_;
     // Active nodes on this socket: sock, sock + k, ... < a.
@@ -754,6 +965,10 @@ class Sender {
       const uint32_t seq = tx_flow_seq_[(src % k) * k + dst % k]++;
       const uint32_t fields[5] = {kPayloadMagic, src, dst, static_cast<uint32_t>(step), seq};
       std::memcpy(pl, fields, sizeof(fields));
+      if (sums != nullptr) {
+        sums[m] = csum::Fold(uint64_t{base_sum} + tx_sum_[src] + rx_sum_[dst] +
+                             csum::At(kOffSeq, csum::OfU32(seq)));
+      }
     }
     return m;
   }
@@ -776,6 +991,12 @@ class Sender {
   std::vector<uint32_t> all_offset_;
   std::vector<size_t> socket_cursor_;
   std::vector<wire::EndpointList> endpoints_;
+  // Poll-mode backends: per node the checksum sums of its part of an APP
+  // message as sender (key, proof of work, source field) and as recipient
+  // (key, recipient field).
+  std::vector<uint16_t> tx_sum_;
+  std::vector<uint16_t> rx_sum_;
+  RxPacket rx_pkts_[kRxBurst];
   size_t per_socket_ = 1;
   size_t refresh_cursor_ = 0;
   uint64_t pair_flip_ = 0;
@@ -808,7 +1029,7 @@ std::string StepJson(const StepResult& r, size_t msg_len) {
       ",\"p999\":", Num(std::round(r.lat_p999_us * 10) / 10),
       ",\"max\":", Num(std::round(r.lat_max_us * 10) / 10), "}",
       ",\"hellos\":", r.hellos, ",\"acks\":", r.acks, ",\"unites\":", r.unites,
-      ",\"tx_errors\":", r.tx_errors, "}");
+      ",\"tx_errors\":", r.tx_errors, ",\"skipped\":", r.skipped, "}");
 }
 
 std::string PhaseJson(const PhaseResult& p, const char* done_name) {
@@ -934,6 +1155,7 @@ int Run() {
     o.super_peer = url->addr;
     o.local_ip = FLAGS_dpdk_local_ip;
     o.peer_mac = FLAGS_dpdk_peer_mac;
+    o.accept_reflected = FLAGS_dpdk_accept_reflected;
     o.ports = k;
     io = CreateDpdkIo(o);
   } else {
@@ -978,7 +1200,11 @@ int Run() {
     s.keys = std::move(*keys);
   }
   s.index.reserve(n);
-  for (size_t i = 0; i < n; ++i) s.index.emplace(Le64(s.ids[i].public_key.data()), static_cast<uint32_t>(i));
+  s.key8.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    s.key8[i] = Le64(s.ids[i].public_key.data());
+    s.index.emplace(s.key8[i], static_cast<uint32_t>(i));
+  }
   s.hello_sent_ns = std::make_unique<std::atomic<uint64_t>[]>(n);
   s.acked = std::make_unique<std::atomic<uint8_t>[]>(n);
   s.rx_flow_next = static_cast<uint32_t*>(std::calloc(s.k * s.k, sizeof(uint32_t)));
@@ -992,6 +1218,9 @@ int Run() {
   std::thread receiver([&] { ReceiverLoop(&s, io->get()); });
   std::thread progress;
   if (FLAGS_progress) progress = std::thread([&] { ProgressLoop(&s); });
+  // This thread sends (and, poll mode, runs traffic to completion): on the
+  // backend's CPU if it has one; the threads above stay where they were.
+  (*io)->PinCallingThread();
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);  // precise sleeps for rate pacing
 
   Sender sender(&s, io->get(), pattern, active, FLAGS_payload, std::max<uint64_t>(1, FLAGS_batch),
@@ -1118,7 +1347,11 @@ int Run() {
   // ---- results
   s.stop_progress = true;
   if (progress.joinable()) progress.join();
-  s.stop_rx = true;
+  {
+    std::lock_guard<std::mutex> lock(s.rx_mu);
+    s.stop_rx = true;
+  }
+  s.rx_cv.notify_all();
   receiver.join();
 
   const StepResult* best = nullptr;
