@@ -3,32 +3,44 @@
 # backend comes to what a DPDK application can forward at all over the same
 # memif link on this machine.
 #
-#   scripts/memif-bench.sh                      # < 1 minute with the defaults
+#   scripts/memif-bench.sh                      # about 1 minute with the defaults
 #   scripts/memif-bench.sh --out FILE           # default build/memif-bench.json
 #
+# 0. The link alone, no code of ours: two dpdk-testpmd with one forwarding
+#    lcore each (the memif client's on CPU 0, the server's on CPU 1), frames
+#    the size of our APP messages: txonly -> rxonly (one way: what the link
+#    carries), and flowgen (client: sends and receives on one core, as
+#    drasyl-loadgen does) <-> io forwarding (server): what a one-core
+#    generator gets back through a forwarder that does nothing else.
 # 1. Ceiling: dpdk-testpmd, io forwarding (no header rewrite), one forwarding
 #    lcore, as the memif server; build/drasyl-loadgen is the memif client
 #    (rsize=14, as in scripts/capacity-report.sh) and offers 64-byte-payload
 #    APP messages open loop. What testpmd sends back is counted by testpmd
 #    (`show port stats 0`, its Tx-pps over a window in the middle of the open
-#    loop step): the loadgen cannot count io-forwarded packets, as they come
-#    back still addressed to the super peer.
+#    loop step).
 #    The loadgen only sends traffic after at least one node registered (an
 #    ACK from a real super peer), so testpmd starts with a second memif port,
 #    a client of a super peer, in chained topology (0 -> 1, 1 -> 0): the
 #    nodes register through testpmd. Then testpmd is switched to
 #    `set portlist 0` (chained with one port: 0 -> 0, the loadgen's own
 #    traffic straight back) and that super peer is stopped (SIGSTOP) for the
-#    measurement, so that nothing but testpmd runs on lcore 1.
+#    measurement, so that nothing but testpmd runs on lcore 1. The loadgen
+#    takes its own frames back as relayed (--dpdk_accept_reflected): it
+#    accounts for every returned message as it does for the super peer's,
+#    so both figures include the same receive work on lcore 0.
+#    Before the open-loop steps, a step at --floor-rate with testpmd in
+#    5tswap mode (MACs, addresses and ports swapped: the loadgen counts what
+#    comes back as relayed): loss and latency of the path without the super
+#    peer, the floor under the super peer's figures at that rate.
 # 2. Super peer: a fresh build/drasyl-sp with its DPDK backend, one worker,
 #    memif server; the loadgen as memif client exactly as the capacity report
 #    runs it: the open-loop step (relayed Mpps) and the loss < 0.1 % search.
 # 3. Prints both figures and their ratio (goal >= 70 %), writes JSON to --out.
 #
-# Pinning (2 cores): lcore 1 runs testpmd's forwarding lcore or the super
-# peer's worker; lcore 0 the load generator (taskset -c 0 and EAL -l 0),
-# testpmd's main lcore (waiting on its command line) and the super peer's
-# control thread.
+# Pinning (2 cores): CPU 1 runs testpmd's forwarding lcore or the super
+# peer's worker; CPU 0 the load generator (taskset -c 0 and EAL -l 0: its
+# traffic loop runs to completion there), testpmd's main lcore (waiting on
+# its command line) and the super peer's control thread.
 #
 # Options:
 #   --out FILE        JSON result (default build/memif-bench.json); logs go to
@@ -40,6 +52,8 @@
 #   --duration S      seconds per traffic step (default 2)
 #   --difficulty N    proof-of-work difficulty of the identities (default 8)
 #   --no-search       super peer: open loop only, no loss < 0.1 % search
+#   --no-raw          skip step 0 (testpmd against testpmd)
+#   --floor-rate PPS  rate of the 5tswap step of 1. (default 5000000)
 #
 # Needs root, /dev/net/tun (the super peer's TAP), dpdk-testpmd (Debian
 # package dpdk-dev) and binaries built with DPDK. Exits non-zero when a run
@@ -55,6 +69,8 @@ PAYLOAD=64
 DURATION=2
 DIFFICULTY=8
 SEARCH=1
+RAW=1
+FLOOR_RATE=5000000
 while (($#)); do
   case "$1" in
     --out) OUT=$2; shift ;;
@@ -70,6 +86,9 @@ while (($#)); do
     --difficulty) DIFFICULTY=$2; shift ;;
     --difficulty=*) DIFFICULTY=${1#*=} ;;
     --no-search) SEARCH=0 ;;
+    --no-raw) RAW=0 ;;
+    --floor-rate) FLOOR_RATE=$2; shift ;;
+    --floor-rate=*) FLOOR_RATE=${1#*=} ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "memif-bench: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -85,6 +104,7 @@ fail() {
 [[ $DURATION =~ ^([1-9]|10)(\.[0-9]+)?$ ]] || fail "--duration must be 1..10 seconds"
 [[ $NODES =~ ^[0-9]+$ && $NODES -ge 2 && $NODES -le 100000 ]] || fail "--nodes must be 2..100000"
 [[ $PAYLOAD =~ ^[0-9]+$ ]] || fail "--payload must be a number"
+[[ $FLOOR_RATE =~ ^[1-9][0-9]*$ ]] || fail "--floor-rate must be a positive number of messages/s"
 
 # --- prerequisites
 command -v python3 >/dev/null || fail "python3 is missing"
@@ -129,6 +149,7 @@ SP_PID=""
 TP_PID=""
 LG_PID=""
 TP_FD_OPEN=0
+RAW_PIDS=()
 stop_pid() {  # PID: TERM (after CONT), wait up to 5 s, then KILL
   local pid=$1
   [[ -n $pid ]] || return 0
@@ -164,6 +185,10 @@ stop_testpmd() {
 cleanup() {
   stop_pid "$LG_PID"
   LG_PID=""
+  local pid
+  for pid in "${RAW_PIDS[@]+"${RAW_PIDS[@]}"}"; do stop_pid "$pid"; done
+  RAW_PIDS=()
+  rm -rf "/var/run/dpdk/$TP_PREFIX-rs" "/var/run/dpdk/$TP_PREFIX-rc" "/tmp/$TAG-raw.memif"
   stop_testpmd
   stop_pid "$SP_PID"
   SP_PID=""
@@ -233,6 +258,114 @@ lg_args() {  # SOCKET URL: the common flags for a memif client of SOCKET
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 log "$NODES nodes, $PAYLOAD-byte payloads, ${DURATION}s steps; logs in $LOGS; load average $LOAD_START"
 
+# ============================================================ 0. the link alone
+FRAME=$((14 + 20 + 8 + 79 + PAYLOAD))
+RAW_JSON=null
+# raw_pair NAME SERVER_MODE CLIENT_MODE: a testpmd memif server (forwarding
+# lcore on CPU 1) and a client (forwarding lcore on CPU 0, rsize=14); both
+# ports' rates over $RAW_WINDOW s from testpmd's "show port stats 0" (the
+# second answer's "since last show" figures, timed by testpmd's TSC).
+RAW_WINDOW=$(python3 -c "print(round(max(1.0, float('$DURATION')), 2))")
+raw_cmd() {  # FD TEXT...: commands to a testpmd (ignores SIGPIPE should it be gone)
+  local fd=$1
+  shift
+  (trap '' PIPE; printf '%s\n' "$@" >&"$fd") 2>/dev/null || true
+}
+raw_pair() {
+  local name=$1 smode=$2 cmode=$3
+  local sock=/tmp/$TAG-raw.memif sfifo=$LOGS/raw-$name-server.stdin cfifo=$LOGS/raw-$name-client.stdin
+  rm -f "$sock" "$sfifo" "$cfifo"
+  mkfifo "$sfifo" "$cfifo"
+  exec 8<>"$sfifo" 9<>"$cfifo"
+  timeout -s INT 60 stdbuf -oL -eL "$TESTPMD" --lcores=0@0,1@1 --no-huge -m 512 --no-pci \
+    --file-prefix="$TP_PREFIX-rs" --no-telemetry "--vdev=net_memif0,role=server,socket=$sock" \
+    -- -i --nb-cores=1 "--forward-mode=$smode" "--txpkts=$FRAME" --total-num-mbufs=32768 \
+    <"$sfifo" >"$LOGS/raw-$name-server.out" 2>&1 &
+  RAW_PIDS+=($!)
+  wait_for "$LOGS/raw-$name-server.out" 'Checking link statuses' 20 "${RAW_PIDS[-1]}" ||
+    fail "dpdk-testpmd ($name, server) did not start (see $LOGS/raw-$name-server.out)"
+  timeout -s INT 60 stdbuf -oL -eL "$TESTPMD" --lcores=0@1,1@0 --no-huge -m 512 --no-pci \
+    --file-prefix="$TP_PREFIX-rc" --no-telemetry \
+    "--vdev=net_memif0,role=client,socket=$sock,rsize=14" \
+    -- -i --nb-cores=1 "--forward-mode=$cmode" "--txpkts=$FRAME" --total-num-mbufs=32768 \
+    <"$cfifo" >"$LOGS/raw-$name-client.out" 2>&1 &
+  RAW_PIDS+=($!)
+  wait_for "$LOGS/raw-$name-client.out" 'Checking link statuses' 20 "${RAW_PIDS[-1]}" ||
+    fail "dpdk-testpmd ($name, client) did not start (see $LOGS/raw-$name-client.out)"
+  sleep 1  # the memif connection
+  raw_cmd 8 start
+  sleep 0.2
+  raw_cmd 9 start
+  sleep 1
+  raw_cmd 8 "show port stats 0"
+  raw_cmd 9 "show port stats 0"
+  sleep "$RAW_WINDOW"
+  raw_cmd 8 "show port stats 0"
+  raw_cmd 9 "show port stats 0"
+  sleep 0.5
+  # Both stop polling before either leaves: a memif server still polling
+  # when its client disconnects may crash (testpmd 22.11).
+  raw_cmd 9 stop
+  raw_cmd 8 stop
+  sleep 0.5
+  raw_cmd 9 quit
+  sleep 0.5
+  raw_cmd 8 quit
+  local pid
+  for pid in "${RAW_PIDS[@]}"; do
+    for _ in $(seq 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    stop_pid "$pid"
+  done
+  RAW_PIDS=()
+  exec 8>&- 9>&-
+  rm -f "$sock" "$sfifo" "$cfifo"
+  rm -rf "/var/run/dpdk/$TP_PREFIX-rs" "/var/run/dpdk/$TP_PREFIX-rc"
+}
+if ((RAW)); then
+  log "0/2 the link alone: dpdk-testpmd against dpdk-testpmd, $FRAME-byte frames"
+  raw_pair oneway rxonly txonly
+  raw_pair roundtrip io flowgen
+  RAW_JSON=$(python3 - "$LOGS" "$FRAME" <<'EOF'
+import json, re, sys
+logs, frame = sys.argv[1], int(sys.argv[2])
+def rates(path):
+    text = open(path, errors="replace").read()
+    blocks = re.findall(r"NIC statistics for port 0\s+#+(.*?)#{20,}", text, re.S)
+    if len(blocks) < 2:
+        sys.exit(f"expected 2 'show port stats 0' answers in {path}, found {len(blocks)}")
+    def get(name):
+        m = re.search(name + r":\s+(\d+)", blocks[1])
+        if not m:
+            sys.exit(f"no {name} in {path}")
+        return int(m.group(1)) / 1e6
+    return get("Rx-pps"), get("Tx-pps")
+o_rx, _ = rates(f"{logs}/raw-oneway-server.out")
+_, o_tx = rates(f"{logs}/raw-oneway-client.out")
+_, r_fwd = rates(f"{logs}/raw-roundtrip-server.out")
+r_rx, r_tx = rates(f"{logs}/raw-roundtrip-client.out")
+print(json.dumps({
+    "frame_bytes": frame,
+    "one_way": {"modes": "txonly (client, CPU 0) -> rxonly (server, CPU 1)",
+                "received_mpps": round(o_rx, 4), "sent_mpps": round(o_tx, 4)},
+    "round_trip": {"modes": "flowgen (client, CPU 0: sends and receives) <-> io (server, CPU 1)",
+                   "returned_mpps": round(r_rx, 4), "sent_mpps": round(r_tx, 4),
+                   "forwarded_mpps": round(r_fwd, 4)},
+}))
+EOF
+  ) || fail "could not read testpmd's statistics (see $LOGS/raw-*.out)"
+  python3 - "$RAW_JSON" >&2 <<'EOF'
+import json, sys
+r = json.loads(sys.argv[1])
+print(f"memif-bench: the link alone, one way (testpmd txonly -> rxonly): "
+      f"{r['one_way']['received_mpps']:.3f} Mpps")
+print(f"memif-bench: the link alone, round trip (testpmd flowgen <-> io): "
+      f"{r['round_trip']['returned_mpps']:.3f} Mpps back ({r['round_trip']['sent_mpps']:.3f} Mpps sent)")
+EOF
+fi
+
 # ============================================================ 1. the ceiling
 log "1/2 ceiling: dpdk-testpmd io forwarding, 1 forwarding lcore, memif server"
 start_sp ceiling
@@ -257,21 +390,23 @@ wait_for "$LOGS/testpmd.out" 'io packet forwarding - ports=2' 10 "$TP_PID" ||
   fail "dpdk-testpmd did not start forwarding: $(grep -E 'Fail|Not all|rror' "$LOGS/testpmd.out" | head -2 | tr '\n' ' ') (see $LOGS/testpmd.out)"
 
 # A warm-up step at 20 kpps (the nodes register through testpmd before it,
-# the switch happens during it), then two open-loop steps: testpmd's plain io
-# forwarding (a burst the memif ring cannot take is dropped), then io with
-# TX retry (`set fwd io retry`: it waits for room in the ring, pushing back on
-# the generator). Each is measured by testpmd over a window in its middle.
+# the switch happens during it), the floor step at --floor-rate (5tswap),
+# then two open-loop steps: testpmd's plain io forwarding (a burst the memif
+# ring cannot take is dropped), then io with TX retry (`set fwd io retry`: it
+# waits for room in the ring, pushing back on the generator). Each open-loop
+# step is measured by testpmd over a window in its middle.
 mapfile -t args < <(lg_args "$LG_SOCK" "$SP_URL")
-"${LG_RUN[@]}" "${args[@]}" --rates=20000,0,0 --duration="$DURATION" --hello_interval_ms=0 \
-  >"$LOGS/loadgen-ceiling.json" 2>"$LOGS/loadgen-ceiling.log" &
+"${LG_RUN[@]}" "${args[@]}" --rates="20000,$FLOOR_RATE,0,0" --duration="$DURATION" --hello_interval_ms=0 \
+  --dpdk_accept_reflected >"$LOGS/loadgen-ceiling.json" 2>"$LOGS/loadgen-ceiling.log" &
 LG_PID=$!
 wait_for "$LOGS/loadgen-ceiling.log" '^loadgen: registered' 60 "$LG_PID" ||
   fail "loadgen (ceiling) did not register: $(tail -2 "$LOGS/loadgen-ceiling.log" | tr '\n' ' ') (see $LOGS/loadgen-ceiling.log)"
 grep -q '^loadgen: registered [1-9]' "$LOGS/loadgen-ceiling.log" ||
   fail "no node registered through testpmd (see $LOGS/loadgen-ceiling.log, $LOGS/testpmd.out)"
-# Loop the loadgen's port back onto itself; the super peer sleeps meanwhile.
-tp "stop" "set portlist 0" "start"
-wait_for "$LOGS/testpmd.out" 'io packet forwarding - ports=1' 5 "$TP_PID" ||
+# Loop the loadgen's port back onto itself, addresses swapped for the floor
+# step; the super peer sleeps meanwhile.
+tp "stop" "set portlist 0" "set fwd 5tswap" "start"
+wait_for "$LOGS/testpmd.out" '5tswap packet forwarding - ports=1' 5 "$TP_PID" ||
   fail "dpdk-testpmd did not switch to the loadgen's port alone (see $LOGS/testpmd.out)"
 kill -STOP "$SP_PID"
 WINDOW=$(python3 -c "print(round(max(0.5, float('$DURATION') - 0.8), 2))")
@@ -290,11 +425,16 @@ measure_window() {
 : >"$LOGS/windows.txt"
 wait_for "$LOGS/loadgen-ceiling.log" '^loadgen: step 1 ' "$STEP_WAIT" "$LG_PID" ||
   fail "loadgen (ceiling) did not finish its warm-up step (see $LOGS/loadgen-ceiling.log)"
+wait_for "$LOGS/loadgen-ceiling.log" '^loadgen: step 2 ' "$STEP_WAIT" "$LG_PID" ||
+  fail "loadgen (ceiling) did not finish its floor step (see $LOGS/loadgen-ceiling.log)"
+tp "stop" "set fwd io" "start"
+wait_for "$LOGS/testpmd.out" 'io packet forwarding - ports=1' 5 "$TP_PID" ||
+  fail "dpdk-testpmd did not switch to io forwarding (see $LOGS/testpmd.out)"
 measure_window io
 tp "stop" "set fwd io retry" "start"
 wait_for "$LOGS/testpmd.out" 'io packet forwarding with retry - ports=1' 5 "$TP_PID" ||
   fail "dpdk-testpmd did not switch to io forwarding with retry (see $LOGS/testpmd.out)"
-wait_for "$LOGS/loadgen-ceiling.log" '^loadgen: step 2 ' "$STEP_WAIT" "$LG_PID" ||
+wait_for "$LOGS/loadgen-ceiling.log" '^loadgen: step 3 ' "$STEP_WAIT" "$LG_PID" ||
   fail "loadgen (ceiling) did not finish its first open-loop step (see $LOGS/loadgen-ceiling.log)"
 measure_window io_retry
 rc=0
@@ -308,9 +448,9 @@ stop_pid "$SP_PID"
 SP_PID=""
 ((rc == 0)) || fail "loadgen (ceiling) exited $rc (see $LOGS/loadgen-ceiling.log)"
 [[ -s $LOGS/loadgen-ceiling.json ]] || fail "loadgen (ceiling) wrote no JSON (see $LOGS/loadgen-ceiling.log)"
-CEILING=$(python3 - "$LOGS/testpmd.out" "$LOGS/loadgen-ceiling.json" "$LOGS/windows.txt" <<'EOF'
+CEILING=$(python3 - "$LOGS/testpmd.out" "$LOGS/loadgen-ceiling.json" "$LOGS/windows.txt" "$FLOOR_RATE" <<'EOF'
 import json, re, sys
-out, lg_path, windows_path = sys.argv[1:4]
+out, lg_path, windows_path, floor_rate = sys.argv[1:5]
 text = open(out, errors="replace").read()
 blocks = re.findall(r"NIC statistics for port 0\s+#+(.*?)#{20,}", text, re.S)
 windows = [l.split() for l in open(windows_path) if l.strip()]
@@ -345,10 +485,20 @@ for i, (name, t0, t1) in enumerate(windows):
         "loadgen_tx_errors": open_loop[i]["tx_errors"],
     }
 best = max(modes, key=lambda m: modes[m]["forwarded_mpps"])
+floor = [s for s in lg["steps"] if s["target_pps"] == float(floor_rate)]
+if len(floor) != 1:
+    sys.exit("the loadgen did not run the floor step")
+f = floor[0]
 print(json.dumps({
     "tool": "dpdk-testpmd", "forward_mode": "io", "forwarding_lcores": 1,
     "forwarded_mpps": modes[best]["forwarded_mpps"], "best_of": best,
     "modes": modes, "registered": lg["registration"]["registered"],
+    # the path without the super peer (testpmd 5tswap), measured by the loadgen
+    "floor": {"forward_mode": "5tswap", "target_mpps": round(f["target_pps"] / 1e6, 4),
+              "offered_mpps": round(f["offered_pps"] / 1e6, 4),
+              "returned_mpps": round(f["relayed_pps"] / 1e6, 4), "loss_pct": f["loss_pct"],
+              "p50_us": f["latency_us"]["p50"], "p99_us": f["latency_us"]["p99"],
+              "p999_us": f["latency_us"]["p999"]},
 }))
 EOF
 ) || fail "could not read testpmd's statistics (see $LOGS/testpmd.out)"
@@ -356,6 +506,9 @@ echo "$CEILING" >"$LOGS/ceiling.json"
 python3 - "$CEILING" >&2 <<'EOF'
 import json, sys
 c = json.loads(sys.argv[1])
+f = c["floor"]
+print(f"memif-bench: floor, testpmd 5tswap at {f['target_mpps']:.3f} Mpps: {f['returned_mpps']:.3f} Mpps back, "
+      f"loss {f['loss_pct']} %, latency p50 {f['p50_us']} us, p99 {f['p99_us']} us")
 for name, m in c["modes"].items():
     print(f"memif-bench: ceiling, testpmd {name.replace('_', ' ')}: forwarded {m['forwarded_mpps']:.3f} Mpps "
           f"(received {m['received_mpps']:.3f}, {m['tx_dropped_pct']} % dropped at TX; "
@@ -387,9 +540,10 @@ grep -E '^loadgen: (registered|step|highest)' "$LOGS/loadgen-sp.log" | sed 's/^/
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 ELAPSED=$(($(date +%s) - START_TIME))
 python3 - "$OUT" "$LOGS/loadgen-sp.json" "$CEILING" "$NODES" "$PAYLOAD" "$DURATION" \
-  "$LOAD_START" "$LOAD_END" "$ELAPSED" "$SEARCH" <<'EOF' || fail "could not write $OUT"
+  "$LOAD_START" "$LOAD_END" "$ELAPSED" "$SEARCH" "$RAW_JSON" <<'EOF' || fail "could not write $OUT"
 import json, os, platform, sys, time
-out, lg_path, ceiling, nodes, payload, duration, load0, load1, elapsed, search = sys.argv[1:11]
+out, lg_path, ceiling, nodes, payload, duration, load0, load1, elapsed, search, raw = sys.argv[1:12]
+raw = json.loads(raw)
 c = json.loads(ceiling)
 lg = json.loads(open(lg_path).read().strip().splitlines()[-1])
 ol = [s for s in lg["steps"] if s["target_pps"] == 0][0]
@@ -406,6 +560,7 @@ res = {
     "step_seconds": float(duration), "memif": {"loadgen_role": "client", "rsize": 14},
     "pinning": {"lcore1": "testpmd forwarding lcore / super peer worker",
                 "lcore0": "loadgen (taskset -c 0, EAL -l 0), testpmd main lcore, super peer control thread"},
+    "link_alone": raw,
     "ceiling": c,
     "super_peer": {
         "workers": 1,
@@ -414,6 +569,7 @@ res = {
                       "p99_us": ol["latency_us"]["p99"]},
         "max_lossless_mpps": round(sp_ll, 4) if sp_ll is not None and search == "1" else None,
         "max_lossless_p99_us": best.get("latency_us", {}).get("p99") if search == "1" else None,
+        "max_lossless_p50_us": best.get("latency_us", {}).get("p50") if search == "1" else None,
         "generator_limited": lg["generator_limited"] if search == "1" else None,
         "steps": [{"target_pps": s["target_pps"], "offered_mpps": round(s["offered_pps"] / 1e6, 4),
                    "relayed_mpps": round(s["relayed_pps"] / 1e6, 4), "loss_pct": s["loss_pct"]}
@@ -432,6 +588,12 @@ res["goal_met"] = res["ratio_pct"] is not None and res["ratio_pct"] >= 70
 with open(out, "w") as f:
     json.dump(res, f, indent=1)
     f.write("\n")
+if raw:
+    print(f"link alone, testpmd txonly -> rxonly:    {raw['one_way']['received_mpps']:.3f} Mpps one way")
+    print(f"link alone, testpmd flowgen <-> io:      {raw['round_trip']['returned_mpps']:.3f} Mpps round trip")
+fl = c["floor"]
+print(f"floor, loadgen <-> testpmd 5tswap:       {fl['returned_mpps']:.3f} Mpps at {fl['target_mpps']:.3f}, "
+      f"loss {fl['loss_pct']} %, p50 {fl['p50_us']} us, p99 {fl['p99_us']} us")
 for name, m in c["modes"].items():
     label = f"testpmd {name.replace('_', ' ')}, 1 lcore:"
     print(f"ceiling, {label:<32}{m['forwarded_mpps']:.3f} Mpps forwarded "
@@ -440,6 +602,7 @@ print(f"super peer (DPDK, 1 worker), open loop:  {sp_ol:.3f} Mpps relayed "
       f"(offered {ol['offered_pps'] / 1e6:.3f} Mpps, loss {ol['loss_pct']:.2f} %)")
 if search == "1":
     print(f"super peer, loss < 0.1 %:                {sp_ll or 0:.3f} Mpps relayed"
+          + (f", p50 {best['latency_us']['p50']} us, p99 {best['latency_us']['p99']} us" if best else "")
           + (" (generator-limited)" if lg["generator_limited"] else ""))
 print(f"ratio: {res['ratio_pct']} % of the ceiling ({ceil:.3f} Mpps, testpmd {c['best_of'].replace('_', ' ')}) open loop"
       + (f", {res['ratio_lossless_pct']} % without loss" if search == "1" else "")
