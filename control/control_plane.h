@@ -105,7 +105,7 @@ class ControlPlane {
   // Peers whose current path is (or was) a TCP connection, to clear on close.
   absl::flat_hash_map<uint32_t, std::vector<PublicKey>> tcp_peers_;
   // Keys derived for senders whose HELLO did not authenticate yet.
-  absl::flat_hash_map<PublicKey, SessionKeys, PublicKeyHash> pending_keys_;
+  absl::flat_hash_map<PublicKey, SessionKeys, PublicKeyHash, PublicKeyEq> pending_keys_;
   // With helper threads: the HELLOs of each peer whose keys are being
   // derived (at most KeyDerivationPool::kMaxInFlight peers), answered in
   // order when the keys arrive.
@@ -115,7 +115,7 @@ class ControlPlane {
   };
   static constexpr size_t kMaxParkedPerPeer = 4;
   std::unique_ptr<KeyDerivationPool> kx_pool_;
-  absl::flat_hash_map<PublicKey, std::vector<ParkedHello>, PublicKeyHash> parked_;
+  absl::flat_hash_map<PublicKey, std::vector<ParkedHello>, PublicKeyHash, PublicKeyEq> parked_;
   uint64_t peers_udp_ = 0;
   uint64_t peers_tcp_ = 0;
 

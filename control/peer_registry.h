@@ -93,8 +93,12 @@ class PeerRegistry {
     using is_transparent = void;
     const PeerRegistry* registry;
     bool operator()(uint32_t a, uint32_t b) const { return a == b; }
-    bool operator()(uint32_t a, const PublicKey& k) const { return registry->At(a).key == k; }
-    bool operator()(const PublicKey& k, uint32_t a) const { return registry->At(a).key == k; }
+    bool operator()(uint32_t a, const PublicKey& k) const {
+      return PublicKeyEq{}(registry->At(a).key, k);
+    }
+    bool operator()(const PublicKey& k, uint32_t a) const {
+      return PublicKeyEq{}(registry->At(a).key, k);
+    }
   };
 
   PeerRecord& At(uint32_t i) { return chunks_[i >> kChunkBits][i & (kChunkRecords - 1)]; }

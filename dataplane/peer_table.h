@@ -23,6 +23,17 @@ struct PublicKeyHash {
   }
 };
 
+// Key equality as four word compares: std::array's == becomes a call to
+// memcmp, one per lookup on the relay path.
+struct PublicKeyEq {
+  bool operator()(const PublicKey& a, const PublicKey& b) const {
+    uint64_t x[4], y[4];
+    std::memcpy(x, a.data(), sizeof(x));
+    std::memcpy(y, b.data(), sizeof(y));
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3])) == 0;
+  }
+};
+
 // One change to a replica, sent by the control thread.
 struct PeerUpdate {
   enum class Op : uint8_t { kUpsert, kErase };
@@ -62,7 +73,7 @@ class PeerTable {
   }
 
  private:
-  absl::flat_hash_map<PublicKey, PeerPath, PublicKeyHash> map_;
+  absl::flat_hash_map<PublicKey, PeerPath, PublicKeyHash, PublicKeyEq> map_;
 };
 
 }  // namespace drasyl

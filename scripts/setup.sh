@@ -9,7 +9,7 @@ PACKAGES=(
   libsodium-dev libabsl-dev libgflags-dev libgoogle-glog-dev
   libbenchmark-dev libgtest-dev libgmock-dev googletest
   clang libclang-rt-14-dev
-  iproute2 iputils-ping ethtool procps kmod gnuplot-nox python3
+  iproute2 iputils-ping ethtool procps kmod gnuplot-nox python3 valgrind
 )
 
 missing=()
