@@ -155,32 +155,14 @@ bool RewriteForwardGeneral(rte_mbuf* m, const ParsedFrame& f, const PeerPath& pa
   uint8_t* payload = frame + f.payload_off;
   const uint16_t old_id = f.family == 4 ? Load16(old_l3 + 4) : 0;
   const bool full_cksum = f.udp_cksum == 0;  // IPv4 without a UDP checksum
-  // Old and new pseudo-header addresses (also what the IPv4 header
-  // checksum of the fast path changes by).
-  const uint64_t new_addrs =
-      out_v4 ? uint64_t{Load32(src.ip.data())} + Load32(path.ip.data())
-             : SumWords(src.ip.data(), 16) + SumWords(path.ip.data(), 16);
-  // Minus the old ones: ~w == -w for 32-bit words in ones' complement
-  // (0xffffffff == 0 mod 0xffff), so no extra fold is needed.
-  const uint64_t minus_old_addrs =
-      f.family == 4 ? uint64_t{~Load32(old_l3 + 12)} + uint32_t{~Load32(old_l3 + 16)}
-                    : SumComplement(old_l3 + 8, 32);
-  uint16_t udp_cksum = 0;
-  if (!full_cksum) {
-    // The hop count is the first byte of its word: as a word in memory
-    // order it grew by one in that byte. Which half of a 32-bit term a
-    // word is in does not matter (2^16 == 1).
-    // (Built from byte loads: the relay decision just stored the hop count
-    // byte, and a wider load of it would stall store forwarding.)
-    const uint16_t hop_new = WordOf(payload[wire::off::kHopCount], payload[wire::off::kFlags]);
-    const uint16_t hop_old = static_cast<uint16_t>(hop_new - RTE_BE16(0x0100));
-    const uint64_t acc = uint64_t{static_cast<uint16_t>(~f.udp_cksum)} + minus_old_addrs +
-                         uint32_t{~Load32(old_udp)} + static_cast<uint16_t>(~hop_old) +
-                         new_addrs + sport_be + (uint32_t{dport_be} << 16) + hop_new;
-    // RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m').
-    udp_cksum = static_cast<uint16_t>(~Fold(acc));
-    if (udp_cksum == 0) udp_cksum = 0xffff;
-  }
+  // Old and new pseudo-header addresses. ~w == -w for 32-bit words in
+  // ones' complement (0xffffffff == 0 mod 0xffff), so no extra fold is needed.
+  const uint64_t new_addrs = PseudoAddrSum(out_v4, src.ip.data(), path.ip.data());
+  const uint64_t minus_old_addrs = MinusPseudoAddrSum(f.family == 4, old_l3);
+  const uint16_t udp_cksum =
+      full_cksum ? 0
+                 : RelayedUdpChecksum(f.udp_cksum, minus_old_addrs, new_addrs, old_udp, sport_be,
+                                      dport_be, payload);
 
   // Drop Ethernet padding, resize the headers in front of the payload and
   // write them anew.

@@ -211,11 +211,46 @@ inline void FillOurs(ParsedFrame* out, size_t l2, uint16_t l3_len, uint16_t ulen
   out->vlan = vlan;
 }
 
+// The sum of a pseudo-header's addresses (src, dst: 4 or 16 bytes each),
+// and minus that of the IP header at l3.
+inline uint64_t PseudoAddrSum(bool v4, const uint8_t* src, const uint8_t* dst) {
+  return v4 ? uint64_t{Load32(src)} + Load32(dst) : SumWords(src, 16) + SumWords(dst, 16);
+}
+inline uint64_t MinusPseudoAddrSum(bool v4, const uint8_t* l3) {
+  return v4 ? uint64_t{~Load32(l3 + 12)} + uint32_t{~Load32(l3 + 16)} : SumComplement(l3 + 8, 32);
+}
+
+// The UDP checksum of a relayed datagram, updated (RFC 1624 eqn. 3:
+// HC' = ~(~HC + ~m + m')) for what the relay changes under it: the
+// pseudo-header's addresses (their sums, the old ones complemented), the
+// ports (the old ones: the first 4 bytes at old_udp) and the hop count word
+// (hop count || flags at an even offset of the checksummed data), which the
+// relay decision incremented by one. ~w == -w for 32-bit words too
+// (0xffffffff == 0 mod 0xffff), and which half of a 32-bit term a word is in
+// does not matter (2^16 == 1). old_cksum must not be 0 (no checksum).
+inline uint16_t RelayedUdpChecksum(uint16_t old_cksum, uint64_t minus_old_addrs,
+                                   uint64_t new_addrs, const uint8_t* old_udp, uint16_t sport_be,
+                                   uint16_t dport_be, const uint8_t* payload) {
+  // Byte loads: the relay decision just stored the hop count byte, and a
+  // wider load of it would stall store forwarding. The old hop count is
+  // the byte minus one (255 + 1 wrapped to 0 borrows nothing from flags).
+  const uint8_t hop = payload[wire::off::kHopCount];
+  const uint8_t flags = payload[wire::off::kFlags];
+  const uint16_t hop_new = WordOf(hop, flags);
+  const uint16_t hop_old = WordOf(static_cast<uint8_t>(hop - 1), flags);
+  const uint64_t acc = uint64_t{static_cast<uint16_t>(~old_cksum)} + minus_old_addrs +
+                       uint32_t{~Load32(old_udp)} + static_cast<uint16_t>(~hop_old) + new_addrs +
+                       sport_be + (uint32_t{dport_be} << 16) + hop_new;
+  const uint16_t cksum = static_cast<uint16_t>(~Fold(acc));
+  return cksum == 0 ? 0xffff : cksum;
+}
+
 }  // namespace detail
 
 // Classifies a frame received on `port_id`. A frame whose (unicast)
 // destination MAC is not the port's is dropped (kNotForUs), as are
-// malformed ones and martian sources, and a tagged one whose VLAN the port
+// malformed ones (an IPv6 UDP datagram without a checksum among them) and
+// martian sources, and a tagged one whose VLAN the port
 // does not accept (kUnknownVlan; group-addressed frames are checked on the
 // way to the kernel, PopVlanForKernel). Multi-segment frames are dropped
 // (kOversized): the payload must be contiguous. Checksums are not verified
@@ -313,6 +348,10 @@ inline FrameClass ParseFrame(const rte_mbuf* m, const PacketConfig& cfg, uint16_
     const uint16_t ulen = rte_be_to_cpu_16(Load16(udp + 4));
     if (ulen < kUdpLen || ulen > plen) return FrameClass::kDrop;
     if (MartianV6(l3 + 8) || Load16(udp) == 0) return FrameClass::kDrop;
+    // Over IPv6 the UDP checksum is mandatory (RFC 8200 8.1): a zero one is
+    // invalid, as the kernel would also say. (Relayed to an IPv4 peer it
+    // would pass for "no checksum", hiding whatever it should catch.)
+    if (Load16(udp + 6) == 0) return FrameClass::kDrop;
     if (l2 + kIpv6Len + ulen > len) {
       *drop = DropReason::kOversized;
       return FrameClass::kDrop;
@@ -385,24 +424,11 @@ inline bool RewriteForward(rte_mbuf* m, const ParsedFrame& f, const PeerPath& pa
   uint8_t* udp = ip + f.l3_len;
   const uint8_t* payload = udp + kUdpLen;
 
-  // The UDP checksum, updated (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')) for
-  // what changes under it: the pseudo-header's addresses, the ports and the
-  // hop count word (hop count || flags, at an even offset). ~w == -w for
-  // 32-bit words too (0xffffffff == 0 mod 0xffff), and which half of a
-  // 32-bit term a word is in does not matter (2^16 == 1).
-  const uint64_t new_addrs = v4 ? uint64_t{Load32(src.ip.data())} + Load32(path.ip.data())
-                                : SumWords(src.ip.data(), 16) + SumWords(path.ip.data(), 16);
-  const uint64_t minus_old_addrs =
-      v4 ? uint64_t{~Load32(ip + 12)} + uint32_t{~Load32(ip + 16)} : SumComplement(ip + 8, 32);
-  // Byte loads: the relay decision just stored the hop count byte, and a
-  // wider load of it would stall store forwarding.
-  const uint16_t hop_new = WordOf(payload[wire::off::kHopCount], payload[wire::off::kFlags]);
-  const uint16_t hop_old = static_cast<uint16_t>(hop_new - RTE_BE16(0x0100));
-  const uint64_t acc = uint64_t{static_cast<uint16_t>(~f.udp_cksum)} + minus_old_addrs +
-                       uint32_t{~Load32(udp)} + static_cast<uint16_t>(~hop_old) + new_addrs +
-                       sport_be + (uint32_t{dport_be} << 16) + hop_new;
-  uint16_t udp_cksum = static_cast<uint16_t>(~Fold(acc));
-  if (udp_cksum == 0) udp_cksum = 0xffff;
+  // The UDP checksum, updated for the new addresses, ports and hop count.
+  const uint64_t new_addrs = PseudoAddrSum(v4, src.ip.data(), path.ip.data());
+  const uint64_t minus_old_addrs = MinusPseudoAddrSum(v4, ip);
+  const uint16_t udp_cksum = RelayedUdpChecksum(f.udp_cksum, minus_old_addrs, new_addrs, udp,
+                                                sport_be, dport_be, payload);
 
   std::memcpy(frame, path.mac.data(), 6);
   std::memcpy(frame + 6, cfg.port_mac[path.listener].addr_bytes, 6);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz/*_fuzz.cc) with clang into
-# build-fuzz/ and runs each for FUZZ_SECONDS (default 30) on a copy of the
-# seed corpus (tests/fuzz/corpus/) in a temporary directory.
+# build-fuzz/ and runs each for FUZZ_SECONDS (default 30) on a copy of its
+# seed corpus in a temporary directory: tests/fuzz/corpus/<target>/ when
+# there is one, else the messages in tests/fuzz/corpus/.
 # Exits non-zero when a build fails or any target finds a crash, leak,
 # timeout or sanitizer report; reproducers are kept in build-fuzz/artifacts/.
 #
@@ -17,7 +18,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 if [[ $# -gt 0 ]]; then
   TARGETS=("$@")
 else
-  TARGETS=(wire_parse_fuzz wire_disarm_fuzz)
+  TARGETS=(wire_parse_fuzz wire_disarm_fuzz dpdk_frame_fuzz)
 fi
 
 GEN=()
@@ -41,7 +42,9 @@ for target in "${TARGETS[@]}"; do
   bin="$BUILD_DIR/tests/$target"
   corpus="$WORK/$target"
   mkdir -p "$corpus"
-  cp "$ROOT"/tests/fuzz/corpus/* "$corpus"/
+  seeds="$ROOT/tests/fuzz/corpus"
+  [[ -d $seeds/$target ]] && seeds="$seeds/$target"
+  find "$seeds" -maxdepth 1 -type f -exec cp {} "$corpus"/ \;
   log="$WORK/$target.log"
   touch "$WORK/$target.start"
   echo "fuzz: $target for ${FUZZ_SECONDS}s on $(ls "$corpus" | wc -l) seeds"

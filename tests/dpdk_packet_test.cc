@@ -580,6 +580,30 @@ TEST_F(DpdkPacketTest, Ipv4WithoutUdpChecksum) {
   Relay(s, Path("fd99::3", 5555, 1), "fd99::1", 99);
 }
 
+TEST_F(DpdkPacketTest, HopCountWrapKeepsTheChecksum) {
+  // The relay decision never lets a hop count past 8, but the rewrite must
+  // not depend on it: 255 + 1 wraps to 0 within its byte (found by
+  // tests/fuzz/dpdk_frame_fuzz.cc).
+  std::vector<uint8_t> msg = App(64);
+  msg[wire::off::kHopCount] = 255;
+  msg[wire::off::kFlags] = 0x10;
+  for (const char* to : {"10.99.0.3", "fd99::3"}) {
+    SCOPED_TRACE(to);
+    FrameSpec s;
+    rte_mbuf* m = Frame(s, msg);
+    ParsedFrame f;
+    DropReason why;
+    ASSERT_EQ(ParseFrame(m, cfg_, 0, &f, &why), FrameClass::kOurs);
+    PayloadOf(m, f)[wire::off::kHopCount]++;
+    ASSERT_TRUE(RewriteForward(m, f, Path(to, 5555, FamilyOf(to) == 4 ? 0 : 1), cfg_));
+    const uint8_t* l3 = rte_pktmbuf_mtod_offset(m, const uint8_t*, 14);
+    EXPECT_EQ(FamilyOf(to) == 4
+                  ? rte_ipv4_udptcp_cksum_verify(reinterpret_cast<const rte_ipv4_hdr*>(l3), l3 + 20)
+                  : rte_ipv6_udptcp_cksum_verify(reinterpret_cast<const rte_ipv6_hdr*>(l3), l3 + 40),
+              0);
+  }
+}
+
 TEST_F(DpdkPacketTest, EthernetPaddingIsTrimmed) {
   FrameSpec s;
   s.padding = 12;
@@ -803,6 +827,13 @@ TEST_F(DpdkPacketTest, CorruptionIsNeverHidden) {
   m = Frame(s, msg);
   ASSERT_EQ(ParseFrame(m, cfg_, 0, &f, &why), FrameClass::kOurs);
   EXPECT_EQ(SourcePath(m, f, 0).transport, Transport::kUdp);
+  // IPv6 without one is not (found by tests/fuzz/dpdk_frame_fuzz.cc: it
+  // went out to IPv4 peers as a datagram without a checksum).
+  s.src = "fd99::2";
+  s.dst = "fd99::1";
+  m = Frame(s, msg);
+  EXPECT_EQ(ParseFrame(m, cfg_, 0, &f, &why), FrameClass::kDrop);
+  EXPECT_EQ(why, DropReason::kNotForUs);
 }
 
 TEST_F(DpdkPacketTest, RewriteFailsWithoutSourceAddressOfTheFamily) {
