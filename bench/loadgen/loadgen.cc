@@ -751,19 +751,7 @@ class Sender {
         sock = (sock + 1) % sockets_used;
         did = true;
       }
-      // HELLO refresh due.
-      if (hello_rate > 0) {
-        const double should = (now - start) * 1e-9 * hello_rate;
-        if (should >= hello_sent + 1) {
-          const size_t want = std::min<size_t>(static_cast<size_t>(should - hello_sent), batch_);
-          const size_t m = SendHelloBatch(
-              &refresh_cursor_, want,
-              [&](uint32_t node) { return s_->acked[node].load(std::memory_order_relaxed) != 0; },
-              true);
-          hello_sent += m > 0 ? m : want;  // nobody registered: do not spin on it
-          did = true;
-        }
-      }
+      if (RefreshHellos(hello_rate, now - start, &hello_sent)) did = true;
       now = MonoNs();
       if (!did && rate > 0) {
         // Sleep until the next burst (or HELLO) is due.
@@ -851,17 +839,7 @@ class Sender {
         Add(s_->app_tx, m);
         sock = (sock + 1) % sockets_used;
       }
-      if (hello_rate > 0) {
-        const double should = (now - start) * 1e-9 * hello_rate;
-        if (should >= hello_sent + 1) {
-          const size_t want = std::min<size_t>(static_cast<size_t>(should - hello_sent), batch_);
-          const size_t m = SendHelloBatch(
-              &refresh_cursor_, want,
-              [&](uint32_t node) { return s_->acked[node].load(std::memory_order_relaxed) != 0; },
-              true);
-          hello_sent += m > 0 ? m : want;
-        }
-      }
+      RefreshHellos(hello_rate, now - start, &hello_sent);
       now = io_->Now();
     }
     r.seconds = (std::min(now, end) - start) / 1e9;
@@ -892,6 +870,21 @@ class Sender {
   }
   void PollUntil(uint64_t t) {
     while (io_->Now() < t) PollRx();
+  }
+
+  // The HELLOs of registered nodes due `elapsed_ns` into a traffic step at
+  // `hello_rate`/s (nodes keep re-sending them meanwhile, like real ones);
+  // true when some were due.
+  bool RefreshHellos(double hello_rate, uint64_t elapsed_ns, uint64_t* hello_sent) {
+    if (hello_rate <= 0) return false;
+    const double should = elapsed_ns * 1e-9 * hello_rate;
+    if (should < *hello_sent + 1) return false;
+    const size_t want = std::min<size_t>(static_cast<size_t>(should - *hello_sent), batch_);
+    const size_t m = SendHelloBatch(
+        &refresh_cursor_, want,
+        [&](uint32_t node) { return s_->acked[node].load(std::memory_order_relaxed) != 0; }, true);
+    *hello_sent += m > 0 ? m : want;  // nobody registered: do not spin on it
+    return true;
   }
 
   // The step's results once it is drained.
