@@ -249,10 +249,10 @@ inline uint16_t RelayedUdpChecksum(uint16_t old_cksum, uint64_t minus_old_addrs,
 
 // Classifies a frame received on `port_id`. A frame whose (unicast)
 // destination MAC is not the port's is dropped (kNotForUs), as are
-// malformed ones (an IPv6 UDP datagram without a checksum among them) and
-// martian sources, and a tagged one whose VLAN the port
-// does not accept (kUnknownVlan; group-addressed frames are checked on the
-// way to the kernel, PopVlanForKernel). Multi-segment frames are dropped
+// malformed ones (an IPv6 UDP datagram without a checksum among them),
+// martian sources, and a tagged one whose VLAN the port does not accept
+// (kUnknownVlan; group-addressed frames are checked on the way to the
+// kernel, PopVlanForKernel). Multi-segment frames are dropped
 // (kOversized): the payload must be contiguous. Checksums are not verified
 // (unless the port flagged them bad): a relayed frame keeps its UDP
 // checksum valid or invalid end to end; SourcePath checks the rest.

@@ -12,7 +12,10 @@ set -euo pipefail
 HUGEPAGES=""
 while (($#)); do
   case "$1" in
-    --hugepages) HUGEPAGES=${2:-}; shift ;;
+    --hugepages)
+      [[ $# -ge 2 ]] || { echo "setup: --hugepages needs a number of 2 MiB pages" >&2; exit 2; }
+      HUGEPAGES=$2
+      shift ;;
     --hugepages=*) HUGEPAGES=${1#*=} ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup: unknown option '$1' (see --help)" >&2; exit 2 ;;
