@@ -64,10 +64,13 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::Create(const Control
   ev.events = EPOLLIN;
   ev.data.fd = cp->wakeup_fd_;
   epoll_ctl(cp->epoll_fd_, EPOLL_CTL_ADD, cp->wakeup_fd_, &ev);
-  if (opts.kx_threads > 0) {
-    cp->kx_pool_ = std::make_unique<KeyDerivationPool>(cp->kx_, opts.kx_threads, cp->wakeup_fd_);
-  }
+  cp->StartKeyDerivation(opts.kx_threads);
   return cp;
+}
+
+void ControlPlane::StartKeyDerivation(int threads, const cpu_set_t* cpus) {
+  if (threads <= 0 || kx_pool_ != nullptr) return;
+  kx_pool_ = std::make_unique<KeyDerivationPool>(kx_, threads, wakeup_fd_, cpus);
 }
 
 ControlPlane::ControlPlane(const ControlOptions& opts, KeyExchange kx)

@@ -6,8 +6,11 @@
 #ifndef DRASYL_CONTROL_KEY_DERIVATION_POOL_H_
 #define DRASYL_CONTROL_KEY_DERIVATION_POOL_H_
 
+#include <sched.h>
+
 #include <atomic>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -25,9 +28,10 @@ class KeyDerivationPool {
     SessionKeys keys{};
   };
 
-  // `threads` >= 1 helper threads; `wakeup_fd` (an eventfd, or -1) is
-  // signalled when results are ready.
-  KeyDerivationPool(const KeyExchange& kx, int threads, int wakeup_fd);
+  // `threads` >= 1 helper threads, bound to `cpus` when given; `wakeup_fd`
+  // (an eventfd, or -1) is signalled when results are ready.
+  KeyDerivationPool(const KeyExchange& kx, int threads, int wakeup_fd,
+                    const cpu_set_t* cpus = nullptr);
   ~KeyDerivationPool();
   KeyDerivationPool(const KeyDerivationPool&) = delete;
   KeyDerivationPool& operator=(const KeyDerivationPool&) = delete;
@@ -69,6 +73,30 @@ class KeyDerivationPool {
   std::vector<std::unique_ptr<Helper>> helpers_;
   size_t next_ = 0;
 };
+
+// How many helpers run where.
+struct KeyDerivationPlacement {
+  int threads = 0;
+  bool pinned = false;  // bound to `cpus`
+  cpu_set_t cpus{};
+};
+
+// Places the helpers. `requested`: --kx_threads (< 0: the default).
+// `allowed`: the CPUs the process may use. `workers` and `main`: the CPUs a
+// backend pinned its workers and its main thread to (the control thread
+// runs on the latter), or nullptr when it pins nothing (kernel sockets):
+// - nothing pinned: unpinned helpers, by default one per CPU (at most 4)
+//   when there are two CPUs or more;
+// - pinned workers (DPDK lcores busy-poll theirs): helpers never share a
+//   worker's CPU. They go to the allowed CPUs no lcore uses, by default one
+//   per such CPU (at most 4); without any, to the main thread's CPU beside
+//   the control thread, and by default none (they would only take turns
+//   with it).
+KeyDerivationPlacement PlaceKeyDerivation(int requested, const cpu_set_t& allowed,
+                                          const cpu_set_t* workers, const cpu_set_t* main);
+
+// "0,2-3" for a CPU set (logs).
+std::string CpuListString(const cpu_set_t& cpus);
 
 }  // namespace drasyl
 

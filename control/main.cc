@@ -1,5 +1,6 @@
 // drasyl-sp: the super peer. Drop-in for the reference drasyl-sp/netsody-sp:
 // same environment variables, identity file and startup banner.
+#include <sched.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include "control/backend_factory.h"
 #include "control/banner.h"
 #include "control/control_plane.h"
+#include "control/key_derivation_pool.h"
 #include "control/metrics_http.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
@@ -27,19 +29,11 @@ DEFINE_int32(kx_threads, -1,
              "Threads that derive the session keys of newly registering peers (an X25519 key "
              "exchange each), so that registration storms use spare cores. 0: the control "
              "thread does them; -1: one per core (at most 4) on the socket backend with 2 or "
-             "more cores, 0 on DPDK (its lcores own the cores).");
+             "more cores; on DPDK one per core that no lcore uses (at most 4), bound to those "
+             "cores, else none. DPDK never puts them on a worker lcore's core.");
 
 namespace drasyl {
 namespace {
-
-int KeyDerivationThreads(const Config& cfg) {
-  if (FLAGS_kx_threads >= 0) return std::min(FLAGS_kx_threads, 64);
-  if (!cfg.dpdk_eal.empty()) return 0;
-  // Helpers only pay off beside the control thread on a second core; they
-  // sleep unless peers register.
-  const int cores = static_cast<int>(std::thread::hardware_concurrency());
-  return cores < 2 ? 0 : std::min(cores, 4);
-}
 
 int Fail(const absl::Status& status) {
   LOG(ERROR) << status.message();
@@ -67,17 +61,27 @@ int RunSuperPeer(const Config& cfg) {
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
+  // The CPUs we may use, before the DPDK EAL binds this thread to its main lcore.
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) CPU_SET(0, &allowed);
+
   ControlOptions copts;
   copts.config = cfg;
   copts.identity = *identity;
   copts.housekeeping_interval_ms = std::max<uint64_t>(1, FLAGS_housekeeping_interval_ms);
-  copts.kx_threads = KeyDerivationThreads(cfg);
   absl::StatusOr<std::unique_ptr<ControlPlane>> control = ControlPlane::Create(copts);
   if (!control.ok()) return Fail(control.status());
 
   absl::StatusOr<std::unique_ptr<Backend>> backend = CreateBackend(cfg, **control);
   if (!backend.ok()) return Fail(backend.status());
   (*control)->AttachBackend(backend->get());
+  // Key-exchange helpers where the backend's workers are not.
+  cpu_set_t worker_cpus, main_cpus;
+  const bool pinned = (*backend)->PinnedCpus(&worker_cpus, &main_cpus);
+  const KeyDerivationPlacement kx = PlaceKeyDerivation(
+      FLAGS_kx_threads, allowed, pinned ? &worker_cpus : nullptr, pinned ? &main_cpus : nullptr);
+  (*control)->StartKeyDerivation(kx.threads, kx.pinned ? &kx.cpus : nullptr);
   if (absl::Status s = (*control)->StartTcp(); !s.ok()) return Fail(s);
 
   std::unique_ptr<MetricsHttpServer> metrics;
@@ -102,7 +106,8 @@ int RunSuperPeer(const Config& cfg) {
   if (shown.tcp6_listen && next < tcp.size()) shown.tcp6_listen = tcp[next++];
   std::cout << StartupBanner(shown, identity->public_key, AnnounceAddresses(cfg)) << std::flush;
   LOG(INFO) << "backend " << (*backend)->name() << " with " << (*backend)->num_workers()
-            << " worker(s), " << copts.kx_threads << " key-exchange thread(s); network "
+            << " worker(s), " << kx.threads << " key-exchange thread(s)"
+            << (kx.pinned ? " on CPU " + CpuListString(kx.cpus) : "") << "; network "
             << cfg.network_id << "; messages "
             << (cfg.arm_messages ? "armed" : "unarmed");
 

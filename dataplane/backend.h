@@ -3,6 +3,8 @@
 #ifndef DRASYL_DATAPLANE_BACKEND_H_
 #define DRASYL_DATAPLANE_BACKEND_H_
 
+#include <sched.h>
+
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -33,6 +35,11 @@ class Backend {
   virtual uint64_t FlushFromControl() { return 0; }
   // The UDP listener addresses as bound (a port 0 resolved to the real one).
   virtual std::vector<SocketAddress> udp_listeners() const = 0;
+  // When the backend binds its threads to CPUs (DPDK lcores): the CPUs of
+  // its workers and of its main thread (where the control thread runs),
+  // so that other threads can keep off the workers' CPUs. False: it binds
+  // nothing.
+  virtual bool PinnedCpus(cpu_set_t* workers, cpu_set_t* main) const { return false; }
 };
 
 }  // namespace drasyl

@@ -405,6 +405,17 @@ DpdkBackend::~DpdkBackend() {
 
 WorkerCore& DpdkBackend::worker(size_t i) { return *workers_[i]->core; }
 
+bool DpdkBackend::PinnedCpus(cpu_set_t* workers, cpu_set_t* main) const {
+  CPU_ZERO(workers);
+  for (const auto& w : workers_) {
+    if (w->lcore == LCORE_ID_ANY) return false;  // a plain thread, placed by the kernel
+    const rte_cpuset_t cpus = rte_lcore_cpuset(w->lcore);
+    CPU_OR(workers, workers, &cpus);
+  }
+  *main = rte_lcore_cpuset(rte_get_main_lcore());
+  return !workers_.empty();
+}
+
 std::vector<std::string> DpdkBackend::tap_names() const {
   std::vector<std::string> names;
   for (const Impl::Tap& t : impl_->taps) names.push_back(t.name);

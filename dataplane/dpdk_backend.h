@@ -83,6 +83,7 @@ class DpdkBackend : public Backend {
   WorkerCore& worker(size_t i) override;
   bool SendFromControl(const PeerPath& path, const uint8_t* data, size_t len) override;
   std::vector<SocketAddress> udp_listeners() const override { return opts_.listeners; }
+  bool PinnedCpus(cpu_set_t* workers, cpu_set_t* main) const override;
 
   // Kernel names of the TAP interfaces: one per ethernet port, then one per
   // VLAN with addresses.

@@ -284,12 +284,17 @@ class DpdkTestbedTest : public ::testing::Test {
 
   static void EnsureSuperPeer() {
     if (sp_ && sp_->running()) return;
+    StartSuperPeer("-l " + CoreList());
+  }
+
+  // The suite's super peer, its EAL on `cores` (-l ..., --lcores=...).
+  static void StartSuperPeer(const std::string& cores) {
     sp_.reset();
     SuperPeerProcess::Options o;
     o.binary = "/bin/ip";
     if (::access(o.binary.c_str(), X_OK) != 0) o.binary = "/usr/sbin/ip";
     o.args = {"netns", "exec", kSpNs, DRASYL_SP_BINARY,
-              "--dpdk_eal=-l " + CoreList() + " --no-pci " + vdevs_, "--dpdk_addr=" + dpdk_addr_};
+              "--dpdk_eal=" + cores + " --no-pci " + vdevs_, "--dpdk_addr=" + dpdk_addr_};
     o.env = {
         {"DRASYL_UDP4_LISTEN", "0.0.0.0:22527"},
         {"DRASYL_UDP6_LISTEN", "[::]:22527"},
@@ -536,6 +541,31 @@ TEST_F(DpdkTestbedTest, SurvivesGarbageFlood) {
 }
 
 // Keep last: it stops the suite's super peer.
+// Key-exchange helpers go to cores no lcore uses and never to a worker's:
+// with the main lcore and the worker sharing one CPU, the other one is
+// spare and gets a helper, through which new nodes register.
+TEST_F(DpdkTestbedTest, KeyExchangeHelpersRunOnCoresNoLcoreUses) {
+  const std::string cores = CoreList();
+  const size_t comma = cores.find(',');
+  if (comma == std::string::npos) GTEST_SKIP() << "needs 2 CPUs, this process may use " << cores;
+  const std::string spare = cores.substr(0, comma), shared = cores.substr(comma + 1);
+  ASSERT_EQ(StopSuperPeer(), 0);
+  StartSuperPeer("--lcores=0@" + shared + ",1@" + shared);
+  ASSERT_NE(sp_, nullptr);
+  EXPECT_TRUE(sp_->WaitForStderr("1 key-exchange thread(s) on CPU " + spare, 5000ms))
+      << sp_->OutputTail();
+  auto b = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527");
+  ASSERT_NE(b, nullptr);
+  auto c = MakeNode(kN2, "10.99.0.3:0", "10.99.0.1:22527");
+  ASSERT_NE(c, nullptr);
+  EXPECT_GE(MetricSum(Metrics(), "drasyl_hellos_awaiting_keys_total"), 2)
+      << "new peers' HELLOs waited for the helper";
+  ExpectRelay(*b, *c, "registered through the helper");
+  // The next test gets the suite's usual super peer.
+  EXPECT_EQ(StopSuperPeer(), 0);
+  sp_.reset();
+}
+
 TEST_F(DpdkTestbedTest, ShutsDownCleanlyWithoutLeaks) {
   ASSERT_TRUE(InterfaceExists(kSpNs, kTap));
   const int code = StopSuperPeer();

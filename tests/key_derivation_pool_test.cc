@@ -4,8 +4,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
+#include <initializer_list>
+#include <string>
 #include <thread>
 #include <vector>
+
+#include <dirent.h>
 
 #include "absl/container/flat_hash_map.h"
 #include "common/identity.h"
@@ -87,6 +92,106 @@ TEST(KeyDerivationPool, FullQueuesRefuseAndStopIsClean) {
   EXPECT_GE(accepted, KeyDerivationPool::kMaxInFlight);
   EXPECT_LT(accepted, 4 * KeyDerivationPool::kMaxInFlight);
   pool.reset();  // joins its threads with work still queued
+}
+
+cpu_set_t Cpus(std::initializer_list<int> cpus) {
+  cpu_set_t s;
+  CPU_ZERO(&s);
+  for (int c : cpus) CPU_SET(c, &s);
+  return s;
+}
+
+TEST(PlaceKeyDerivation, UnpinnedBackendGetsOnePerCpuUpToFour) {
+  const cpu_set_t one = Cpus({0}), two = Cpus({0, 1}), eight = Cpus({0, 1, 2, 3, 4, 5, 6, 7});
+  EXPECT_EQ(PlaceKeyDerivation(-1, one, nullptr, nullptr).threads, 0);
+  EXPECT_EQ(PlaceKeyDerivation(-1, two, nullptr, nullptr).threads, 2);
+  EXPECT_EQ(PlaceKeyDerivation(-1, eight, nullptr, nullptr).threads, 4);
+  EXPECT_FALSE(PlaceKeyDerivation(-1, eight, nullptr, nullptr).pinned);
+  EXPECT_EQ(PlaceKeyDerivation(3, one, nullptr, nullptr).threads, 3);  // as asked
+  EXPECT_EQ(PlaceKeyDerivation(0, eight, nullptr, nullptr).threads, 0);
+}
+
+TEST(PlaceKeyDerivation, PinnedWorkersKeepTheirCpus) {
+  // 8 CPUs, the EAL on 0-3 (main lcore 0, workers 1-3): helpers on 4-7, one each.
+  const cpu_set_t allowed = Cpus({0, 1, 2, 3, 4, 5, 6, 7});
+  const cpu_set_t workers = Cpus({1, 2, 3}), main = Cpus({0});
+  KeyDerivationPlacement p = PlaceKeyDerivation(-1, allowed, &workers, &main);
+  EXPECT_EQ(p.threads, 4);
+  ASSERT_TRUE(p.pinned);
+  EXPECT_EQ(CpuListString(p.cpus), "4-7");
+  // Asked for more: still only there.
+  p = PlaceKeyDerivation(6, allowed, &workers, &main);
+  EXPECT_EQ(p.threads, 6);
+  EXPECT_EQ(CpuListString(p.cpus), "4-7");
+  // Only CPUs the process may use count as spare.
+  const cpu_set_t restricted = Cpus({0, 1, 2, 3, 6});
+  p = PlaceKeyDerivation(-1, restricted, &workers, &main);
+  EXPECT_EQ(p.threads, 1);
+  EXPECT_EQ(CpuListString(p.cpus), "6");
+}
+
+TEST(PlaceKeyDerivation, WithoutSpareCpusOnlyBesideTheControlThread) {
+  // 2 CPUs, -l 0-1: no spare CPU, none by default; asked for, on the main
+  // lcore's CPU, never on the worker's.
+  const cpu_set_t allowed = Cpus({0, 1}), workers = Cpus({1}), main = Cpus({0});
+  KeyDerivationPlacement p = PlaceKeyDerivation(-1, allowed, &workers, &main);
+  EXPECT_EQ(p.threads, 0);
+  EXPECT_FALSE(p.pinned);
+  p = PlaceKeyDerivation(2, allowed, &workers, &main);
+  EXPECT_EQ(p.threads, 2);
+  ASSERT_TRUE(p.pinned);
+  EXPECT_EQ(CpuListString(p.cpus), "0");
+  // Main lcore and worker on one CPU (--lcores=0@1,1@1): CPU 0 is spare.
+  const cpu_set_t one = Cpus({1});
+  p = PlaceKeyDerivation(-1, allowed, &one, &one);
+  EXPECT_EQ(p.threads, 1);
+  EXPECT_EQ(CpuListString(p.cpus), "0");
+}
+
+TEST(CpuListString, Ranges) {
+  EXPECT_EQ(CpuListString(Cpus({})), "");
+  EXPECT_EQ(CpuListString(Cpus({0})), "0");
+  EXPECT_EQ(CpuListString(Cpus({0, 2, 3, 4, 7})), "0,2-4,7");
+}
+
+// Cpus_allowed_list of this process's threads named `name`.
+std::vector<std::string> AllowedCpusOfThreads(const std::string& name) {
+  std::vector<std::string> out;
+  DIR* dir = opendir("/proc/self/task");
+  if (dir == nullptr) return out;
+  while (dirent* e = readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    const std::string base = std::string("/proc/self/task/") + e->d_name;
+    std::ifstream comm(base + "/comm");
+    std::string n;
+    std::getline(comm, n);
+    if (n.rfind(name, 0) != 0) continue;
+    std::ifstream status(base + "/status");
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("Cpus_allowed_list:", 0) == 0) {
+        out.push_back(line.substr(line.find_last_of(" \t") + 1));
+      }
+    }
+  }
+  closedir(dir);
+  return out;
+}
+
+TEST(KeyDerivationPool, HelpersRunOnTheCpusGiven) {
+  Identity sp = *GenerateIdentity(0);
+  KeyExchange kx = *KeyExchange::Create(sp.secret_key);
+  const cpu_set_t cpu0 = Cpus({0});
+  KeyDerivationPool pool(kx, 2, -1, &cpu0);
+  const std::vector<std::string> allowed = AllowedCpusOfThreads("drasyl-kx");
+  ASSERT_EQ(allowed.size(), 2u);
+  EXPECT_EQ(allowed[0], "0");
+  EXPECT_EQ(allowed[1], "0");
+  // And they work there.
+  Identity peer = *GenerateIdentity(0);
+  ASSERT_TRUE(pool.Submit(peer.public_key));
+  std::vector<KeyDerivationPool::Result> got = Collect(pool, 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(got[0].ok);
 }
 
 }  // namespace
