@@ -49,7 +49,6 @@ class ControlPlane {
   // `cpus` when given); 0: the control thread does them. Once, before Run()
   // (Create does it for ControlOptions::kx_threads).
   void StartKeyDerivation(int threads, const cpu_set_t* cpus = nullptr);
-  int key_derivation_threads() const { return kx_pool_ ? kx_pool_->threads() : 0; }
 
   // The control thread's loop; returns when *stop becomes true.
   void Run(const std::atomic<bool>* stop);
