@@ -769,18 +769,7 @@ class Sender {
     r.offered = app_sent;
     r.offered_bytes = bytes;
     r.hellos = hello_sent;
-    // Drain: wait drain_ms, then on while messages of this step still come
-    // in (a saturated super peer may hold seconds of queue), at most 5 s.
-    const StepRx& st = s_->steps[id];
-    const uint64_t drain_start = MonoNs();
-    SleepUntilMono(drain_start + static_cast<uint64_t>(FLAGS_drain_ms) * 1000000ull);
-    for (uint64_t before = Get(st.packets);;) {
-      if (Get(st.packets) >= r.offered || MonoNs() - drain_start > 5000000000ull) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      const uint64_t after = Get(st.packets);
-      if (after == before) break;
-      before = after;
-    }
+    Drain(s_->steps[id], r.offered, MonoNs, SleepUntilMono);
     Collect(&r, acks0, unites0, txerr0);
     return r;
   }
@@ -848,17 +837,9 @@ class Sender {
     r.offered_bytes = bytes;
     r.hellos = hello_sent;
     r.skipped = skipped;
-    // Drain as TrafficStep does, polling.
-    const StepRx& st = s_->steps[id];
-    const uint64_t drain_start = io_->Now();
-    PollUntil(drain_start + static_cast<uint64_t>(FLAGS_drain_ms) * 1000000ull);
-    for (uint64_t before = Get(st.packets);;) {
-      if (Get(st.packets) >= r.offered || io_->Now() - drain_start > 5000000000ull) break;
-      PollUntil(io_->Now() + 100000000ull);
-      const uint64_t after = Get(st.packets);
-      if (after == before) break;
-      before = after;
-    }
+    Drain(
+        s_->steps[id], r.offered, [this] { return io_->Now(); },
+        [this](uint64_t t) { PollUntil(t); });
     Collect(&r, acks0, unites0, txerr0);
     return r;
   }
@@ -870,6 +851,23 @@ class Sender {
   }
   void PollUntil(uint64_t t) {
     while (io_->Now() < t) PollRx();
+  }
+
+  // After a step: wait drain_ms, then on while messages of the step still
+  // come in (a saturated super peer may hold seconds of queue), at most 5 s.
+  // now() and wait_until(t) are the step loop's clock and way of waiting
+  // (sleeping, or polling the receive side).
+  template <typename Now, typename WaitUntil>
+  static void Drain(const StepRx& st, uint64_t offered, Now now, WaitUntil wait_until) {
+    const uint64_t start = now();
+    wait_until(start + static_cast<uint64_t>(FLAGS_drain_ms) * 1000000ull);
+    for (uint64_t before = Get(st.packets);;) {
+      if (Get(st.packets) >= offered || now() - start > 5000000000ull) break;
+      wait_until(now() + 100000000ull);
+      const uint64_t after = Get(st.packets);
+      if (after == before) break;
+      before = after;
+    }
   }
 
   // The HELLOs of registered nodes due `elapsed_ns` into a traffic step at
