@@ -112,7 +112,7 @@ class PeerRegistry {
   uint32_t high_water_ = 0;
 };
 
-// The registry seen as a relay table (PrefetchHashed/Find of PeerTable), so the
+// The registry seen as a relay table (Prefetch/Find of PeerTable), so the
 // control thread relays TCP frames with the workers' decision code without
 // keeping a replica of its own.
 class RegistryRelayView {
@@ -122,11 +122,11 @@ class RegistryRelayView {
     const PeerRecord* rec = registry_.Find(key);
     return rec == nullptr || !rec->has_path() ? nullptr : &rec->path;
   }
-  size_t PrefetchHashed(const PublicKey& key) const {
-    registry_.Prefetch(key);
-    return 0;
+  KeyRef Prefetch(const uint8_t* key) const {
+    registry_.Prefetch(wire::KeyAt(key));
+    return KeyRef{key, 0};
   }
-  const PeerPath* Find(const PublicKey& key, size_t /*hash*/) const { return Find(key); }
+  const PeerPath* Find(const KeyRef& key) const { return Find(wire::KeyAt(key.bytes)); }
 
  private:
   const PeerRegistry& registry_;

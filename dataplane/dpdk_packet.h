@@ -69,6 +69,14 @@ inline uint16_t WordOf(uint8_t a, uint8_t b) {
   return static_cast<uint16_t>(a << 8 | b);
 #endif
 }
+// The 32-bit word that bytes a, b, c, d form in memory order.
+inline constexpr uint32_t WordOf32(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+  return uint32_t{a} | uint32_t{b} << 8 | uint32_t{c} << 16 | uint32_t{d} << 24;
+#else
+  return uint32_t{a} << 24 | uint32_t{b} << 16 | uint32_t{c} << 8 | uint32_t{d};
+#endif
+}
 
 // Ones' complement sum of n bytes (n a multiple of 4) as 32-bit words into a
 // 64-bit accumulator; byte order is irrelevant as long as every term and
@@ -245,20 +253,60 @@ inline uint16_t RelayedUdpChecksum(uint16_t old_cksum, uint64_t minus_old_addrs,
   return cksum == 0 ? 0xffff : cksum;
 }
 
-}  // namespace detail
+// Network to host order for values the compiler may fold into compares
+// (rte_be_to_cpu_16 of a variable is an asm statement it cannot see into).
+inline uint16_t NetToHost16(uint16_t v) {
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+  return __builtin_bswap16(v);
+#else
+  return v;
+#endif
+}
+inline uint16_t HostToNet16(uint16_t v) { return NetToHost16(v); }
 
-// Classifies a frame received on `port_id`. A frame whose (unicast)
-// destination MAC is not the port's is dropped (kNotForUs), as are
-// malformed ones (an IPv6 UDP datagram without a checksum among them),
-// martian sources, and a tagged one whose VLAN the port does not accept
-// (kUnknownVlan; group-addressed frames are checked on the way to the
-// kernel, PopVlanForKernel). Multi-segment frames are dropped
-// (kOversized): the payload must be contiguous. Checksums are not verified
-// (unless the port flagged them bad): a relayed frame keeps its UDP
-// checksum valid or invalid end to end; SourcePath checks the rest.
-inline FrameClass ParseFrame(const rte_mbuf* m, const PacketConfig& cfg, uint16_t port_id,
-                             ParsedFrame* out, DropReason* drop) {
-  using namespace detail;
+// The common frame in a few merged compares: untagged, IPv4 without
+// options, not a fragment, UDP from a unicast MAC to the port's MAC, our
+// first IPv4 address and the listener port, lengths consistent and in the
+// first segment, source neither martian nor port 0. True when it is such
+// a frame (*out filled exactly as ParseFrame's full checks would); false
+// says nothing: the full checks decide.
+inline bool ParseCommonIpv4(const rte_mbuf* m, const PacketConfig& cfg, uint16_t port_id,
+                            ParsedFrame* out) {
+  constexpr size_t kHeaders = kEthLen + kIpv4Len + kUdpLen;
+  const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
+  const uint32_t len = rte_pktmbuf_data_len(m);
+  // No stripped tag, and not flagged bad (or "none") by the port.
+  constexpr uint64_t kNotCommon = RTE_MBUF_F_RX_VLAN_STRIPPED | RTE_MBUF_F_RX_IP_CKSUM_BAD;
+  if (len < kHeaders || (m->ol_flags & kNotCommon)) return false;
+  if (((p[0] | p[6]) & 1) || !MacEqual(p, cfg.port_mac[port_id])) return false;
+  // EtherType IPv4, version 4 and a 20-byte header, in one word.
+  if ((Load32(p + 12) & WordOf32(0xff, 0xff, 0xff, 0)) != WordOf32(0x08, 0x00, 0x45, 0)) {
+    return false;
+  }
+  const uint8_t* ip = p + kEthLen;
+  // Fragment offset and "more fragments" zero, protocol UDP.
+  if ((Load32(ip + 6) & WordOf32(0x3f, 0xff, 0, 0xff)) != WordOf32(0, 0, 0, kProtoUdp)) {
+    return false;
+  }
+  const uint8_t* udp = ip + kIpv4Len;
+  if (cfg.n_v4 == 0 || Load32(ip + 16) != cfg.v4_be[0] || cfg.udp4_port_be == 0 ||
+      Load16(udp + 2) != cfg.udp4_port_be || Load16(udp) == 0 || MartianV4(ip + 12)) {
+    return false;
+  }
+  const uint32_t total = NetToHost16(Load16(ip + 2));
+  const uint32_t ulen = NetToHost16(Load16(udp + 4));
+  if (ulen < kUdpLen || ulen + kIpv4Len > total || kEthLen + total > rte_pktmbuf_pkt_len(m) ||
+      kEthLen + kIpv4Len + ulen > len) {
+    return false;
+  }
+  FillOurs(out, kEthLen, kIpv4Len, static_cast<uint16_t>(ulen), 4, cfg.v4_index[0], udp, 0);
+  return true;
+}
+
+// ParseFrame's checks one by one, for every kind of frame (ParseCommonIpv4
+// is the shortcut for the common one).
+inline FrameClass ParseFrameChecks(const rte_mbuf* m, const PacketConfig& cfg, uint16_t port_id,
+                                   ParsedFrame* out, DropReason* drop) {
   const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
   const uint32_t len = rte_pktmbuf_data_len(m);  // the first segment's bytes
   const uint32_t pkt_len = rte_pktmbuf_pkt_len(m);
@@ -280,7 +328,7 @@ inline FrameClass ParseFrame(const rte_mbuf* m, const PacketConfig& cfg, uint16_
   }
   if (type == kEthVlan) {
     if (len < kEthLen + kVlanLen) return FrameClass::kDrop;
-    const uint16_t tci = rte_be_to_cpu_16(Load16(p + 14));
+    const uint16_t tci = NetToHost16(Load16(p + 14));
     if (!cfg.VlanAllowed(port_id, tci)) {
       *drop = DropReason::kUnknownVlan;
       return FrameClass::kDrop;
@@ -295,7 +343,7 @@ inline FrameClass ParseFrame(const rte_mbuf* m, const PacketConfig& cfg, uint16_
     if (cfg.n_v4 == 0 || cfg.udp4_port_be == 0) return FrameClass::kException;
     if (len < l2 + kIpv4Len) return FrameClass::kDrop;
     if (l3[0] != 0x45) return FrameClass::kException;  // options (or not IPv4): the kernel's
-    const uint16_t total = rte_be_to_cpu_16(Load16(l3 + 2));
+    const uint16_t total = NetToHost16(Load16(l3 + 2));
     if (total < kIpv4Len + kUdpLen || l2 + total > pkt_len) return FrameClass::kDrop;
     if (Load16(l3 + 6) & RTE_BE16(0x3fff)) return FrameClass::kException;  // fragment
     if (l3[9] != kProtoUdp) return FrameClass::kException;
@@ -316,7 +364,7 @@ inline FrameClass ParseFrame(const rte_mbuf* m, const PacketConfig& cfg, uint16_
     if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD) {
       return FrameClass::kDrop;
     }
-    const uint16_t ulen = rte_be_to_cpu_16(Load16(udp + 4));
+    const uint16_t ulen = NetToHost16(Load16(udp + 4));
     if (ulen < kUdpLen || ulen > total - kIpv4Len) return FrameClass::kDrop;
     if (MartianV4(l3 + 12) || Load16(udp) == 0) return FrameClass::kDrop;
     if (l2 + kIpv4Len + ulen > len) {  // not contiguous in the first segment
@@ -330,7 +378,7 @@ inline FrameClass ParseFrame(const rte_mbuf* m, const PacketConfig& cfg, uint16_
     if (cfg.n_v6 == 0 || cfg.udp6_port_be == 0) return FrameClass::kException;
     if (len < l2 + kIpv6Len) return FrameClass::kDrop;
     if ((l3[0] >> 4) != 6) return FrameClass::kDrop;
-    const uint16_t plen = rte_be_to_cpu_16(Load16(l3 + 4));
+    const uint16_t plen = NetToHost16(Load16(l3 + 4));
     if (l2 + kIpv6Len + plen > pkt_len) return FrameClass::kDrop;
     if (l3[6] != kProtoUdp) return FrameClass::kException;  // ICMPv6, TCP, extension headers
     const uint64_t dst_hi = Load64(l3 + 24), dst_lo = Load64(l3 + 32);
@@ -345,7 +393,7 @@ inline FrameClass ParseFrame(const rte_mbuf* m, const PacketConfig& cfg, uint16_
     const uint8_t* udp = l3 + kIpv6Len;
     if (plen < kUdpLen) return FrameClass::kDrop;
     if (Load16(udp + 2) != cfg.udp6_port_be) return FrameClass::kException;
-    const uint16_t ulen = rte_be_to_cpu_16(Load16(udp + 4));
+    const uint16_t ulen = NetToHost16(Load16(udp + 4));
     if (ulen < kUdpLen || ulen > plen) return FrameClass::kDrop;
     if (MartianV6(l3 + 8) || Load16(udp) == 0) return FrameClass::kDrop;
     // Over IPv6 the UDP checksum is mandatory (RFC 8200 8.1): a zero one is
@@ -360,6 +408,23 @@ inline FrameClass ParseFrame(const rte_mbuf* m, const PacketConfig& cfg, uint16_
     return FrameClass::kOurs;
   }
   return FrameClass::kException;  // ARP, LLDP, ...
+}
+
+}  // namespace detail
+
+// Classifies a frame received on `port_id`. A frame whose (unicast)
+// destination MAC is not the port's is dropped (kNotForUs), as are
+// malformed ones (an IPv6 UDP datagram without a checksum among them),
+// martian sources, and a tagged one whose VLAN the port does not accept
+// (kUnknownVlan; group-addressed frames are checked on the way to the
+// kernel, PopVlanForKernel). Multi-segment frames are dropped
+// (kOversized): the payload must be contiguous. Checksums are not verified
+// (unless the port flagged them bad): a relayed frame keeps its UDP
+// checksum valid or invalid end to end; SourcePath checks the rest.
+inline FrameClass ParseFrame(const rte_mbuf* m, const PacketConfig& cfg, uint16_t port_id,
+                             ParsedFrame* out, DropReason* drop) {
+  if (detail::ParseCommonIpv4(m, cfg, port_id, out)) return FrameClass::kOurs;
+  return detail::ParseFrameChecks(m, cfg, port_id, out, drop);
 }
 
 // Prefetches what parsing and the relay decision read of a frame: its
@@ -403,40 +468,35 @@ PeerPath SourcePath(const rte_mbuf* m, const ParsedFrame& f, uint16_t port_id);
 // headroom.
 bool RewriteForwardGeneral(rte_mbuf* m, const ParsedFrame& f, const PeerPath& path,
                            const PacketConfig& cfg);
-inline bool RewriteForward(rte_mbuf* m, const ParsedFrame& f, const PeerPath& path,
-                           const PacketConfig& cfg) {
-  using namespace detail;
-  // Fast path, inline: same IP version and L2 header length, no padding,
-  // a UDP checksum to update: change only what differs, in place.
-  const int src_idx = cfg.SourceIndex(path);
-  const uint16_t new_l2 = (path.vlan & kVlanTagged) ? kEthLen + kVlanLen : kEthLen;
-  if (f.family != path.family || f.l2_len != new_l2 || f.udp_cksum == 0 || src_idx < 0 ||
-      path.listener >= kMaxPorts ||
-      rte_pktmbuf_pkt_len(m) != static_cast<uint32_t>(f.payload_off) + f.payload_len) {
-    return RewriteForwardGeneral(m, f, path, cfg);
-  }
-  const LocalAddress& src = cfg.addrs[src_idx];
-  const bool v4 = path.family == 4;
-  const uint16_t sport_be = v4 ? cfg.udp4_port_be : cfg.udp6_port_be;
-  const uint16_t dport_be = rte_cpu_to_be_16(path.port);
+
+namespace detail {
+
+// RewriteForward's fast path for one IP version (the version-dependent
+// choices made at compile time): the frame keeps its shape, and only what
+// differs is written.
+template <bool kV4>
+inline void RewriteSameShape(rte_mbuf* m, const ParsedFrame& f, const PeerPath& path,
+                             const PacketConfig& cfg, const LocalAddress& src, uint16_t l2_len) {
+  const uint16_t sport_be = kV4 ? cfg.udp4_port_be : cfg.udp6_port_be;
+  const uint16_t dport_be = HostToNet16(path.port);
   uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
-  uint8_t* ip = frame + new_l2;
-  uint8_t* udp = ip + f.l3_len;
+  uint8_t* ip = frame + l2_len;
+  uint8_t* udp = ip + (kV4 ? kIpv4Len : kIpv6Len);
   const uint8_t* payload = udp + kUdpLen;
 
   // The UDP checksum, updated for the new addresses, ports and hop count.
-  const uint64_t new_addrs = PseudoAddrSum(v4, src.ip.data(), path.ip.data());
-  const uint64_t minus_old_addrs = MinusPseudoAddrSum(v4, ip);
+  const uint64_t new_addrs = PseudoAddrSum(kV4, src.ip.data(), path.ip.data());
+  const uint64_t minus_old_addrs = MinusPseudoAddrSum(kV4, ip);
   const uint16_t udp_cksum = RelayedUdpChecksum(f.udp_cksum, minus_old_addrs, new_addrs, udp,
                                                 sport_be, dport_be, payload);
 
   std::memcpy(frame, path.mac.data(), 6);
   std::memcpy(frame + 6, cfg.port_mac[path.listener].addr_bytes, 6);
-  if (new_l2 != kEthLen) {
-    Store16(frame + 14, rte_cpu_to_be_16(static_cast<uint16_t>(path.vlan)));
+  if (l2_len != kEthLen) {
+    Store16(frame + 14, HostToNet16(static_cast<uint16_t>(path.vlan)));
   }
   uint64_t ol = 0;
-  if (v4) {
+  if (kV4) {
     // TTL and addresses change; the header checksum follows them
     // incrementally (or the port computes it).
     const uint16_t ttl_old = Load16(ip + 8);
@@ -462,8 +522,29 @@ inline bool RewriteForward(rte_mbuf* m, const ParsedFrame& f, const PeerPath& pa
   Store16(udp + 6, udp_cksum);
   m->ol_flags = (m->ol_flags & (RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL)) | ol;
   if (ol != 0) {  // the lengths sit in the mbuf's second cache line: only when needed
-    m->l2_len = new_l2;
+    m->l2_len = l2_len;
     m->l3_len = f.l3_len;
+  }
+}
+
+}  // namespace detail
+
+inline bool RewriteForward(rte_mbuf* m, const ParsedFrame& f, const PeerPath& path,
+                           const PacketConfig& cfg) {
+  using namespace detail;
+  // Fast path, inline: same IP version and L2 header length, no padding,
+  // a UDP checksum to update: change only what differs, in place.
+  const int src_idx = cfg.SourceIndex(path);
+  const uint16_t new_l2 = (path.vlan & kVlanTagged) ? kEthLen + kVlanLen : kEthLen;
+  if (f.family != path.family || f.l2_len != new_l2 || f.udp_cksum == 0 || src_idx < 0 ||
+      path.listener >= kMaxPorts ||
+      rte_pktmbuf_pkt_len(m) != static_cast<uint32_t>(f.payload_off) + f.payload_len) {
+    return RewriteForwardGeneral(m, f, path, cfg);
+  }
+  if (path.family == 4) {
+    RewriteSameShape<true>(m, f, path, cfg, cfg.addrs[src_idx], new_l2);
+  } else {
+    RewriteSameShape<false>(m, f, path, cfg, cfg.addrs[src_idx], new_l2);
   }
   return true;
 }

@@ -12,26 +12,41 @@
 
 namespace drasyl {
 
-// Ed25519 public keys are uniformly distributed, and registering one costs a
-// proof of work, so two words of the key mixed by absl's seeded hash suffice.
-struct PublicKeyHash {
-  size_t operator()(const PublicKey& k) const {
-    uint64_t a, b;
-    std::memcpy(&a, k.data(), 8);
-    std::memcpy(&b, k.data() + 24, 8);
-    return absl::Hash<uint64_t>{}(a ^ (b * 0x9e3779b97f4a7c15ull));
-  }
+// A key as it sits in a received message, with its hash computed once: a
+// burst prefetches its table slot and later looks it up by the same KeyRef,
+// without copying the key out of the packet or hashing it twice.
+struct KeyRef {
+  const uint8_t* bytes;  // kPublicKeyBytes
+  size_t hash;
 };
 
-// Key equality as four word compares: std::array's == becomes a call to
-// memcmp, one per lookup on the relay path.
-struct PublicKeyEq {
-  bool operator()(const PublicKey& a, const PublicKey& b) const {
-    uint64_t x[4], y[4];
-    std::memcpy(x, a.data(), sizeof(x));
-    std::memcpy(y, b.data(), sizeof(y));
-    return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3])) == 0;
+// Ed25519 public keys are uniformly distributed, and registering one costs a
+// proof of work, so two words of the key mixed by absl's seeded hash suffice.
+// Transparent: tables keyed by PublicKey are looked up by KeyRef too.
+struct PublicKeyHash {
+  using is_transparent = void;
+  static size_t Of(const uint8_t* key) {
+    uint64_t a, b;
+    std::memcpy(&a, key, 8);
+    std::memcpy(&b, key + 24, 8);
+    return absl::Hash<uint64_t>{}(a ^ (b * 0x9e3779b97f4a7c15ull));
   }
+  size_t operator()(const PublicKey& k) const { return Of(k.data()); }
+  size_t operator()(const KeyRef& k) const { return k.hash; }
+};
+
+// Key equality as an inlined fixed-size compare: std::array's == becomes a
+// call to memcmp (it orders), one per lookup on the relay path.
+struct PublicKeyEq {
+  using is_transparent = void;
+  static bool Equal(const uint8_t* a, const uint8_t* b) {
+    return std::memcmp(a, b, kPublicKeyBytes) == 0;
+  }
+  bool operator()(const PublicKey& a, const PublicKey& b) const {
+    return Equal(a.data(), b.data());
+  }
+  bool operator()(const PublicKey& a, const KeyRef& b) const { return Equal(a.data(), b.bytes); }
+  bool operator()(const KeyRef& a, const PublicKey& b) const { return Equal(a.bytes, b.data()); }
 };
 
 // One change to a replica, sent by the control thread.
@@ -57,13 +72,16 @@ class PeerTable {
     auto it = map_.find(key);
     return it == map_.end() ? nullptr : &it->second;
   }
-  // For a burst: prefetches the key's slot and returns its hash for Find.
-  size_t PrefetchHashed(const PublicKey& key) const {
-    map_.prefetch(key);
-    return PublicKeyHash{}(key);
+  // For a burst: hashes the key at `key` (in a packet), prefetches its slot
+  // and returns what Find looks it up by. A table that fits in a core's L2
+  // is not prefetched: finding the slot costs as much as the lookup itself.
+  KeyRef Prefetch(const uint8_t* key) const {
+    const KeyRef ref{key, PublicKeyHash::Of(key)};
+    if (map_.capacity() > kPrefetchAboveSlots) map_.prefetch(ref);
+    return ref;
   }
-  const PeerPath* Find(const PublicKey& key, size_t hash) const {
-    auto it = map_.find(key, hash);
+  const PeerPath* Find(const KeyRef& key) const {
+    auto it = map_.find(key);
     return it == map_.end() ? nullptr : &it->second;
   }
   size_t size() const { return map_.size(); }
@@ -73,6 +91,7 @@ class PeerTable {
   }
 
  private:
+  static constexpr size_t kPrefetchAboveSlots = 4096;  // 256 KiB of slots
   absl::flat_hash_map<PublicKey, PeerPath, PublicKeyHash, PublicKeyEq> map_;
 };
 

@@ -41,10 +41,14 @@ struct PacketView {
   uint32_t len;
 };
 
-// Decides n packets. Lookups for the whole burst are prefetched before the
-// first one is made, so a large table costs little more than a small one.
-// Table: a PeerTable replica, or anything with the same Find/Prefetch (the
-// control thread's authoritative registry).
+// What a burst's decisions add up to, so that a caller walks the decisions
+// only when some packet needs more than its transmit.
+struct BurstTally {
+  uint32_t relayed = 0;        // kForward and kForwardTcp
+  uint64_t relayed_bytes = 0;  // their messages' bytes
+  uint32_t plain = 0;          // kForward without a UNITE report: nothing else to do
+};
+
 namespace relay_internal {
 
 inline DropReason HeaderDropReason(wire::Error e) {
@@ -67,22 +71,30 @@ inline void SetDrop(Decision* d, DropReason r) {
 
 }  // namespace relay_internal
 
+// Decides n packets. Lookups for the whole burst are prefetched before the
+// first one is made, so a large table costs little more than a small one.
+// Table: a PeerTable replica, or anything with the same Prefetch/Find (the
+// control thread's authoritative registry). unites: nullptr when UNITEs
+// are off.
 template <typename Table>
-void DecideBurst(const RelayConfig& cfg, const Table& table, UniteFilter* unites, uint64_t now_ms,
-                 const PacketView* pkts, size_t n, Decision* out) {
+BurstTally DecideBurst(const RelayConfig& cfg, const Table& table, UniteFilter* unites,
+                       uint64_t now_ms, const PacketView* pkts, size_t n, Decision* out) {
   using relay_internal::HeaderDropReason;
   using relay_internal::kRelayChunk;
   using relay_internal::SetDrop;
+  BurstTally tally;
   while (n > kRelayChunk) {
-    DecideBurst(cfg, table, unites, now_ms, pkts, kRelayChunk, out);
+    const BurstTally t = DecideBurst(cfg, table, unites, now_ms, pkts, kRelayChunk, out);
+    tally.relayed += t.relayed;
+    tally.relayed_bytes += t.relayed_bytes;
+    tally.plain += t.plain;
     pkts += kRelayChunk;
     out += kRelayChunk;
     n -= kRelayChunk;
   }
   // Pass 1: validate headers, settle everything that needs no lookup, and
   // prefetch the recipients' table slots.
-  PublicKey recipients[kRelayChunk];
-  size_t hashes[kRelayChunk];
+  KeyRef recipients[kRelayChunk];
   for (size_t i = 0; i < n; ++i) {
     Decision* d = &out[i];
     wire::Header h;
@@ -114,30 +126,34 @@ void DecideBurst(const RelayConfig& cfg, const Table& table, UniteFilter* unites
       SetDrop(d, DropReason::kHopLimit);
       continue;
     }
-    std::memcpy(recipients[i].data(), h.recipient, kPublicKeyBytes);
-    hashes[i] = table.PrefetchHashed(recipients[i]);
+    recipients[i] = table.Prefetch(h.recipient);
     d->verdict = Verdict::kForward;  // provisional, pending the lookup
   }
-  // Pass 2: look up and rewrite.
+  // Pass 2: look up, bump the hop count, tally.
   for (size_t i = 0; i < n; ++i) {
     Decision* d = &out[i];
     if (d->verdict != Verdict::kForward) continue;
-    const PeerPath* path = table.Find(recipients[i], hashes[i]);
+    const PeerPath* path = table.Find(recipients[i]);
     if (path == nullptr) {
       SetDrop(d, DropReason::kUnknownRecipient);
       continue;
     }
     uint8_t* data = pkts[i].data;
     data[wire::off::kHopCount]++;
-    d->verdict = path->transport == Transport::kTcp ? Verdict::kForwardTcp : Verdict::kForward;
+    const bool tcp = path->transport == Transport::kTcp;
+    const bool report = unites != nullptr &&
+                        unites->ShouldReport(data + wire::off::kSender,
+                                             data + wire::off::kRecipient, now_ms);
+    d->verdict = tcp ? Verdict::kForwardTcp : Verdict::kForward;
     d->reason = DropReason::kCount;
     d->path = path;
-    d->report_unite = unites != nullptr &&
-                      unites->ShouldReport(data + wire::off::kSender,
-                                           data + wire::off::kRecipient, now_ms);
+    d->report_unite = report;
+    tally.relayed++;
+    tally.relayed_bytes += pkts[i].len;
+    tally.plain += !tcp & !report;
   }
+  return tally;
 }
-
 
 }  // namespace drasyl
 

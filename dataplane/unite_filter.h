@@ -17,16 +17,19 @@ class UniteFilter {
   // interval_ms: -1 never, 0 always, n > 0 at most once per pair per n ms.
   explicit UniteFilter(int64_t interval_ms) : interval_ms_(interval_ms) {}
 
+  // False when UNITEs are off: the relay decision need not ask at all.
+  bool enabled() const { return interval_ms_ >= 0; }
+
   // Whether the relay of sender -> recipient at now_ms should be reported.
   bool ShouldReport(const uint8_t* sender, const uint8_t* recipient, uint64_t now_ms) {
-    if (interval_ms_ < 0) return false;
-    if (interval_ms_ == 0) return true;
+    if (interval_ms_ <= 0) return interval_ms_ == 0;
     uint64_t a, b;
     std::memcpy(&a, sender, 8);
     std::memcpy(&b, recipient, 8);
-    if (a > b) std::swap(a, b);  // unordered pair
-    const uint64_t tag = (a * 0x9e3779b97f4a7c15ull) ^ (b + 0x632be59bd9b4e019ull) ^ (b >> 17);
-    Slot& s = slots_[(tag ^ (tag >> 32)) & (kSlots - 1)];
+    // XOR: the same tag for both directions of a pair. Keys are uniformly
+    // distributed; two pairs that share a tag cost one delayed event.
+    const uint64_t tag = a ^ b;
+    Slot& s = slots_[(tag * 0x9e3779b97f4a7c15ull) >> (64 - kSlotBits)];
     if (s.tag == tag && now_ms - s.last_ms < static_cast<uint64_t>(interval_ms_)) return false;
     s.tag = tag;
     s.last_ms = now_ms;
@@ -34,7 +37,8 @@ class UniteFilter {
   }
 
  private:
-  static constexpr size_t kSlots = 4096;
+  static constexpr unsigned kSlotBits = 12;
+  static constexpr size_t kSlots = size_t{1} << kSlotBits;
   struct Slot {
     uint64_t tag = 0;
     uint64_t last_ms = 0;

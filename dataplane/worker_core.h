@@ -45,8 +45,11 @@ class WorkerCore {
   template <typename SourceFn>
   void Process(const PacketView* pkts, size_t n, uint64_t now_ms, SourceFn&& source_of,
                Decision* out) {
-    DecideBurst(cfg_, table_, &unites_, now_ms, pkts, n, out);
-    uint64_t relayed = 0, relayed_bytes = 0;
+    const BurstTally t = DecideBurst(cfg_, table_, unites_.enabled() ? &unites_ : nullptr, now_ms,
+                                     pkts, n, out);
+    CounterAdd(counters_.relayed_packets, t.relayed);
+    CounterAdd(counters_.relayed_bytes, t.relayed_bytes);
+    if (t.plain == n) return;  // all of them just go out: the common burst
     for (size_t i = 0; i < n; ++i) {
       Decision& d = out[i];
       switch (d.verdict) {
@@ -62,12 +65,8 @@ class WorkerCore {
         case Verdict::kForward:
           break;
       }
-      ++relayed;
-      relayed_bytes += pkts[i].len;
       if (d.report_unite) ReportPair(pkts[i].data);
     }
-    CounterAdd(counters_.relayed_packets, relayed);
-    CounterAdd(counters_.relayed_bytes, relayed_bytes);
   }
 
   // Wakes the control thread once per burst when the burst queued anything.

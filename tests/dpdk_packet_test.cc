@@ -761,6 +761,79 @@ TEST_F(DpdkPacketTest, ForeignAndMalformedFramesAreDropped) {
   EXPECT_EQ(ParseFrame(m, cfg_, 0, &f, &why), FrameClass::kDrop);
 }
 
+// ParseFrame takes a shortcut for the common frame (untagged IPv4 to our
+// first address); it must say exactly what the full checks say, and leave
+// every other frame to them.
+TEST_F(DpdkPacketTest, CommonFrameShortcutAgreesWithTheFullChecks) {
+  std::vector<uint8_t> msg = App(30);
+  struct Case {
+    const char* what;
+    FrameSpec spec;
+    bool shortcut;  // expected to be taken
+  };
+  std::vector<Case> cases;
+  cases.push_back({"common", FrameSpec{}, true});
+  FrameSpec s;
+  s.dst = "10.99.1.1";
+  cases.push_back({"second address", s, false});
+  s = FrameSpec{};
+  s.src = "fd99::2";
+  s.dst = "fd99::1";
+  cases.push_back({"IPv6", s, false});
+  s = FrameSpec{};
+  s.vlan = 0;
+  cases.push_back({"priority tag", s, false});
+  s = FrameSpec{};
+  s.frag = 0x2000;
+  cases.push_back({"fragment", s, false});
+  s = FrameSpec{};
+  s.frag = 0x4000;  // don't fragment: still the common frame
+  cases.push_back({"DF", s, true});
+  s = FrameSpec{};
+  s.sport = 0;
+  cases.push_back({"source port 0", s, false});
+  s = FrameSpec{};
+  s.dport = kPort + 1;
+  cases.push_back({"other port", s, false});
+  s = FrameSpec{};
+  s.src = "127.0.0.1";
+  cases.push_back({"martian", s, false});
+  s = FrameSpec{};
+  s.dst_mac = kNextMac;
+  cases.push_back({"other MAC", s, false});
+  s = FrameSpec{};
+  s.padding = 6;
+  cases.push_back({"padded", s, true});
+  s = FrameSpec{};
+  s.proto = 6;
+  cases.push_back({"TCP", s, false});
+
+  auto check = [&](const char* what, const rte_mbuf* m, bool shortcut) {
+    ParsedFrame fast{}, full{};
+    DropReason why;
+    const bool taken = detail::ParseCommonIpv4(m, cfg_, 0, &fast);
+    EXPECT_EQ(taken, shortcut) << what;
+    if (!taken) return;
+    ASSERT_EQ(detail::ParseFrameChecks(m, cfg_, 0, &full, &why), FrameClass::kOurs) << what;
+    EXPECT_EQ(0, std::memcmp(&fast, &full, sizeof(ParsedFrame))) << what;
+  };
+  for (const Case& c : cases) check(c.what, Frame(c.spec, msg), c.shortcut);
+
+  rte_mbuf* m = Frame(FrameSpec{}, msg);
+  m->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_BAD;
+  check("flagged bad", m, false);
+  m->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+  check("flagged good", m, true);
+  m->ol_flags = RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED;
+  check("tag stripped", m, false);
+  m->ol_flags = 0;
+  rte_pktmbuf_trim(m, 1);
+  check("truncated", m, false);
+  m = Frame(FrameSpec{}, msg);
+  cfg_.udp4_port_be = 0;
+  check("no IPv4 listener", m, false);
+}
+
 TEST_F(DpdkPacketTest, NoListenerOfTheFamilyMeansKernel) {
   std::vector<uint8_t> msg = App(20);
   ParsedFrame f;

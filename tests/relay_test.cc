@@ -129,11 +129,41 @@ TEST_F(RelayTest, MixedBurstLongerThanOneChunk) {
   std::vector<PacketView> views;
   for (auto& m : msgs) views.push_back({m.data(), static_cast<uint32_t>(m.size())});
   std::vector<Decision> out(msgs.size());
-  DecideBurst(cfg_, table_, nullptr, 0, views.data(), views.size(), out.data());
+  const BurstTally t = DecideBurst(cfg_, table_, nullptr, 0, views.data(), views.size(), out.data());
   for (int i = 0; i < 200; ++i) {
     Verdict want = i % 3 == 0 ? Verdict::kForward : i % 3 == 1 ? Verdict::kDrop : Verdict::kToControl;
     EXPECT_EQ(out[i].verdict, want) << i;
   }
+  // 67 relayed (i % 3 == 0), none of them with more to do than a transmit.
+  EXPECT_EQ(t.relayed, 67u);
+  EXPECT_EQ(t.relayed_bytes, 67u * msgs[0].size());
+  EXPECT_EQ(t.plain, 67u);
+}
+
+// The tally tells the caller whether any decision needs more than a
+// transmit: UNITE reports and TCP recipients are not plain.
+TEST_F(RelayTest, TallySaysWhenABurstIsPlain) {
+  auto relay = [&](UniteFilter* unites) {
+    std::vector<std::vector<uint8_t>> msgs(8, Message(Key(0xa1), Key(0x33), wire::MessageType::kApp));
+    std::vector<PacketView> views;
+    for (auto& m : msgs) views.push_back({m.data(), static_cast<uint32_t>(m.size())});
+    std::vector<Decision> out(msgs.size());
+    return DecideBurst(cfg_, table_, unites, 1000, views.data(), views.size(), out.data());
+  };
+  BurstTally t = relay(nullptr);
+  EXPECT_EQ(t.relayed, 8u);
+  EXPECT_EQ(t.plain, 8u);
+  UniteFilter limited(5000);
+  t = relay(&limited);  // the pair's first relay is reported, the rest not
+  EXPECT_EQ(t.relayed, 8u);
+  EXPECT_EQ(t.plain, 7u);
+  PeerUpdate tcp;
+  tcp.key = Key(0xa1);
+  tcp.path = PeerPath::Tcp(5);
+  table_.Apply(tcp);
+  t = relay(nullptr);
+  EXPECT_EQ(t.relayed, 8u);
+  EXPECT_EQ(t.plain, 0u);
 }
 
 TEST_F(RelayTest, UniteReportsFollowTheRateLimit) {

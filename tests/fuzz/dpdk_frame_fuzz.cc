@@ -15,7 +15,9 @@
 //   count, a valid IPv4 header checksum, and a UDP checksum that verifies
 //   exactly when the received one did (the update is incremental);
 // - PopVlanForKernel leaves an untagged frame, 4 bytes shorter if it was
-//   tagged inline.
+//   tagged inline;
+// - ParseFrame's shortcut for the common IPv4 frame takes only frames the
+//   full checks call ours, and says of them exactly what those say.
 #include <cstddef>
 #include <cstdint>
 
@@ -232,6 +234,17 @@ void CheckException(const uint8_t* frame, size_t len, uint64_t rx_flags, uint16_
   CHECK_OR_TRAP(type != RTE_ETHER_TYPE_VLAN && type != RTE_ETHER_TYPE_QINQ);
 }
 
+void CheckShortcut(const rte_mbuf* m) {
+  ParsedFrame fast, full;
+  if (!detail::ParseCommonIpv4(m, Config(), 0, &fast)) return;
+  DropReason why;
+  CHECK_OR_TRAP(detail::ParseFrameChecks(m, Config(), 0, &full, &why) == FrameClass::kOurs);
+  CHECK_OR_TRAP(fast.l2_len == full.l2_len && fast.l3_len == full.l3_len &&
+                fast.payload_off == full.payload_off && fast.payload_len == full.payload_len &&
+                fast.family == full.family && fast.local_addr == full.local_addr &&
+                fast.udp_cksum == full.udp_cksum && fast.vlan == full.vlan);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -258,6 +271,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FakeMbuf fm(frame, len, 0);
   fm.m->ol_flags = rx_flags;
   fm.m->vlan_tci = tci;
+  CheckShortcut(fm.m);
   ParsedFrame f;
   DropReason why;
   switch (ParseFrame(fm.m, Config(), 0, &f, &why)) {
