@@ -772,41 +772,26 @@ TEST_F(DpdkPacketTest, CommonFrameShortcutAgreesWithTheFullChecks) {
     bool shortcut;  // expected to be taken
   };
   std::vector<Case> cases;
-  cases.push_back({"common", FrameSpec{}, true});
-  FrameSpec s;
-  s.dst = "10.99.1.1";
-  cases.push_back({"second address", s, false});
-  s = FrameSpec{};
-  s.src = "fd99::2";
-  s.dst = "fd99::1";
-  cases.push_back({"IPv6", s, false});
-  s = FrameSpec{};
-  s.vlan = 0;
-  cases.push_back({"priority tag", s, false});
-  s = FrameSpec{};
-  s.frag = 0x2000;
-  cases.push_back({"fragment", s, false});
-  s = FrameSpec{};
-  s.frag = 0x4000;  // don't fragment: still the common frame
-  cases.push_back({"DF", s, true});
-  s = FrameSpec{};
-  s.sport = 0;
-  cases.push_back({"source port 0", s, false});
-  s = FrameSpec{};
-  s.dport = kPort + 1;
-  cases.push_back({"other port", s, false});
-  s = FrameSpec{};
-  s.src = "127.0.0.1";
-  cases.push_back({"martian", s, false});
-  s = FrameSpec{};
-  s.dst_mac = kNextMac;
-  cases.push_back({"other MAC", s, false});
-  s = FrameSpec{};
-  s.padding = 6;
-  cases.push_back({"padded", s, true});
-  s = FrameSpec{};
-  s.proto = 6;
-  cases.push_back({"TCP", s, false});
+  auto add = [&](const char* what, bool shortcut, auto&& edit) {
+    FrameSpec s;
+    edit(s);
+    cases.push_back({what, s, shortcut});
+  };
+  add("common", true, [](FrameSpec&) {});
+  add("second address", false, [](FrameSpec& s) { s.dst = "10.99.1.1"; });
+  add("IPv6", false, [](FrameSpec& s) {
+    s.src = "fd99::2";
+    s.dst = "fd99::1";
+  });
+  add("priority tag", false, [](FrameSpec& s) { s.vlan = 0; });
+  add("fragment", false, [](FrameSpec& s) { s.frag = 0x2000; });
+  add("DF", true, [](FrameSpec& s) { s.frag = 0x4000; });  // don't fragment: still common
+  add("source port 0", false, [](FrameSpec& s) { s.sport = 0; });
+  add("other port", false, [](FrameSpec& s) { s.dport = kPort + 1; });
+  add("martian", false, [](FrameSpec& s) { s.src = "127.0.0.1"; });
+  add("other MAC", false, [](FrameSpec& s) { s.dst_mac = kNextMac; });
+  add("padded", true, [](FrameSpec& s) { s.padding = 6; });
+  add("TCP", false, [](FrameSpec& s) { s.proto = 6; });
 
   auto check = [&](const char* what, const rte_mbuf* m, bool shortcut) {
     ParsedFrame fast{}, full{};

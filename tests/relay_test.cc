@@ -129,7 +129,8 @@ TEST_F(RelayTest, MixedBurstLongerThanOneChunk) {
   std::vector<PacketView> views;
   for (auto& m : msgs) views.push_back({m.data(), static_cast<uint32_t>(m.size())});
   std::vector<Decision> out(msgs.size());
-  const BurstTally t = DecideBurst(cfg_, table_, nullptr, 0, views.data(), views.size(), out.data());
+  const BurstTally t =
+      DecideBurst(cfg_, table_, nullptr, 0, views.data(), views.size(), out.data());
   for (int i = 0; i < 200; ++i) {
     Verdict want = i % 3 == 0 ? Verdict::kForward : i % 3 == 1 ? Verdict::kDrop : Verdict::kToControl;
     EXPECT_EQ(out[i].verdict, want) << i;
@@ -144,7 +145,8 @@ TEST_F(RelayTest, MixedBurstLongerThanOneChunk) {
 // transmit: UNITE reports and TCP recipients are not plain.
 TEST_F(RelayTest, TallySaysWhenABurstIsPlain) {
   auto relay = [&](UniteFilter* unites) {
-    std::vector<std::vector<uint8_t>> msgs(8, Message(Key(0xa1), Key(0x33), wire::MessageType::kApp));
+    std::vector<std::vector<uint8_t>> msgs(
+        8, Message(Key(0xa1), Key(0x33), wire::MessageType::kApp));
     std::vector<PacketView> views;
     for (auto& m : msgs) views.push_back({m.data(), static_cast<uint32_t>(m.size())});
     std::vector<Decision> out(msgs.size());
