@@ -20,6 +20,7 @@
 #include <string>
 
 #include "absl/strings/str_format.h"
+#include "common/byte_order.h"
 #include "common/wire.h"
 #include "dataplane/counters.h"
 #include "dataplane/peer_path.h"
@@ -253,17 +254,6 @@ inline uint16_t RelayedUdpChecksum(uint16_t old_cksum, uint64_t minus_old_addrs,
   return cksum == 0 ? 0xffff : cksum;
 }
 
-// Network to host order for values the compiler may fold into compares
-// (rte_be_to_cpu_16 of a variable is an asm statement it cannot see into).
-inline uint16_t NetToHost16(uint16_t v) {
-#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
-  return __builtin_bswap16(v);
-#else
-  return v;
-#endif
-}
-inline uint16_t HostToNet16(uint16_t v) { return NetToHost16(v); }
-
 // The common frame in a few merged compares: untagged, IPv4 without
 // options, not a fragment, UDP from a unicast MAC to the port's MAC, our
 // first IPv4 address and the listener port, lengths consistent and in the
@@ -293,8 +283,8 @@ inline bool ParseCommonIpv4(const rte_mbuf* m, const PacketConfig& cfg, uint16_t
       Load16(udp + 2) != cfg.udp4_port_be || Load16(udp) == 0 || MartianV4(ip + 12)) {
     return false;
   }
-  const uint32_t total = NetToHost16(Load16(ip + 2));
-  const uint32_t ulen = NetToHost16(Load16(udp + 4));
+  const uint32_t total = LoadBe16(ip + 2);
+  const uint32_t ulen = LoadBe16(udp + 4);
   if (ulen < kUdpLen || ulen + kIpv4Len > total || kEthLen + total > rte_pktmbuf_pkt_len(m) ||
       kEthLen + kIpv4Len + ulen > len) {
     return false;
@@ -328,7 +318,7 @@ inline FrameClass ParseFrameChecks(const rte_mbuf* m, const PacketConfig& cfg, u
   }
   if (type == kEthVlan) {
     if (len < kEthLen + kVlanLen) return FrameClass::kDrop;
-    const uint16_t tci = NetToHost16(Load16(p + 14));
+    const uint16_t tci = LoadBe16(p + 14);
     if (!cfg.VlanAllowed(port_id, tci)) {
       *drop = DropReason::kUnknownVlan;
       return FrameClass::kDrop;
@@ -343,7 +333,7 @@ inline FrameClass ParseFrameChecks(const rte_mbuf* m, const PacketConfig& cfg, u
     if (cfg.n_v4 == 0 || cfg.udp4_port_be == 0) return FrameClass::kException;
     if (len < l2 + kIpv4Len) return FrameClass::kDrop;
     if (l3[0] != 0x45) return FrameClass::kException;  // options (or not IPv4): the kernel's
-    const uint16_t total = NetToHost16(Load16(l3 + 2));
+    const uint16_t total = LoadBe16(l3 + 2);
     if (total < kIpv4Len + kUdpLen || l2 + total > pkt_len) return FrameClass::kDrop;
     if (Load16(l3 + 6) & RTE_BE16(0x3fff)) return FrameClass::kException;  // fragment
     if (l3[9] != kProtoUdp) return FrameClass::kException;
@@ -364,7 +354,7 @@ inline FrameClass ParseFrameChecks(const rte_mbuf* m, const PacketConfig& cfg, u
     if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD) {
       return FrameClass::kDrop;
     }
-    const uint16_t ulen = NetToHost16(Load16(udp + 4));
+    const uint16_t ulen = LoadBe16(udp + 4);
     if (ulen < kUdpLen || ulen > total - kIpv4Len) return FrameClass::kDrop;
     if (MartianV4(l3 + 12) || Load16(udp) == 0) return FrameClass::kDrop;
     if (l2 + kIpv4Len + ulen > len) {  // not contiguous in the first segment
@@ -378,7 +368,7 @@ inline FrameClass ParseFrameChecks(const rte_mbuf* m, const PacketConfig& cfg, u
     if (cfg.n_v6 == 0 || cfg.udp6_port_be == 0) return FrameClass::kException;
     if (len < l2 + kIpv6Len) return FrameClass::kDrop;
     if ((l3[0] >> 4) != 6) return FrameClass::kDrop;
-    const uint16_t plen = NetToHost16(Load16(l3 + 4));
+    const uint16_t plen = LoadBe16(l3 + 4);
     if (l2 + kIpv6Len + plen > pkt_len) return FrameClass::kDrop;
     if (l3[6] != kProtoUdp) return FrameClass::kException;  // ICMPv6, TCP, extension headers
     const uint64_t dst_hi = Load64(l3 + 24), dst_lo = Load64(l3 + 32);
@@ -393,7 +383,7 @@ inline FrameClass ParseFrameChecks(const rte_mbuf* m, const PacketConfig& cfg, u
     const uint8_t* udp = l3 + kIpv6Len;
     if (plen < kUdpLen) return FrameClass::kDrop;
     if (Load16(udp + 2) != cfg.udp6_port_be) return FrameClass::kException;
-    const uint16_t ulen = NetToHost16(Load16(udp + 4));
+    const uint16_t ulen = LoadBe16(udp + 4);
     if (ulen < kUdpLen || ulen > plen) return FrameClass::kDrop;
     if (MartianV6(l3 + 8) || Load16(udp) == 0) return FrameClass::kDrop;
     // Over IPv6 the UDP checksum is mandatory (RFC 8200 8.1): a zero one is
@@ -478,7 +468,9 @@ template <bool kV4>
 inline void RewriteSameShape(rte_mbuf* m, const ParsedFrame& f, const PeerPath& path,
                              const PacketConfig& cfg, const LocalAddress& src, uint16_t l2_len) {
   const uint16_t sport_be = kV4 ? cfg.udp4_port_be : cfg.udp6_port_be;
-  const uint16_t dport_be = HostToNet16(path.port);
+  // As common/byte_order.h does; rte_cpu_to_be_16 of a variable is an asm
+  // statement the compiler cannot fold into the checksum sum.
+  const uint16_t dport_be = __builtin_bswap16(path.port);
   uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
   uint8_t* ip = frame + l2_len;
   uint8_t* udp = ip + (kV4 ? kIpv4Len : kIpv6Len);
@@ -493,7 +485,7 @@ inline void RewriteSameShape(rte_mbuf* m, const ParsedFrame& f, const PeerPath& 
   std::memcpy(frame, path.mac.data(), 6);
   std::memcpy(frame + 6, cfg.port_mac[path.listener].addr_bytes, 6);
   if (l2_len != kEthLen) {
-    Store16(frame + 14, HostToNet16(static_cast<uint16_t>(path.vlan)));
+    StoreBe16(frame + 14, static_cast<uint16_t>(path.vlan));
   }
   uint64_t ol = 0;
   if (kV4) {
