@@ -161,7 +161,7 @@ bool RewriteForwardGeneral(rte_mbuf* m, const ParsedFrame& f, const PeerPath& pa
   const uint64_t minus_old_addrs = MinusPseudoAddrSum(f.family == 4, old_l3);
   const uint16_t udp_cksum =
       full_cksum ? 0
-                 : RelayedUdpChecksum(f.udp_cksum, minus_old_addrs, new_addrs, old_udp, sport_be,
+                 : RelayedUdpChecksum(f.udp_cksum, minus_old_addrs + new_addrs, old_udp, sport_be,
                                       dport_be, payload);
 
   // Drop Ethernet padding, resize the headers in front of the payload and

@@ -186,7 +186,8 @@ enum class FrameClass : uint8_t {
 // Where a received frame's UDP payload is and where it came from.
 struct ParsedFrame {
   uint16_t l2_len;       // Ethernet header (+ VLAN tag) as in the frame
-  uint16_t l3_len;       // 20 or 40
+  uint8_t l3_len;        // 20 or 40
+  uint8_t shape;         // for the rewrite's fast path: see kShapeTagged
   uint16_t payload_off;  // offset of the UDP payload in the frame
   uint16_t payload_len;  // UDP length - 8
   uint8_t family;        // 4 or 6
@@ -199,6 +200,16 @@ struct ParsedFrame {
 // VLAN tag (0 = untagged).
 inline constexpr uint32_t kVlanTagged = 0x10000;
 
+// A frame's shape as the rewrite sees it: its IP version (4 or 6) and
+// kShapeTagged for an inline VLAN tag; 0 when it cannot be rewritten in
+// place (Ethernet padding after the datagram, or an IPv4 datagram without
+// a UDP checksum to update). A frame whose shape is its next hop's
+// (PathShape) keeps its headers' layout: only field values change.
+inline constexpr uint8_t kShapeTagged = 0x80;
+inline uint8_t PathShape(const PeerPath& path) {
+  return static_cast<uint8_t>(path.family | ((path.vlan & kVlanTagged) ? kShapeTagged : 0));
+}
+
 // "aa:bb:cc:dd:ee:ff", for logs.
 inline std::string MacToString(const rte_ether_addr& a) {
   return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", a.addr_bytes[0], a.addr_bytes[1],
@@ -208,16 +219,24 @@ inline std::string MacToString(const rte_ether_addr& a) {
 namespace detail {
 
 // Fills the ParsedFrame of a UDP datagram to one of our addresses.
-inline void FillOurs(ParsedFrame* out, size_t l2, uint16_t l3_len, uint16_t ulen, uint8_t family,
-                     int local, const uint8_t* udp, uint32_t vlan) {
+inline void FillOurs(ParsedFrame* out, size_t l2, uint8_t l3_len, uint16_t ulen, uint8_t family,
+                     int local, const uint8_t* udp, uint32_t vlan, uint8_t shape) {
   out->l2_len = static_cast<uint16_t>(l2);
   out->l3_len = l3_len;
+  out->shape = shape;
   out->payload_off = static_cast<uint16_t>(l2 + l3_len + kUdpLen);
   out->payload_len = static_cast<uint16_t>(ulen - kUdpLen);
   out->family = family;
   out->local_addr = static_cast<uint8_t>(local);
   out->udp_cksum = Load16(udp + 6);
   out->vlan = vlan;
+}
+// The shape (see kShapeTagged) of a datagram of ulen bytes behind l2 + l3
+// bytes of headers, as ParseFrame's full checks find it.
+inline uint8_t FrameShape(const rte_mbuf* m, size_t l2, size_t l3, uint16_t ulen, uint8_t family,
+                          const uint8_t* udp) {
+  if (Load16(udp + 6) == 0 || rte_pktmbuf_pkt_len(m) != l2 + l3 + ulen) return 0;
+  return static_cast<uint8_t>(family | (l2 == kEthLen + kVlanLen ? kShapeTagged : 0));
 }
 
 // The sum of a pseudo-header's addresses (src, dst: 4 or 16 bytes each),
@@ -229,71 +248,95 @@ inline uint64_t MinusPseudoAddrSum(bool v4, const uint8_t* l3) {
   return v4 ? uint64_t{~Load32(l3 + 12)} + uint32_t{~Load32(l3 + 16)} : SumComplement(l3 + 8, 32);
 }
 
+// What incrementing the hop count byte did to the checksummed word it
+// starts (hop count || flags, at an even offset of the checksummed data),
+// given the byte after the increment: +1 in the byte's place, or -255 when
+// it wrapped from 255 to 0 (in ones' complement: + ~255). No flags bit
+// changes, so nothing of the payload is read but the byte the relay
+// decision has just written (a byte load: a wider one would stall store
+// forwarding).
+inline uint16_t HopStep(uint8_t hop_after) {
+  return hop_after != 0 ? WordOf(1, 0) : WordOf(0, 0xff);
+}
+
 // The UDP checksum of a relayed datagram, updated (RFC 1624 eqn. 3:
 // HC' = ~(~HC + ~m + m')) for what the relay changes under it: the
-// pseudo-header's addresses (their sums, the old ones complemented), the
-// ports (the old ones: the first 4 bytes at old_udp) and the hop count word
-// (hop count || flags at an even offset of the checksummed data), which the
-// relay decision incremented by one. ~w == -w for 32-bit words too
+// pseudo-header's addresses (addr_delta: the new ones' sum plus the
+// complements of the old ones), the ports (the old ones: the first 4 bytes
+// at old_udp) and the hop count (HopStep). ~w == -w for 32-bit words too
 // (0xffffffff == 0 mod 0xffff), and which half of a 32-bit term a word is in
 // does not matter (2^16 == 1). old_cksum must not be 0 (no checksum).
-inline uint16_t RelayedUdpChecksum(uint16_t old_cksum, uint64_t minus_old_addrs,
-                                   uint64_t new_addrs, const uint8_t* old_udp, uint16_t sport_be,
-                                   uint16_t dport_be, const uint8_t* payload) {
-  // Byte loads: the relay decision just stored the hop count byte, and a
-  // wider load of it would stall store forwarding. The old hop count is
-  // the byte minus one (255 + 1 wrapped to 0 borrows nothing from flags).
-  const uint8_t hop = payload[wire::off::kHopCount];
-  const uint8_t flags = payload[wire::off::kFlags];
-  const uint16_t hop_new = WordOf(hop, flags);
-  const uint16_t hop_old = WordOf(static_cast<uint8_t>(hop - 1), flags);
-  const uint64_t acc = uint64_t{static_cast<uint16_t>(~old_cksum)} + minus_old_addrs +
-                       uint32_t{~Load32(old_udp)} + static_cast<uint16_t>(~hop_old) + new_addrs +
-                       sport_be + (uint32_t{dport_be} << 16) + hop_new;
+inline uint16_t RelayedUdpChecksum(uint16_t old_cksum, uint64_t addr_delta, const uint8_t* old_udp,
+                                   uint16_t sport_be, uint16_t dport_be, const uint8_t* payload) {
+  const uint64_t acc = uint64_t{static_cast<uint16_t>(~old_cksum)} + addr_delta +
+                       uint32_t{~Load32(old_udp)} + sport_be + (uint32_t{dport_be} << 16) +
+                       HopStep(payload[wire::off::kHopCount]);
   const uint16_t cksum = static_cast<uint16_t>(~Fold(acc));
   return cksum == 0 ? 0xffff : cksum;
 }
 
 // The common frame in a few merged compares: untagged, IPv4 without
-// options, not a fragment, UDP from a unicast MAC to the port's MAC, our
-// first IPv4 address and the listener port, lengths consistent and in the
-// first segment, source neither martian nor port 0. True when it is such
-// a frame (*out filled exactly as ParseFrame's full checks would); false
-// says nothing: the full checks decide.
-inline bool ParseCommonIpv4(const rte_mbuf* m, const PacketConfig& cfg, uint16_t port_id,
-                            ParsedFrame* out) {
-  constexpr size_t kHeaders = kEthLen + kIpv4Len + kUdpLen;
+// options and not a fragment, or IPv6 without extension headers; UDP with
+// a checksum from a unicast MAC to the port's MAC, our first address of the
+// family and its listener port, in one segment, IP and UDP lengths exactly
+// the frame's (no padding), source neither martian nor port 0. True when
+// it is such a frame (*out filled exactly as ParseFrame's full checks
+// would); false says nothing: the full checks decide.
+inline bool ParseCommon(const rte_mbuf* m, const PacketConfig& cfg, uint16_t port_id,
+                        ParsedFrame* out) {
+  constexpr size_t kHeaders4 = kEthLen + kIpv4Len + kUdpLen;
+  constexpr size_t kHeaders6 = kEthLen + kIpv6Len + kUdpLen;
   const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
   const uint32_t len = rte_pktmbuf_data_len(m);
-  // No stripped tag, and not flagged bad (or "none") by the port.
+  // In one segment, no stripped tag, and not flagged bad (or "none") by the port.
   constexpr uint64_t kNotCommon = RTE_MBUF_F_RX_VLAN_STRIPPED | RTE_MBUF_F_RX_IP_CKSUM_BAD;
-  if (len < kHeaders || (m->ol_flags & kNotCommon)) return false;
+  if (len < kHeaders4 || rte_pktmbuf_pkt_len(m) != len || (m->ol_flags & kNotCommon)) return false;
   if (((p[0] | p[6]) & 1) || !MacEqual(p, cfg.port_mac[port_id])) return false;
-  // EtherType IPv4, version 4 and a 20-byte header, in one word.
-  if ((Load32(p + 12) & WordOf32(0xff, 0xff, 0xff, 0)) != WordOf32(0x08, 0x00, 0x45, 0)) {
-    return false;
+  // EtherType and IP version (with the IPv4 header length), in one word.
+  const uint32_t type_version = Load32(p + 12);
+  if ((type_version & WordOf32(0xff, 0xff, 0xff, 0)) == WordOf32(0x08, 0x00, 0x45, 0)) {
+    const uint8_t* ip = p + kEthLen;
+    // Fragment offset and "more fragments" zero, protocol UDP.
+    if ((Load32(ip + 6) & WordOf32(0x3f, 0xff, 0, 0xff)) != WordOf32(0, 0, 0, kProtoUdp)) {
+      return false;
+    }
+    const uint8_t* udp = ip + kIpv4Len;
+    if (cfg.n_v4 == 0 || Load32(ip + 16) != cfg.v4_be[0] || cfg.udp4_port_be == 0 ||
+        Load16(udp + 2) != cfg.udp4_port_be || Load16(udp) == 0 || Load16(udp + 6) == 0 ||
+        MartianV4(ip + 12)) {
+      return false;
+    }
+    // The lengths compared in network order (len >= kHeaders4: no underflow).
+    const uint16_t ulen = static_cast<uint16_t>(len - kEthLen - kIpv4Len);
+    if (Load16(ip + 2) != __builtin_bswap16(ulen + kIpv4Len) ||
+        Load16(udp + 4) != __builtin_bswap16(ulen)) {
+      return false;
+    }
+    FillOurs(out, kEthLen, kIpv4Len, ulen, 4, cfg.v4_index[0], udp, 0, 4);
+    return true;
   }
-  const uint8_t* ip = p + kEthLen;
-  // Fragment offset and "more fragments" zero, protocol UDP.
-  if ((Load32(ip + 6) & WordOf32(0x3f, 0xff, 0, 0xff)) != WordOf32(0, 0, 0, kProtoUdp)) {
-    return false;
+  if ((type_version & WordOf32(0xff, 0xff, 0xf0, 0)) == WordOf32(0x86, 0xdd, 0x60, 0)) {
+    const uint8_t* ip = p + kEthLen;
+    const uint8_t* udp = ip + kIpv6Len;
+    if (len < kHeaders6 || ip[6] != kProtoUdp || cfg.n_v6 == 0 ||
+        Load64(ip + 24) != Load64(cfg.v6[0].data()) ||
+        Load64(ip + 32) != Load64(cfg.v6[0].data() + 8) || cfg.udp6_port_be == 0 ||
+        Load16(udp + 2) != cfg.udp6_port_be || Load16(udp) == 0 || Load16(udp + 6) == 0 ||
+        MartianV6(ip + 8)) {
+      return false;
+    }
+    // Payload length = UDP length = the rest of the frame.
+    const uint16_t ulen = static_cast<uint16_t>(len - kEthLen - kIpv6Len);
+    if (Load16(ip + 4) != __builtin_bswap16(ulen) || Load16(udp + 4) != __builtin_bswap16(ulen)) {
+      return false;
+    }
+    FillOurs(out, kEthLen, kIpv6Len, ulen, 6, cfg.v6_index[0], udp, 0, 6);
+    return true;
   }
-  const uint8_t* udp = ip + kIpv4Len;
-  if (cfg.n_v4 == 0 || Load32(ip + 16) != cfg.v4_be[0] || cfg.udp4_port_be == 0 ||
-      Load16(udp + 2) != cfg.udp4_port_be || Load16(udp) == 0 || MartianV4(ip + 12)) {
-    return false;
-  }
-  const uint32_t total = LoadBe16(ip + 2);
-  const uint32_t ulen = LoadBe16(udp + 4);
-  if (ulen < kUdpLen || ulen + kIpv4Len > total || kEthLen + total > rte_pktmbuf_pkt_len(m) ||
-      kEthLen + kIpv4Len + ulen > len) {
-    return false;
-  }
-  FillOurs(out, kEthLen, kIpv4Len, static_cast<uint16_t>(ulen), 4, cfg.v4_index[0], udp, 0);
-  return true;
+  return false;
 }
 
-// ParseFrame's checks one by one, for every kind of frame (ParseCommonIpv4
+// ParseFrame's checks one by one, for every kind of frame (ParseCommon
 // is the shortcut for the common one).
 inline FrameClass ParseFrameChecks(const rte_mbuf* m, const PacketConfig& cfg, uint16_t port_id,
                                    ParsedFrame* out, DropReason* drop) {
@@ -361,7 +404,8 @@ inline FrameClass ParseFrameChecks(const rte_mbuf* m, const PacketConfig& cfg, u
       *drop = DropReason::kOversized;
       return FrameClass::kDrop;
     }
-    FillOurs(out, l2, kIpv4Len, ulen, 4, local, udp, vlan);
+    FillOurs(out, l2, kIpv4Len, ulen, 4, local, udp, vlan,
+             FrameShape(m, l2, kIpv4Len, ulen, 4, udp));
     return FrameClass::kOurs;
   }
   if (type == kEthIpv6) {
@@ -394,7 +438,8 @@ inline FrameClass ParseFrameChecks(const rte_mbuf* m, const PacketConfig& cfg, u
       *drop = DropReason::kOversized;
       return FrameClass::kDrop;
     }
-    FillOurs(out, l2, kIpv6Len, ulen, 6, local, udp, vlan);
+    FillOurs(out, l2, kIpv6Len, ulen, 6, local, udp, vlan,
+             FrameShape(m, l2, kIpv6Len, ulen, 6, udp));
     return FrameClass::kOurs;
   }
   return FrameClass::kException;  // ARP, LLDP, ...
@@ -413,7 +458,7 @@ inline FrameClass ParseFrameChecks(const rte_mbuf* m, const PacketConfig& cfg, u
 // checksum valid or invalid end to end; SourcePath checks the rest.
 inline FrameClass ParseFrame(const rte_mbuf* m, const PacketConfig& cfg, uint16_t port_id,
                              ParsedFrame* out, DropReason* drop) {
-  if (detail::ParseCommonIpv4(m, cfg, port_id, out)) return FrameClass::kOurs;
+  if (detail::ParseCommon(m, cfg, port_id, out)) return FrameClass::kOurs;
   return detail::ParseFrameChecks(m, cfg, port_id, out, drop);
 }
 
@@ -461,44 +506,32 @@ bool RewriteForwardGeneral(rte_mbuf* m, const ParsedFrame& f, const PeerPath& pa
 
 namespace detail {
 
-// RewriteForward's fast path for one IP version (the version-dependent
-// choices made at compile time): the frame keeps its shape, and only what
-// differs is written.
-template <bool kV4>
-inline void RewriteSameShape(rte_mbuf* m, const ParsedFrame& f, const PeerPath& path,
-                             const PacketConfig& cfg, const LocalAddress& src, uint16_t l2_len) {
-  const uint16_t sport_be = kV4 ? cfg.udp4_port_be : cfg.udp6_port_be;
-  // As common/byte_order.h does; rte_cpu_to_be_16 of a variable is an asm
-  // statement the compiler cannot fold into the checksum sum.
-  const uint16_t dport_be = __builtin_bswap16(path.port);
+// RewriteForward's fast path for one shape (IP version and inline tag, so
+// that offsets and choices are made at compile time): the frame keeps its
+// layout, and only what differs is written.
+template <bool kV4, bool kTagged>
+inline void RewriteSameShape(rte_mbuf* m, const PeerPath& path, const PacketConfig& cfg,
+                             const LocalAddress& src) {
+  constexpr uint16_t l2_len = kTagged ? kEthLen + kVlanLen : kEthLen;
   uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
   uint8_t* ip = frame + l2_len;
   uint8_t* udp = ip + (kV4 ? kIpv4Len : kIpv6Len);
-  const uint8_t* payload = udp + kUdpLen;
-
-  // The UDP checksum, updated for the new addresses, ports and hop count.
-  const uint64_t new_addrs = PseudoAddrSum(kV4, src.ip.data(), path.ip.data());
-  const uint64_t minus_old_addrs = MinusPseudoAddrSum(kV4, ip);
-  const uint16_t udp_cksum = RelayedUdpChecksum(f.udp_cksum, minus_old_addrs, new_addrs, udp,
-                                                sport_be, dport_be, payload);
-
-  std::memcpy(frame, path.mac.data(), 6);
-  std::memcpy(frame + 6, cfg.port_mac[path.listener].addr_bytes, 6);
-  if (l2_len != kEthLen) {
-    StoreBe16(frame + 14, static_cast<uint16_t>(path.vlan));
-  }
+  // What changes under both checksums (the IPv4 header's and the UDP
+  // pseudo-header's): the addresses.
+  const uint64_t addr_delta =
+      PseudoAddrSum(kV4, src.ip.data(), path.ip.data()) + MinusPseudoAddrSum(kV4, ip);
+  // The checksums are computed and stored in turn: fewer values live at once.
   uint64_t ol = 0;
   if (kV4) {
     // TTL and addresses change; the header checksum follows them
     // incrementally (or the port computes it).
-    const uint16_t ttl_old = Load16(ip + 8);
     const uint16_t ttl_new = RTE_BE16(static_cast<uint16_t>(kTtl << 8 | kProtoUdp));
     if (cfg.port_tx_offloads[path.listener] & kTxIpv4Cksum) {
       Store16(ip + 10, 0);
       ol = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
     } else {
-      const uint64_t hacc = static_cast<uint16_t>(~Load16(ip + 10)) + minus_old_addrs +
-                            static_cast<uint16_t>(~ttl_old) + new_addrs + ttl_new;
+      const uint64_t hacc = uint64_t{static_cast<uint16_t>(~Load16(ip + 10))} +
+                            static_cast<uint16_t>(~Load16(ip + 8)) + ttl_new + addr_delta;
       Store16(ip + 10, static_cast<uint16_t>(~Fold(hacc)));
     }
     Store16(ip + 8, ttl_new);
@@ -509,13 +542,22 @@ inline void RewriteSameShape(rte_mbuf* m, const ParsedFrame& f, const PeerPath& 
     std::memcpy(ip + 8, src.ip.data(), 16);
     std::memcpy(ip + 24, path.ip.data(), 16);
   }
+  const uint16_t sport_be = kV4 ? cfg.udp4_port_be : cfg.udp6_port_be;
+  // As common/byte_order.h does; rte_cpu_to_be_16 of a variable is an asm
+  // statement the compiler cannot fold into the checksum sum.
+  const uint16_t dport_be = __builtin_bswap16(path.port);
+  Store16(udp + 6,
+          RelayedUdpChecksum(Load16(udp + 6), addr_delta, udp, sport_be, dport_be, udp + kUdpLen));
   Store16(udp, sport_be);
   Store16(udp + 2, dport_be);
-  Store16(udp + 6, udp_cksum);
+
+  std::memcpy(frame, path.mac.data(), 6);
+  std::memcpy(frame + 6, cfg.port_mac[path.listener].addr_bytes, 6);
+  if (kTagged) StoreBe16(frame + 14, static_cast<uint16_t>(path.vlan));
   m->ol_flags = (m->ol_flags & (RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL)) | ol;
   if (ol != 0) {  // the lengths sit in the mbuf's second cache line: only when needed
     m->l2_len = l2_len;
-    m->l3_len = f.l3_len;
+    m->l3_len = kV4 ? kIpv4Len : kIpv6Len;
   }
 }
 
@@ -524,19 +566,22 @@ inline void RewriteSameShape(rte_mbuf* m, const ParsedFrame& f, const PeerPath& 
 inline bool RewriteForward(rte_mbuf* m, const ParsedFrame& f, const PeerPath& path,
                            const PacketConfig& cfg) {
   using namespace detail;
-  // Fast path, inline: same IP version and L2 header length, no padding,
-  // a UDP checksum to update: change only what differs, in place.
+  // Fast path, inline: the frame has its next hop's shape (same IP version
+  // and L2 header length, no padding, a UDP checksum to update): change
+  // only what differs, in place.
   const int src_idx = cfg.SourceIndex(path);
-  const uint16_t new_l2 = (path.vlan & kVlanTagged) ? kEthLen + kVlanLen : kEthLen;
-  if (f.family != path.family || f.l2_len != new_l2 || f.udp_cksum == 0 || src_idx < 0 ||
-      path.listener >= kMaxPorts ||
-      rte_pktmbuf_pkt_len(m) != static_cast<uint32_t>(f.payload_off) + f.payload_len) {
+  if (f.shape != PathShape(path) || src_idx < 0 || path.listener >= kMaxPorts) {
     return RewriteForwardGeneral(m, f, path, cfg);
   }
-  if (path.family == 4) {
-    RewriteSameShape<true>(m, f, path, cfg, cfg.addrs[src_idx], new_l2);
+  const LocalAddress& src = cfg.addrs[src_idx];
+  if (f.shape == 4) {  // the most common first
+    RewriteSameShape<true, false>(m, path, cfg, src);
+  } else if (f.shape == 6) {
+    RewriteSameShape<false, false>(m, path, cfg, src);
+  } else if (f.shape == (4 | kShapeTagged)) {
+    RewriteSameShape<true, true>(m, path, cfg, src);
   } else {
-    RewriteSameShape<false>(m, f, path, cfg, cfg.addrs[src_idx], new_l2);
+    RewriteSameShape<false, true>(m, path, cfg, src);
   }
   return true;
 }

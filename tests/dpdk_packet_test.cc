@@ -779,9 +779,27 @@ TEST_F(DpdkPacketTest, CommonFrameShortcutAgreesWithTheFullChecks) {
   };
   add("common", true, [](FrameSpec&) {});
   add("second address", false, [](FrameSpec& s) { s.dst = "10.99.1.1"; });
-  add("IPv6", false, [](FrameSpec& s) {
+  add("IPv6", true, [](FrameSpec& s) {
     s.src = "fd99::2";
     s.dst = "fd99::1";
+  });
+  add("IPv6 padded", false, [](FrameSpec& s) {
+    s.src = "fd99::2";
+    s.dst = "fd99::1";
+    s.padding = 4;
+  });
+  add("IPv6 loopback source", false, [](FrameSpec& s) {
+    s.src = "::1";
+    s.dst = "fd99::1";
+  });
+  add("IPv6 second address", false, [](FrameSpec& s) {
+    s.src = "fd99::2";
+    s.dst = "fd99:1::1";
+  });
+  add("IPv6 TCP", false, [](FrameSpec& s) {
+    s.src = "fd99::2";
+    s.dst = "fd99::1";
+    s.proto = 6;
   });
   add("priority tag", false, [](FrameSpec& s) { s.vlan = 0; });
   add("fragment", false, [](FrameSpec& s) { s.frag = 0x2000; });
@@ -790,13 +808,14 @@ TEST_F(DpdkPacketTest, CommonFrameShortcutAgreesWithTheFullChecks) {
   add("other port", false, [](FrameSpec& s) { s.dport = kPort + 1; });
   add("martian", false, [](FrameSpec& s) { s.src = "127.0.0.1"; });
   add("other MAC", false, [](FrameSpec& s) { s.dst_mac = kNextMac; });
-  add("padded", true, [](FrameSpec& s) { s.padding = 6; });
+  add("padded", false, [](FrameSpec& s) { s.padding = 6; });
+  add("no UDP checksum", false, [](FrameSpec& s) { s.udp_cksum = false; });
   add("TCP", false, [](FrameSpec& s) { s.proto = 6; });
 
   auto check = [&](const char* what, const rte_mbuf* m, bool shortcut) {
     ParsedFrame fast{}, full{};
     DropReason why;
-    const bool taken = detail::ParseCommonIpv4(m, cfg_, 0, &fast);
+    const bool taken = detail::ParseCommon(m, cfg_, 0, &fast);
     EXPECT_EQ(taken, shortcut) << what;
     if (!taken) return;
     ASSERT_EQ(detail::ParseFrameChecks(m, cfg_, 0, &full, &why), FrameClass::kOurs) << what;
@@ -817,6 +836,53 @@ TEST_F(DpdkPacketTest, CommonFrameShortcutAgreesWithTheFullChecks) {
   m = Frame(FrameSpec{}, msg);
   cfg_.udp4_port_be = 0;
   check("no IPv4 listener", m, false);
+}
+
+// The shape tells the rewrite whether a frame can keep its headers' layout
+// for a next hop (PathShape): IP version and inline tag, and 0 when not in
+// place (padding, no UDP checksum).
+TEST_F(DpdkPacketTest, ShapeSaysWhetherTheFrameKeepsItsLayout) {
+  std::vector<uint8_t> msg = App(30);
+  cfg_.AllowVlan(0, 100);
+  struct Case {
+    const char* what;
+    FrameSpec spec;
+    uint8_t shape;
+  };
+  std::vector<Case> cases;
+  auto add = [&](const char* what, uint8_t shape, auto&& edit) {
+    FrameSpec s;
+    edit(s);
+    cases.push_back({what, s, shape});
+  };
+  add("IPv4", 4, [](FrameSpec&) {});
+  add("IPv4 tagged", 4 | kShapeTagged, [](FrameSpec& s) { s.vlan = 100; });
+  add("IPv4 padded", 0, [](FrameSpec& s) { s.padding = 6; });
+  add("IPv4 without UDP checksum", 0, [](FrameSpec& s) { s.udp_cksum = false; });
+  add("IPv6", 6, [](FrameSpec& s) {
+    s.src = "fd99::2";
+    s.dst = "fd99::1";
+  });
+  add("IPv6 tagged, padded", 0, [](FrameSpec& s) {
+    s.src = "fd99::2";
+    s.dst = "fd99::1";
+    s.vlan = 100;
+    s.padding = 2;
+  });
+  add("IPv6 tagged", 6 | kShapeTagged, [](FrameSpec& s) {
+    s.src = "fd99::2";
+    s.dst = "fd99::1";
+    s.vlan = 100;
+  });
+  for (const Case& c : cases) {
+    ParsedFrame f{};
+    DropReason why;
+    ASSERT_EQ(ParseFrame(Frame(c.spec, msg), cfg_, 0, &f, &why), FrameClass::kOurs) << c.what;
+    EXPECT_EQ(f.shape, c.shape) << c.what;
+  }
+  EXPECT_EQ(PathShape(Path("10.99.0.3", 5555)), 4);
+  EXPECT_EQ(PathShape(Path("10.99.0.3", 5555, 0, 100)), 4 | kShapeTagged);
+  EXPECT_EQ(PathShape(Path("fd99::3", 5555, 1)), 6);
 }
 
 TEST_F(DpdkPacketTest, NoListenerOfTheFamilyMeansKernel) {

@@ -236,13 +236,14 @@ void CheckException(const uint8_t* frame, size_t len, uint64_t rx_flags, uint16_
 
 void CheckShortcut(const rte_mbuf* m) {
   ParsedFrame fast, full;
-  if (!detail::ParseCommonIpv4(m, Config(), 0, &fast)) return;
+  if (!detail::ParseCommon(m, Config(), 0, &fast)) return;
   DropReason why;
   CHECK_OR_TRAP(detail::ParseFrameChecks(m, Config(), 0, &full, &why) == FrameClass::kOurs);
   CHECK_OR_TRAP(fast.l2_len == full.l2_len && fast.l3_len == full.l3_len &&
                 fast.payload_off == full.payload_off && fast.payload_len == full.payload_len &&
                 fast.family == full.family && fast.local_addr == full.local_addr &&
-                fast.udp_cksum == full.udp_cksum && fast.vlan == full.vlan);
+                fast.udp_cksum == full.udp_cksum && fast.vlan == full.vlan &&
+                fast.shape == full.shape);
 }
 
 }  // namespace
