@@ -21,15 +21,15 @@ struct KeyRef {
 };
 
 // Ed25519 public keys are uniformly distributed, and registering one costs a
-// proof of work, so two words of the key mixed by absl's seeded hash suffice.
+// proof of work, so the key's first 64 bits mixed by absl's seeded hash
+// suffice: keys that share them take 2^64 key generations each to find.
 // Transparent: tables keyed by PublicKey are looked up by KeyRef too.
 struct PublicKeyHash {
   using is_transparent = void;
   static size_t Of(const uint8_t* key) {
-    uint64_t a, b;
+    uint64_t a;
     std::memcpy(&a, key, 8);
-    std::memcpy(&b, key + 24, 8);
-    return absl::Hash<uint64_t>{}(a ^ (b * 0x9e3779b97f4a7c15ull));
+    return absl::Hash<uint64_t>{}(a);
   }
   size_t operator()(const PublicKey& k) const { return Of(k.data()); }
   size_t operator()(const KeyRef& k) const { return k.hash; }

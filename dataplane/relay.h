@@ -62,6 +62,15 @@ inline DropReason HeaderDropReason(wire::Error e) {
 // Lookups prefetched ahead at most this many packets (a typical burst).
 inline constexpr size_t kRelayChunk = 64;
 
+// Two keys are the same. Keys are uniformly distributed, so different ones
+// almost always differ in their first word: one compare, as a rule.
+inline bool SameKey(const uint8_t* a, const uint8_t* b) {
+  uint64_t x, y;
+  std::memcpy(&x, a, 8);
+  std::memcpy(&y, b, 8);
+  return x == y && std::memcmp(a, b, kPublicKeyBytes) == 0;
+}
+
 inline void SetDrop(Decision* d, DropReason r) {
   d->verdict = Verdict::kDrop;
   d->reason = r;
@@ -81,6 +90,7 @@ BurstTally DecideBurst(const RelayConfig& cfg, const Table& table, UniteFilter* 
                        uint64_t now_ms, const PacketView* pkts, size_t n, Decision* out) {
   using relay_internal::HeaderDropReason;
   using relay_internal::kRelayChunk;
+  using relay_internal::SameKey;
   using relay_internal::SetDrop;
   BurstTally tally;
   while (n > kRelayChunk) {
@@ -107,7 +117,7 @@ BurstTally DecideBurst(const RelayConfig& cfg, const Table& table, UniteFilter* 
       SetDrop(d, DropReason::kWrongNetwork);
       continue;
     }
-    if (std::memcmp(h.recipient, cfg.self.data(), kPublicKeyBytes) == 0) {
+    if (SameKey(h.recipient, cfg.self.data())) {
       d->verdict = Verdict::kToControl;
       d->reason = DropReason::kCount;
       d->report_unite = false;
@@ -118,7 +128,7 @@ BurstTally DecideBurst(const RelayConfig& cfg, const Table& table, UniteFilter* 
       SetDrop(d, DropReason::kRelayNotApp);
       continue;
     }
-    if (std::memcmp(h.recipient, h.sender, kPublicKeyBytes) == 0) {
+    if (SameKey(h.recipient, h.sender)) {
       SetDrop(d, DropReason::kLoopback);
       continue;
     }

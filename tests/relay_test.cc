@@ -119,6 +119,33 @@ TEST_F(RelayTest, HopSevenIsRelayedAsEight) {
   EXPECT_EQ(m[wire::off::kHopCount], 8);
 }
 
+// Keys are told apart by all their bytes, even where the table's hash and
+// the quick compares look at the first ones only.
+TEST_F(RelayTest, KeysThatDifferOnlyInTheirLastByteAreDifferentPeers) {
+  PublicKey near_self = cfg_.self;
+  near_self[31] ^= 1;
+  PublicKey near_a1 = Key(0xa1);
+  near_a1[31] ^= 1;
+  PeerUpdate u;
+  u.key = near_a1;
+  u.path = PeerPath::Udp(SocketAddress::V4(0x0a000002, 2000), 0);
+  table_.Apply(u);
+
+  auto to_near_self = Message(near_self, Key(0x33), wire::MessageType::kApp);
+  Decision d = DecideOne(to_near_self);
+  EXPECT_EQ(d.verdict, Verdict::kDrop);  // not the super peer, and not registered
+  EXPECT_EQ(d.reason, DropReason::kUnknownRecipient);
+
+  auto to_near_a1 = Message(near_a1, Key(0xa1), wire::MessageType::kApp);
+  d = DecideOne(to_near_a1);
+  ASSERT_EQ(d.verdict, Verdict::kForward);  // not a loopback
+  EXPECT_EQ(d.path->port, 2000);
+  auto to_a1 = Message(Key(0xa1), near_a1, wire::MessageType::kApp);
+  d = DecideOne(to_a1);
+  ASSERT_EQ(d.verdict, Verdict::kForward);
+  EXPECT_EQ(d.path->port, 1000);
+}
+
 TEST_F(RelayTest, MixedBurstLongerThanOneChunk) {
   std::vector<std::vector<uint8_t>> msgs;
   for (int i = 0; i < 200; ++i) {
