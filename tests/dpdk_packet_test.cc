@@ -174,6 +174,13 @@ class DpdkPacketTest : public ::testing::Test {
     uint16_t frag = 0;  // IPv4 flags/offset field
   };
 
+  // A frame from our IPv6 peer to our first IPv6 address.
+  static FrameSpec& V6(FrameSpec& s) {
+    s.src = "fd99::2";
+    s.dst = "fd99::1";
+    return s;
+  }
+
   // An APP message of `payload` bytes after the header, hop count 0.
   static std::vector<uint8_t> App(size_t payload, uint8_t fill = 0x5a) {
     wire::HeaderFields h;
@@ -779,28 +786,11 @@ TEST_F(DpdkPacketTest, CommonFrameShortcutAgreesWithTheFullChecks) {
   };
   add("common", true, [](FrameSpec&) {});
   add("second address", false, [](FrameSpec& s) { s.dst = "10.99.1.1"; });
-  add("IPv6", true, [](FrameSpec& s) {
-    s.src = "fd99::2";
-    s.dst = "fd99::1";
-  });
-  add("IPv6 padded", false, [](FrameSpec& s) {
-    s.src = "fd99::2";
-    s.dst = "fd99::1";
-    s.padding = 4;
-  });
-  add("IPv6 loopback source", false, [](FrameSpec& s) {
-    s.src = "::1";
-    s.dst = "fd99::1";
-  });
-  add("IPv6 second address", false, [](FrameSpec& s) {
-    s.src = "fd99::2";
-    s.dst = "fd99:1::1";
-  });
-  add("IPv6 TCP", false, [](FrameSpec& s) {
-    s.src = "fd99::2";
-    s.dst = "fd99::1";
-    s.proto = 6;
-  });
+  add("IPv6", true, V6);
+  add("IPv6 padded", false, [](FrameSpec& s) { V6(s).padding = 4; });
+  add("IPv6 loopback source", false, [](FrameSpec& s) { V6(s).src = "::1"; });
+  add("IPv6 second address", false, [](FrameSpec& s) { V6(s).dst = "fd99:1::1"; });
+  add("IPv6 TCP", false, [](FrameSpec& s) { V6(s).proto = 6; });
   add("priority tag", false, [](FrameSpec& s) { s.vlan = 0; });
   add("fragment", false, [](FrameSpec& s) { s.frag = 0x2000; });
   add("DF", true, [](FrameSpec& s) { s.frag = 0x4000; });  // don't fragment: still common
@@ -833,9 +823,19 @@ TEST_F(DpdkPacketTest, CommonFrameShortcutAgreesWithTheFullChecks) {
   m->ol_flags = 0;
   rte_pktmbuf_trim(m, 1);
   check("truncated", m, false);
+  // The datagram whole in the first segment, padding in a second one.
+  m = Frame(FrameSpec{}, msg);
+  rte_mbuf* tail = rte_pktmbuf_alloc(pool_);
+  ASSERT_NE(tail, nullptr);
+  std::memset(rte_pktmbuf_append(tail, 4), 0, 4);
+  ASSERT_EQ(rte_pktmbuf_chain(m, tail), 0);  // freed with m
+  check("padding in a second segment", m, false);
   m = Frame(FrameSpec{}, msg);
   cfg_.udp4_port_be = 0;
   check("no IPv4 listener", m, false);
+  cfg_.udp6_port_be = 0;
+  FrameSpec v6;
+  check("no IPv6 listener", Frame(V6(v6), msg), false);
 }
 
 // The shape tells the rewrite whether a frame can keep its headers' layout
@@ -859,21 +859,12 @@ TEST_F(DpdkPacketTest, ShapeSaysWhetherTheFrameKeepsItsLayout) {
   add("IPv4 tagged", 4 | kShapeTagged, [](FrameSpec& s) { s.vlan = 100; });
   add("IPv4 padded", 0, [](FrameSpec& s) { s.padding = 6; });
   add("IPv4 without UDP checksum", 0, [](FrameSpec& s) { s.udp_cksum = false; });
-  add("IPv6", 6, [](FrameSpec& s) {
-    s.src = "fd99::2";
-    s.dst = "fd99::1";
-  });
+  add("IPv6", 6, V6);
   add("IPv6 tagged, padded", 0, [](FrameSpec& s) {
-    s.src = "fd99::2";
-    s.dst = "fd99::1";
-    s.vlan = 100;
+    V6(s).vlan = 100;
     s.padding = 2;
   });
-  add("IPv6 tagged", 6 | kShapeTagged, [](FrameSpec& s) {
-    s.src = "fd99::2";
-    s.dst = "fd99::1";
-    s.vlan = 100;
-  });
+  add("IPv6 tagged", 6 | kShapeTagged, [](FrameSpec& s) { V6(s).vlan = 100; });
   for (const Case& c : cases) {
     ParsedFrame f{};
     DropReason why;
