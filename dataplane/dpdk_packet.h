@@ -492,9 +492,9 @@ PeerPath SourcePath(const rte_mbuf* m, const ParsedFrame& f, uint16_t port_id);
 //
 // The UDP checksum is updated incrementally (RFC 1624), so the payload is
 // never read and a corrupted datagram stays detectably corrupted. The fast
-// path (same IP version and L2 length: the common case, inline) changes only
-// the fields that differ, keeping e.g. DSCP/ECN and the IPv4 ID, and updates
-// the IPv4 header checksum incrementally too. The general path writes fresh
+// path (the frame has its next hop's shape, see kShapeTagged: the common
+// case, inline) changes only the fields that differ, keeping e.g. DSCP/ECN
+// and the IPv4 ID, and updates the IPv4 header checksum incrementally too. The general path writes fresh
 // headers. The IPv4 header checksum and a UDP checksum that must be computed
 // from scratch (an IPv4 datagram without one going out as IPv6) use the
 // port's TX offloads when it has them; m->l2_len / l3_len are set only then
