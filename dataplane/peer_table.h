@@ -68,10 +68,6 @@ class PeerTable {
   }
   void Reserve(size_t n) { map_.reserve(n); }
 
-  const PeerPath* Find(const PublicKey& key) const {
-    auto it = map_.find(key);
-    return it == map_.end() ? nullptr : &it->second;
-  }
   // For a burst: hashes the key at `key` (in a packet), prefetches its slot
   // and returns what Find looks it up by. A table that fits in a core's L2
   // is not prefetched: finding the slot costs as much as the lookup itself.
