@@ -72,7 +72,9 @@ rte_mempool* Pool() {
   }
   core.Process(
       views, k, MonotonicMillis(),
-      [&](size_t i) { return dpdk::SourcePath(burst[i], parsed[i], 0); }, dec);
+      [&](size_t i) { return dpdk::SourcePath(burst[i], parsed[i], 0); },
+      [&](size_t i, const PeerPath& from) { return dpdk::CameFrom(burst[i], parsed[i], from); },
+      dec);
   uint64_t forwarded = 0;
   for (size_t i = 0; i < k; ++i) {
     if (dec[i].verdict == Verdict::kForward &&
@@ -94,6 +96,9 @@ void BM_DpdkRelay(benchmark::State& state) {
   // ring's worth, so every mbuf header and frame comes from L2/L3 (includes
   // the cache misses a PMD's RX would otherwise take).
   const size_t kFrames = static_cast<size_t>(state.range(2));
+  // verify:1 -- --verify_senders: every sender is looked up too (and all of
+  // them come from their registered path).
+  const bool verify = state.range(3) != 0;
   rte_mempool* pool = Pool();
   if (pool == nullptr) {
     state.SkipWithError("EAL / mempool setup failed");
@@ -127,6 +132,7 @@ void BM_DpdkRelay(benchmark::State& state) {
 
   RelayConfig rc;
   rc.self = RandomKeys(1, 99)[0];
+  rc.verify_senders = verify;
   auto core = std::make_unique<WorkerCore>(rc, 5000, -1);
   auto keys = RandomKeys(peers, 2);
   core->table().Reserve(peers);
@@ -184,8 +190,10 @@ void BM_DpdkRelay(benchmark::State& state) {
 BENCHMARK(BM_DpdkRelay)
     ->ComputeStatistics("min",
                         [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); })
-    ->ArgNames({"peers", "ip", "ring"})
-    ->ArgsProduct({{1, 1000, 100000, 1000000}, {4, 6}, {32, 1024}});
+    ->ArgNames({"peers", "ip", "ring", "verify"})
+    ->ArgsProduct({{1, 1000, 100000, 1000000}, {4, 6}, {32, 1024}, {0}})
+    ->Args({1000, 4, 32, 1})
+    ->Args({1000000, 4, 32, 1});
 
 }  // namespace
 }  // namespace drasyl

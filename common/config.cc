@@ -39,6 +39,13 @@ DEFINE_string(tcp6_listen, "[::]:8443",
 DEFINE_bool(arm_messages, true,
             "Require armed (encrypted) HELLOs and arm ACK/UNITE. "
             "Env: DRASYL_ARM_MESSAGES / NETSODY_ARM_MESSAGES.");
+DEFINE_bool(verify_senders, false,
+            "Relay an APP only when its sender is a registered peer and the message comes "
+            "from that peer's current path (the UDP address and port of its last HELLO, or "
+            "its TCP connection); others are dropped and counted (unverified_sender). Off: "
+            "any sender is relayed, as by the reference; on: a node whose NAT mapping "
+            "changed is relayed again after its next HELLO. "
+            "Env: DRASYL_VERIFY_SENDERS / NETSODY_VERIFY_SENDERS.");
 DEFINE_int64(send_unites, 5000,
              "UNITE rate limit per peer pair in ms; -1 never, 0 always. "
              "Env: DRASYL_SEND_UNITES / NETSODY_SEND_UNITES.");
@@ -293,6 +300,12 @@ absl::StatusOr<Config> LoadConfigFrom(EnvLookup env, void* ctx) {
     absl::StatusOr<bool> v = ParseBool(raw);
     if (!v.ok()) return v.status();
     c.arm_messages = *v;
+  }
+  {
+    DRASYL_RAW(raw, "verify_senders");
+    absl::StatusOr<bool> v = ParseBool(raw);
+    if (!v.ok()) return v.status();
+    c.verify_senders = *v;
   }
   struct IntSetting {
     const char* flag;

@@ -25,6 +25,9 @@ struct Config {
   std::optional<SocketAddress> tcp6_listen;  // default [::]:8443
   bool arm_messages = true;
   int64_t send_unites_ms = 5000;  // -1 never, 0 always, n > 0 once per pair per n ms
+  // Relay an APP only from its sender's registered path (PROTOCOL.md §8:
+  // the reference relays forged senders). Off by default, as the reference.
+  bool verify_senders = false;
   uint32_t max_peers = 8192;      // 0 = no limit
   int min_pow_difficulty = 24;
   int64_t hello_timeout_ms = 30000;

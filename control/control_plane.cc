@@ -77,6 +77,7 @@ ControlPlane::ControlPlane(const ControlOptions& opts, KeyExchange kx)
     : opts_(opts), cfg_(opts_.config), kx_(kx) {
   relay_cfg_.self = opts_.identity.public_key;
   relay_cfg_.network_id = cfg_.network_id;
+  relay_cfg_.verify_senders = cfg_.verify_senders;
 }
 
 ControlPlane::~ControlPlane() {
@@ -302,7 +303,10 @@ bool ControlPlane::HandleTcpFrame(uint32_t conn, uint8_t* msg, size_t len) {
   CounterAdd(c.rx_bytes, len);
   PacketView view{msg, static_cast<uint32_t>(len)};
   Decision d;
-  DecideBurst(relay_cfg_, RegistryRelayView(peers_), nullptr, 0, &view, 1, &d);
+  auto came_from = [conn](size_t, const PeerPath& from) {
+    return SameEndpoint(PeerPath::Tcp(conn), from);
+  };
+  DecideBurst(relay_cfg_, RegistryRelayView(peers_), nullptr, 0, &view, 1, &d, came_from);
   const uint64_t now_ms = MonotonicMillis();
   switch (d.verdict) {
     case Verdict::kDrop:

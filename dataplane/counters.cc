@@ -12,6 +12,7 @@ const char* DropReasonName(DropReason reason) {
     case DropReason::kLoopback: return "loopback";
     case DropReason::kHopLimit: return "hop_limit";
     case DropReason::kUnknownRecipient: return "unknown_recipient";
+    case DropReason::kUnverifiedSender: return "unverified_sender";
     case DropReason::kOversized: return "oversized";
     case DropReason::kControlRingFull: return "control_ring_full";
     case DropReason::kTxFailed: return "tx_failed";

@@ -22,6 +22,7 @@ enum class DropReason : uint8_t {
   kLoopback,
   kHopLimit,
   kUnknownRecipient,
+  kUnverifiedSender,  // --verify_senders: sender not registered, or not from its path
   // Backend.
   kOversized,
   kControlRingFull,

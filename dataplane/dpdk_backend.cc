@@ -235,7 +235,9 @@ void FromWire(const Impl& im, Worker& w, const RxSource& src, rte_mbuf** pkts, u
   if (k > 0) {
     core.Process(
         views, k, MonotonicMillis(),
-        [&](size_t i) { return dpdk::SourcePath(ours[i], parsed[i], src.port); }, dec);
+        [&](size_t i) { return dpdk::SourcePath(ours[i], parsed[i], src.port); },
+        [&](size_t i, const PeerPath& from) { return dpdk::CameFrom(ours[i], parsed[i], from); },
+        dec);
     size_t f = 0;
     for (size_t i = 0; i < k; ++i) {
       if (dec[i].verdict == Verdict::kForward) {

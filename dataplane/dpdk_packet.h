@@ -483,6 +483,17 @@ inline uint8_t* PayloadOf(rte_mbuf* m, const ParsedFrame& f) {
 // (Transport::kNone), which the control thread drops.
 PeerPath SourcePath(const rte_mbuf* m, const ParsedFrame& f, uint16_t port_id);
 
+// Whether a parsed frame came from `path`'s endpoint (SameEndpoint): UDP,
+// the same IP version, source address and port.
+inline bool CameFrom(const rte_mbuf* m, const ParsedFrame& f, const PeerPath& path) {
+  if (path.transport != Transport::kUdp || path.family != f.family) return false;
+  const uint8_t* l3 = rte_pktmbuf_mtod_offset(m, const uint8_t*, f.l2_len);
+  const uint8_t* udp = l3 + f.l3_len;
+  return LoadBe16(udp) == path.port &&
+         (f.family == 4 ? std::memcmp(l3 + 12, path.ip.data(), 4)
+                        : std::memcmp(l3 + 8, path.ip.data(), 16)) == 0;
+}
+
 // Rewrites a parsed frame in place to go out on port path.listener to
 // `path`: MACs (port MAC -> path.mac), VLAN tag (path's), IP header (our
 // address path.local_addr -> path.ip, TTL / hop limit 64; resized when the
@@ -494,11 +505,12 @@ PeerPath SourcePath(const rte_mbuf* m, const ParsedFrame& f, uint16_t port_id);
 // never read and a corrupted datagram stays detectably corrupted. The fast
 // path (the frame has its next hop's shape, see kShapeTagged: the common
 // case, inline) changes only the fields that differ, keeping e.g. DSCP/ECN
-// and the IPv4 ID, and updates the IPv4 header checksum incrementally too. The general path writes fresh
-// headers. The IPv4 header checksum and a UDP checksum that must be computed
-// from scratch (an IPv4 datagram without one going out as IPv6) use the
-// port's TX offloads when it has them; m->l2_len / l3_len are set only then
-// (they sit in the mbuf's second cache line). Returns false (frame unusable:
+// and the IPv4 ID, and updates the IPv4 header checksum incrementally too.
+// The general path writes fresh headers. The IPv4 header checksum and a UDP
+// checksum that must be computed from scratch (an IPv4 datagram without one
+// going out as IPv6) use the port's TX offloads when it has them;
+// m->l2_len / l3_len are set only then (they sit in the mbuf's second cache
+// line). Returns false (frame unusable:
 // drop it) when there is no source address of the path's family or no
 // headroom.
 bool RewriteForwardGeneral(rte_mbuf* m, const ParsedFrame& f, const PeerPath& path,

@@ -54,6 +54,22 @@ struct PeerPath {
     return std::memcmp(&a, &b, sizeof(PeerPath)) == 0;
   }
 };
+
+// Whether two paths reach the same endpoint: the same TCP connection, or the
+// same UDP address and port (whatever the listener, next-hop MAC or VLAN).
+inline bool SameEndpoint(const PeerPath& a, const PeerPath& b) {
+  if (a.transport != b.transport) return false;
+  switch (a.transport) {
+    case Transport::kTcp:
+      return a.tcp_conn == b.tcp_conn;
+    case Transport::kUdp:
+      return a.family == b.family && a.port == b.port &&
+             std::memcmp(a.ip.data(), b.ip.data(), a.family == 4 ? 4 : 16) == 0;
+    case Transport::kNone:
+      break;
+  }
+  return false;
+}
 static_assert(sizeof(PeerPath) == 32, "PeerPath must stay 32 bytes without padding");
 
 }  // namespace drasyl

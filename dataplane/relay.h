@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/types.h"
@@ -20,6 +21,14 @@ namespace drasyl {
 struct RelayConfig {
   PublicKey self{};
   int32_t network_id = 1;
+  // Relay an APP only when its sender is registered and it came from the
+  // sender's path (Config::verify_senders).
+  bool verify_senders = false;
+};
+
+// What a caller that does not verify senders passes as came_from.
+struct AnySender {
+  bool operator()(size_t, const PeerPath&) const { return true; }
 };
 
 enum class Verdict : uint8_t {
@@ -80,31 +89,20 @@ inline void SetDrop(Decision* d, DropReason r) {
 
 }  // namespace relay_internal
 
-// Decides n packets. Lookups for the whole burst are prefetched before the
-// first one is made, so a large table costs little more than a small one.
-// Table: a PeerTable replica, or anything with the same Prefetch/Find (the
-// control thread's authoritative registry). unites: nullptr when UNITEs
-// are off.
-template <typename Table>
-BurstTally DecideBurst(const RelayConfig& cfg, const Table& table, UniteFilter* unites,
-                       uint64_t now_ms, const PacketView* pkts, size_t n, Decision* out) {
-  using relay_internal::HeaderDropReason;
-  using relay_internal::kRelayChunk;
-  using relay_internal::SameKey;
-  using relay_internal::SetDrop;
+namespace relay_internal {
+
+// DecideBurst for at most kRelayChunk packets, which are packets base.. of
+// the burst (for came_from); kVerify: cfg.verify_senders, decided at compile
+// time so that relaying without it costs nothing more.
+template <bool kVerify, typename Table, typename CameFrom>
+BurstTally DecideChunk(const RelayConfig& cfg, const Table& table, UniteFilter* unites,
+                       uint64_t now_ms, const PacketView* pkts, size_t n, Decision* out,
+                       CameFrom& came_from, size_t base) {
   BurstTally tally;
-  while (n > kRelayChunk) {
-    const BurstTally t = DecideBurst(cfg, table, unites, now_ms, pkts, kRelayChunk, out);
-    tally.relayed += t.relayed;
-    tally.relayed_bytes += t.relayed_bytes;
-    tally.plain += t.plain;
-    pkts += kRelayChunk;
-    out += kRelayChunk;
-    n -= kRelayChunk;
-  }
   // Pass 1: validate headers, settle everything that needs no lookup, and
-  // prefetch the recipients' table slots.
+  // prefetch the recipients' (and senders') table slots.
   KeyRef recipients[kRelayChunk];
+  KeyRef senders[kRelayChunk];
   for (size_t i = 0; i < n; ++i) {
     Decision* d = &out[i];
     wire::Header h;
@@ -137,6 +135,7 @@ BurstTally DecideBurst(const RelayConfig& cfg, const Table& table, UniteFilter* 
       continue;
     }
     recipients[i] = table.Prefetch(h.recipient);
+    if (kVerify) senders[i] = table.Prefetch(h.sender);
     d->verdict = Verdict::kForward;  // provisional, pending the lookup
   }
   // Pass 2: look up, bump the hop count, tally.
@@ -147,6 +146,13 @@ BurstTally DecideBurst(const RelayConfig& cfg, const Table& table, UniteFilter* 
     if (path == nullptr) {
       SetDrop(d, DropReason::kUnknownRecipient);
       continue;
+    }
+    if (kVerify) {
+      const PeerPath* from = table.Find(senders[i]);
+      if (from == nullptr || !came_from(base + i, *from)) {
+        SetDrop(d, DropReason::kUnverifiedSender);
+        continue;
+      }
     }
     uint8_t* data = pkts[i].data;
     data[wire::off::kHopCount]++;
@@ -161,6 +167,36 @@ BurstTally DecideBurst(const RelayConfig& cfg, const Table& table, UniteFilter* 
     tally.relayed++;
     tally.relayed_bytes += pkts[i].len;
     tally.plain += !tcp & !report;
+  }
+  return tally;
+}
+
+}  // namespace relay_internal
+
+// Decides n packets. Lookups are prefetched a chunk (a typical burst) at a
+// time before the first one is made, so a large table costs little more
+// than a small one. Table: a PeerTable replica, or anything with the same
+// Prefetch/Find (the control thread's authoritative registry). unites:
+// nullptr when UNITEs are off. With cfg.verify_senders, came_from(i, path)
+// says whether packet i came from `path`, its sender's registered one (the
+// sender must be registered); without, it is not called.
+template <typename Table, typename CameFrom = AnySender>
+BurstTally DecideBurst(const RelayConfig& cfg, const Table& table, UniteFilter* unites,
+                       uint64_t now_ms, const PacketView* pkts, size_t n, Decision* out,
+                       CameFrom&& came_from = {}) {
+  using relay_internal::kRelayChunk;
+  BurstTally tally;
+  for (size_t done = 0; done < n; done += kRelayChunk) {
+    const size_t m = std::min(kRelayChunk, n - done);
+    const BurstTally t =
+        cfg.verify_senders
+            ? relay_internal::DecideChunk<true>(cfg, table, unites, now_ms, pkts + done, m,
+                                                out + done, came_from, done)
+            : relay_internal::DecideChunk<false>(cfg, table, unites, now_ms, pkts + done, m,
+                                                 out + done, came_from, done);
+    tally.relayed += t.relayed;
+    tally.relayed_bytes += t.relayed_bytes;
+    tally.plain += t.plain;
   }
   return tally;
 }

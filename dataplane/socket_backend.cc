@@ -237,14 +237,15 @@ void SocketBackend::Run(Worker* w) {
         }
         CounterAdd(ctr.rx_packets, m + truncated);
         CounterAdd(ctr.rx_bytes, bytes);
+        auto source_of = [&](size_t i) {
+          const int slot = view_slot[i];
+          auto a = SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&src[slot]),
+                                               rx[slot].msg_hdr.msg_namelen);
+          return a.ok() ? PeerPath::Udp(*a, static_cast<uint8_t>(l)) : PeerPath{};
+        };
         core.Process(
-            views.data(), m, MonotonicMillis(),
-            [&](size_t i) {
-              const int slot = view_slot[i];
-              auto a = SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&src[slot]),
-                                                   rx[slot].msg_hdr.msg_namelen);
-              return a.ok() ? PeerPath::Udp(*a, static_cast<uint8_t>(l)) : PeerPath{};
-            },
+            views.data(), m, MonotonicMillis(), source_of,
+            [&](size_t i, const PeerPath& from) { return SameEndpoint(source_of(i), from); },
             decisions.data());
         // Relay: one batch per listener the destinations use.
         for (size_t out_l = 0; out_l < nfds; ++out_l) {

@@ -41,12 +41,14 @@ class WorkerCore {
 
   // Decides a burst and queues everything the control thread must see.
   // source_of(i) returns the PeerPath a packet came from; it is called only
-  // for packets that go to the control thread.
-  template <typename SourceFn>
+  // for packets that go to the control thread. came_from(i, path): whether
+  // packet i came from `path` (its sender's), asked only when the relay
+  // verifies senders.
+  template <typename SourceFn, typename CameFromFn>
   void Process(const PacketView* pkts, size_t n, uint64_t now_ms, SourceFn&& source_of,
-               Decision* out) {
+               CameFromFn&& came_from, Decision* out) {
     const BurstTally t = DecideBurst(cfg_, table_, unites_.enabled() ? &unites_ : nullptr, now_ms,
-                                     pkts, n, out);
+                                     pkts, n, out, came_from);
     CounterAdd(counters_.relayed_packets, t.relayed);
     CounterAdd(counters_.relayed_bytes, t.relayed_bytes);
     if (t.plain == n) return;  // all of them just go out: the common burst

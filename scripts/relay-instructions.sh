@@ -4,8 +4,8 @@
 # callgrind. Unlike ns/packet, the count does not depend on what else the
 # machine is doing, so it shows what a change to dataplane/ costs or saves.
 #
-#   scripts/relay-instructions.sh                       # peers 1, 1000, 1000000; IPv4 and IPv6
-#   scripts/relay-instructions.sh 'peers:1000/ip:4/ring:32'   # one benchmark (a --benchmark_filter)
+#   scripts/relay-instructions.sh                       # peers 1, 1000, 1000000; IPv4 and IPv6; verify
+#   scripts/relay-instructions.sh 'peers:1000/ip:4/ring:32/verify:0'   # one benchmark (a --benchmark_filter)
 #
 # Needs valgrind (scripts/setup.sh installs it) and a build with DPDK
 # (BUILD_DIR, default build). Prints one line per benchmark.
@@ -16,8 +16,9 @@ BIN=$BUILD_DIR/bench/dpdk_relay_bench
 [[ -x $BIN ]] || { echo "relay-instructions: $BIN missing (scripts/build.sh)" >&2; exit 1; }
 command -v valgrind >/dev/null || { echo "relay-instructions: valgrind missing (scripts/setup.sh)" >&2; exit 1; }
 FILTERS=("$@")
-((${#FILTERS[@]})) || FILTERS=(peers:1/ip:4/ring:32 peers:1000/ip:4/ring:32 peers:1000000/ip:4/ring:32
-                               peers:1000/ip:6/ring:32)
+((${#FILTERS[@]})) || FILTERS=(peers:1/ip:4/ring:32/verify:0 peers:1000/ip:4/ring:32/verify:0
+                               peers:1000000/ip:4/ring:32/verify:0 peers:1000/ip:6/ring:32/verify:0
+                               peers:1000/ip:4/ring:32/verify:1)
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 for f in "${FILTERS[@]}"; do
@@ -37,7 +38,9 @@ for line in open(path, errors="replace"):
     if m:
         if m.group(3):
             names[m.group(2)] = m.group(3)
-        pending = m.group(1) == "c" and "RelayBurst" in names.get(m.group(2), "")
+        # RelayBurst itself, not a callee whose template arguments name it.
+        pending = m.group(1) == "c" and names.get(m.group(2), "").startswith(
+            "drasyl::(anonymous namespace)::RelayBurst(")
         continue
     if pending and line.startswith("calls="):
         calls += int(line.split()[0][6:])

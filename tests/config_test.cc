@@ -53,6 +53,7 @@ TEST_F(ConfigTest, Defaults) {
   ASSERT_TRUE(c->tcp6_listen.has_value());
   EXPECT_EQ(c->tcp6_listen->ToString(), "[::]:8443");
   EXPECT_TRUE(c->arm_messages);
+  EXPECT_FALSE(c->verify_senders);
   EXPECT_EQ(c->send_unites_ms, 5000);
   EXPECT_EQ(c->max_peers, 8192u);
   EXPECT_EQ(c->min_pow_difficulty, 24);
@@ -83,6 +84,7 @@ TEST_P(ConfigPrefixTest, ReadsEveryVariable) {
       {p + "TCP4_LISTEN", "192.0.2.2:1002"},
       {p + "TCP6_LISTEN", "[2001:db8::2]:1003"},
       {p + "ARM_MESSAGES", "false"},
+      {p + "VERIFY_SENDERS", "true"},
       {p + "SEND_UNITES", "-1"},
       {p + "MAX_PEERS", "4294967295"},
       {p + "MIN_POW_DIFFICULTY", "0"},
@@ -105,6 +107,7 @@ TEST_P(ConfigPrefixTest, ReadsEveryVariable) {
   EXPECT_EQ(c->tcp4_listen->ToString(), "192.0.2.2:1002");
   EXPECT_EQ(c->tcp6_listen->ToString(), "[2001:db8::2]:1003");
   EXPECT_FALSE(c->arm_messages);
+  EXPECT_TRUE(c->verify_senders);
   EXPECT_EQ(c->send_unites_ms, -1);
   EXPECT_EQ(c->max_peers, 4294967295u);
   EXPECT_EQ(c->min_pow_difficulty, 0);
@@ -178,6 +181,7 @@ TEST_P(ConfigPrefixTest, InvalidValuesNameTheVariable) {
       {"PROMETHEUS_LISTEN", "localhost:9898"},
       {"ARM_MESSAGES", "maybe"},
       {"ARM_MESSAGES", ""},
+      {"VERIFY_SENDERS", "sometimes"},
       {"SEND_UNITES", "-2"},
       {"SEND_UNITES", "soon"},
       {"MAX_PEERS", "-1"},

@@ -876,6 +876,37 @@ TEST_F(DpdkPacketTest, ShapeSaysWhetherTheFrameKeepsItsLayout) {
   EXPECT_EQ(PathShape(Path("fd99::3", 5555, 1)), 6);
 }
 
+// --verify_senders on the DPDK backend: a frame came from a path when its
+// source address and port are the path's (SameEndpoint), whatever else the
+// frame carries (tag, MACs, checksums).
+TEST_F(DpdkPacketTest, CameFromComparesTheSourceEndpoint) {
+  std::vector<uint8_t> msg = App(30);
+  cfg_.AllowVlan(0, 100);
+  for (bool v6 : {false, true}) {
+    SCOPED_TRACE(v6 ? "IPv6" : "IPv4");
+    FrameSpec s;
+    if (v6) V6(s);
+    s.vlan = 100;
+    rte_mbuf* m = Frame(s, msg);
+    ParsedFrame f;
+    DropReason why;
+    ASSERT_EQ(ParseFrame(m, cfg_, 0, &f, &why), FrameClass::kOurs);
+    const PeerPath from = SourcePath(m, f, 0);
+    ASSERT_EQ(from.transport, Transport::kUdp);
+    EXPECT_TRUE(CameFrom(m, f, from));
+    PeerPath other_mac = from;
+    other_mac.mac[5] ^= 1;
+    other_mac.vlan = 0;
+    EXPECT_TRUE(CameFrom(m, f, other_mac));
+    EXPECT_TRUE(SameEndpoint(from, Path(s.src, s.sport, v6 ? 1 : 0)));
+    EXPECT_TRUE(CameFrom(m, f, Path(s.src, s.sport, v6 ? 1 : 0)));
+    EXPECT_FALSE(CameFrom(m, f, Path(s.src, s.sport + 1)));
+    EXPECT_FALSE(CameFrom(m, f, Path(v6 ? "fd99::3" : "10.99.0.3", s.sport)));
+    EXPECT_FALSE(CameFrom(m, f, Path(v6 ? "10.99.0.2" : "fd99::2", s.sport)));
+    EXPECT_FALSE(CameFrom(m, f, PeerPath::Tcp(1)));
+  }
+}
+
 TEST_F(DpdkPacketTest, NoListenerOfTheFamilyMeansKernel) {
   std::vector<uint8_t> msg = App(20);
   ParsedFrame f;

@@ -287,8 +287,10 @@ class DpdkTestbedTest : public ::testing::Test {
     StartSuperPeer("-l " + CoreList());
   }
 
-  // The suite's super peer, its EAL on `cores` (-l ..., --lcores=...).
-  static void StartSuperPeer(const std::string& cores) {
+  // The suite's super peer, its EAL on `cores` (-l ..., --lcores=...), with
+  // `extra_env` besides the suite's settings.
+  static void StartSuperPeer(const std::string& cores,
+                             const std::map<std::string, std::string>& extra_env = {}) {
     sp_.reset();
     SuperPeerProcess::Options o;
     o.binary = "/bin/ip";
@@ -304,6 +306,7 @@ class DpdkTestbedTest : public ::testing::Test {
         {"DRASYL_MIN_POW_DIFFICULTY", "8"},
         {"DRASYL_SEND_UNITES", "0"},  // a UNITE for every relayed message
     };
+    for (const auto& [name, value] : extra_env) o.env[name] = value;
     o.expected_urls = expected_urls_;
     o.banner_timeout = 30000ms;
     auto sp = std::make_unique<SuperPeerProcess>(o);
@@ -540,6 +543,38 @@ TEST_F(DpdkTestbedTest, SurvivesGarbageFlood) {
             1000);
 }
 
+// --verify_senders on the DPDK fast path: a sender key is relayed only from
+// the source address and port of its HELLOs; forgeries are counted drops.
+TEST_F(DpdkTestbedTest, VerifiedSendersAreRelayedOnlyFromTheirPath) {
+  ASSERT_EQ(StopSuperPeer(), 0);
+  StartSuperPeer("-l " + CoreList(), {{"DRASYL_VERIFY_SENDERS", "true"}});
+  ASSERT_NE(sp_, nullptr);
+  auto b = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527");
+  auto c = MakeNode(kN2, "10.99.0.3:0", "10.99.0.1:22527");
+  auto x = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527", false, std::nullopt,
+                    /*register_it=*/false);
+  ASSERT_TRUE(b && c && x);
+  ExpectRelay(*b, *c, "from its own socket");
+  const std::string before = Metrics();
+  AppOptions forged;  // B's key from another socket
+  forged.sender = b->public_key();
+  ASSERT_TRUE(x->SendApp(c->public_key(), RandomBytes(30), forged));
+  ASSERT_TRUE(x->SendApp(c->public_key(), RandomBytes(30)));  // unregistered
+  std::vector<uint8_t> control = RandomBytes(30);
+  ASSERT_TRUE(b->SendApp(c->public_key(), control));
+  EXPECT_TRUE(OnlyAppArrives(*c, control, 1500ms, 300ms));
+  const std::string series = "drasyl_drops_total{reason=\"unverified_sender\"}";
+  double dropped = 0;
+  for (int i = 0; i < 20 && dropped < 2; ++i) {
+    std::this_thread::sleep_for(100ms);
+    dropped = Metric(Metrics(), series) - Metric(before, series);
+  }
+  EXPECT_EQ(dropped, 2);
+  // The next test gets the suite's usual super peer.
+  EXPECT_EQ(StopSuperPeer(), 0);
+  sp_.reset();
+}
+
 // Keep last: it stops the suite's super peer.
 // Key-exchange helpers go to cores no lcore uses and never to a worker's:
 // with the main lcore and the worker sharing one CPU, the other one is
@@ -700,10 +735,21 @@ TEST_F(DpdkTestbedFullTest, VlanNodeRegistersAndTheAckComesBackTagged) {
   ASSERT_NE(b6, nullptr);
   // n4 hears only what the super peer sent in VLAN 100 (the access port
   // passes nothing else): its HELLOs went tagged and the ACKs came tagged.
-  const VlanAccessPort::Stats after = tagger_->stats();
+  // The port counts a frame after passing it on, and the super peer's
+  // counters reach /metrics within 0.5 s: both are waited for.
+  VlanAccessPort::Stats after;
+  std::string m;
+  for (int i = 0; i < 20; ++i) {
+    after = tagger_->stats();
+    m = Metrics();
+    if (after.to_trunk - before.to_trunk >= 2 && after.udp_to_access - before.udp_to_access >= 2 &&
+        Metric(m, "drasyl_messages_sent_total{type=\"ACK\"}") >= 2) {
+      break;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
   EXPECT_GE(after.to_trunk - before.to_trunk, 2u);
   EXPECT_GE(after.udp_to_access - before.udp_to_access, 2u);
-  const std::string m = Metrics();
   EXPECT_GE(Metric(m, "drasyl_messages_sent_total{type=\"ACK\"}"), 2) << m;
 }
 

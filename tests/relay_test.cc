@@ -146,6 +146,92 @@ TEST_F(RelayTest, KeysThatDifferOnlyInTheirLastByteAreDifferentPeers) {
   EXPECT_EQ(d.path->port, 1000);
 }
 
+// --verify_senders (PROTOCOL.md §8): an APP is relayed only from its sender's
+// registered path; the sender key alone proves nothing.
+TEST_F(RelayTest, VerifiedSendersMustComeFromTheirRegisteredPath) {
+  const PeerPath a1_path = PeerPath::Udp(SocketAddress::V4(0x0a000001, 1000), 0);
+  int asked = 0;
+  auto decide = [&](std::vector<uint8_t>& m, const PeerPath& from) {
+    PacketView v{m.data(), static_cast<uint32_t>(m.size())};
+    Decision d;
+    DecideBurst(cfg_, table_, nullptr, 1000, &v, 1, &d, [&](size_t i, const PeerPath& reg) {
+      ++asked;
+      EXPECT_EQ(i, 0u);
+      return SameEndpoint(from, reg);
+    });
+    return d;
+  };
+  cfg_.verify_senders = true;
+  auto m = Message(Key(0xb2), Key(0xa1), wire::MessageType::kApp);
+  EXPECT_EQ(decide(m, a1_path).verdict, Verdict::kForwardTcp);
+  // The same sender key from another address: dropped, untouched.
+  m = Message(Key(0xb2), Key(0xa1), wire::MessageType::kApp);
+  Decision d = decide(m, PeerPath::Udp(SocketAddress::V4(0x0a000009, 1000), 0));
+  EXPECT_EQ(d.verdict, Verdict::kDrop);
+  EXPECT_EQ(d.reason, DropReason::kUnverifiedSender);
+  EXPECT_EQ(m[wire::off::kHopCount], 0);
+  // A sender that is not registered at all.
+  m = Message(Key(0xa1), Key(0x33), wire::MessageType::kApp);
+  d = decide(m, a1_path);
+  EXPECT_EQ(d.verdict, Verdict::kDrop);
+  EXPECT_EQ(d.reason, DropReason::kUnverifiedSender);
+  // The TCP peer: from its connection, and from another one.
+  m = Message(Key(0xa1), Key(0xb2), wire::MessageType::kApp);
+  EXPECT_EQ(decide(m, PeerPath::Tcp(7)).verdict, Verdict::kForward);
+  m = Message(Key(0xa1), Key(0xb2), wire::MessageType::kApp);
+  EXPECT_EQ(decide(m, PeerPath::Tcp(8)).reason, DropReason::kUnverifiedSender);
+  EXPECT_EQ(asked, 4);
+  // Off (the default, as the reference): anyone is relayed, nothing asked.
+  cfg_.verify_senders = false;
+  asked = 0;
+  m = Message(Key(0xb2), Key(0x33), wire::MessageType::kApp);
+  EXPECT_EQ(decide(m, a1_path).verdict, Verdict::kForwardTcp);
+  EXPECT_EQ(asked, 0);
+}
+
+// Packets of a burst longer than a chunk are named by their index in the
+// burst.
+TEST_F(RelayTest, VerificationAsksAboutEachPacketByItsIndexInTheBurst) {
+  cfg_.verify_senders = true;
+  std::vector<std::vector<uint8_t>> msgs(150, Message(Key(0xb2), Key(0xa1), wire::MessageType::kApp));
+  std::vector<PacketView> views;
+  for (auto& m : msgs) views.push_back({m.data(), static_cast<uint32_t>(m.size())});
+  std::vector<Decision> out(msgs.size());
+  std::vector<int> asked(msgs.size(), 0);
+  const BurstTally t = DecideBurst(cfg_, table_, nullptr, 0, views.data(), views.size(),
+                                   out.data(), [&](size_t i, const PeerPath&) {
+                                     ++asked.at(i);
+                                     return i % 3 == 0;
+                                   });
+  EXPECT_EQ(t.relayed, 50u);
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    EXPECT_EQ(asked[i], 1) << i;
+    EXPECT_EQ(out[i].verdict, i % 3 == 0 ? Verdict::kForwardTcp : Verdict::kDrop) << i;
+  }
+}
+
+TEST(SameEndpointTest, AddressAndPortOrConnection) {
+  const PeerPath a = PeerPath::Udp(SocketAddress::V4(0x0a000001, 1000), 0);
+  PeerPath b = a;
+  b.listener = 3;  // another listener, next hop or VLAN: the same endpoint
+  b.mac[0] = 9;
+  b.ip[8] = 1;  // beyond an IPv4 address
+  EXPECT_TRUE(SameEndpoint(a, b));
+  EXPECT_FALSE(SameEndpoint(a, PeerPath::Udp(SocketAddress::V4(0x0a000001, 1001), 0)));
+  EXPECT_FALSE(SameEndpoint(a, PeerPath::Udp(SocketAddress::V4(0x0a000002, 1000), 0)));
+  uint8_t v6[16] = {0xfd, 0x99};
+  const PeerPath c = PeerPath::Udp(SocketAddress::V6(v6, 1000), 0);
+  PeerPath d = c;
+  EXPECT_TRUE(SameEndpoint(c, d));
+  d.ip[15] = 1;
+  EXPECT_FALSE(SameEndpoint(c, d));
+  EXPECT_FALSE(SameEndpoint(a, c));
+  EXPECT_TRUE(SameEndpoint(PeerPath::Tcp(4), PeerPath::Tcp(4)));
+  EXPECT_FALSE(SameEndpoint(PeerPath::Tcp(4), PeerPath::Tcp(5)));
+  EXPECT_FALSE(SameEndpoint(PeerPath::Tcp(4), a));
+  EXPECT_FALSE(SameEndpoint(PeerPath{}, PeerPath{}));
+}
+
 TEST_F(RelayTest, MixedBurstLongerThanOneChunk) {
   std::vector<std::vector<uint8_t>> msgs;
   for (int i = 0; i < 200; ++i) {

@@ -253,6 +253,20 @@ TEST_F(UdpArmed, LoopbackAppIsDropped) {
   EXPECT_TRUE(OnlyAppArrives(*b, control, kWait, kQuiet));
 }
 
+// As the reference does (PROTOCOL.md §8), by default an APP's sender key is
+// not checked against where the message comes from.
+TEST_F(UdpArmed, ForgedSenderIsRelayedByDefaultAsByTheReference) {
+  std::unique_ptr<Node> c = RegisteredUdpNode(*sp_, IdentityC());
+  std::unique_ptr<Node> x = MakeUdpNode(*sp_, GenerateTestIdentity(8));  // never registers
+  ASSERT_NE(c, nullptr);
+  ASSERT_NE(x, nullptr);
+  AppOptions forged;
+  forged.sender = IdentityB().public_key;
+  std::vector<uint8_t> p = RandomBytes(30);
+  ASSERT_TRUE(x->SendApp(c->public_key(), p, forged));
+  EXPECT_TRUE(OnlyAppArrives(*c, p, kWait, kQuiet));
+}
+
 TEST_F(UdpArmed, AppToUnknownRecipientIsDropped) {
   std::unique_ptr<Node> b = RegisteredUdpNode(*sp_, IdentityB());
   ASSERT_NE(b, nullptr);
@@ -537,6 +551,94 @@ TEST_F(UdpArmed, NoUniteWhenSendUnitesIsMinusOne) {
   ASSERT_TRUE(AppArrives(*b, p2, kWait));
   EXPECT_TRUE(NoMessageOfType(*b, MessageType::kUnite, kQuiet));
   EXPECT_TRUE(NoMessageOfType(*c, MessageType::kUnite, 0ms));
+}
+
+// ---------------------------------------------------------------------------
+// VERIFY_SENDERS=true: an APP is relayed only from its sender's current path.
+
+struct VerifySendersConfig {
+  static std::map<std::string, std::string> Env() {
+    return {{"DRASYL_VERIFY_SENDERS", "true"},
+            {"DRASYL_TCP4_LISTEN", "127.0.0.1:0"},
+            {"DRASYL_MIN_POW_DIFFICULTY", "8"},
+            {"DRASYL_SEND_UNITES", "-1"},
+            {"DRASYL_PROMETHEUS_LISTEN", "127.0.0.1:0"}};
+  }
+  static std::vector<std::string> Args() { return {}; }
+};
+using VerifySenders = SharedSuperPeerTest<VerifySendersConfig>;
+
+// The super peer's drasyl_drops_total{reason="unverified_sender"} (the
+// counters reach /metrics within 0.5 s).
+uint64_t UnverifiedSenderDrops(SuperPeerProcess& sp) {
+  std::optional<uint16_t> port = sp.metrics_port();
+  if (!port) return 0;
+  const HttpResult r = HttpGet(SocketAddress::V4(INADDR_LOOPBACK, *port), "/metrics");
+  const std::string body = r.body();
+  const std::string key = "drasyl_drops_total{reason=\"unverified_sender\"} ";
+  const size_t at = body.find(key);
+  return at == std::string::npos ? 0 : std::stoull(body.substr(at + key.size()));
+}
+
+TEST_F(VerifySenders, ForgedAndUnregisteredSendersAreDropped) {
+  std::unique_ptr<Node> b = RegisteredUdpNode(*sp_, IdentityB());
+  std::unique_ptr<Node> c = RegisteredUdpNode(*sp_, IdentityC());
+  std::unique_ptr<Node> x = MakeUdpNode(*sp_, GenerateTestIdentity(8));  // never registers
+  ASSERT_NE(b, nullptr);
+  ASSERT_NE(c, nullptr);
+  ASSERT_NE(x, nullptr);
+  const uint64_t drops_before = UnverifiedSenderDrops(*sp_);
+  AppOptions forged;
+  forged.sender = b->public_key();
+  ASSERT_TRUE(x->SendApp(c->public_key(), RandomBytes(30), forged));  // B's key, X's socket
+  ASSERT_TRUE(x->SendApp(c->public_key(), RandomBytes(30)));          // X is not registered
+  std::vector<uint8_t> control = RandomBytes(30);
+  ASSERT_TRUE(b->SendApp(c->public_key(), control));
+  EXPECT_TRUE(OnlyAppArrives(*c, control, kWait, kQuiet));
+  // Counted, not silently lost.
+  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  while (UnverifiedSenderDrops(*sp_) < drops_before + 2 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(UnverifiedSenderDrops(*sp_), drops_before + 2);
+}
+
+TEST_F(VerifySenders, OnlyTheSocketOfTheLastHelloMaySendAsThePeer) {
+  std::unique_ptr<Node> b1 = RegisteredUdpNode(*sp_, IdentityB());
+  std::unique_ptr<Node> c = RegisteredUdpNode(*sp_, IdentityC());
+  ASSERT_NE(b1, nullptr);
+  ASSERT_NE(c, nullptr);
+  std::vector<uint8_t> p1 = RandomBytes(20);
+  ASSERT_TRUE(b1->SendApp(c->public_key(), p1));
+  EXPECT_TRUE(OnlyAppArrives(*c, p1, kWait, kQuiet));
+  // B moves to another socket (NAT rebinding): relayed from there once its
+  // HELLO came from there, no longer from the old one.
+  std::unique_ptr<Node> b2 = RegisteredUdpNode(*sp_, IdentityB());
+  ASSERT_NE(b2, nullptr);
+  ASSERT_TRUE(b1->SendApp(c->public_key(), RandomBytes(20)));
+  std::vector<uint8_t> p2 = RandomBytes(20);
+  ASSERT_TRUE(b2->SendApp(c->public_key(), p2));
+  EXPECT_TRUE(OnlyAppArrives(*c, p2, kWait, kQuiet));
+}
+
+TEST_F(VerifySenders, TcpPeersAreVerifiedByTheirConnection) {
+  std::unique_ptr<Node> t = Registered(MakeTcpNode(*sp_, GenerateTestIdentity(8)));
+  std::unique_ptr<Node> u = Registered(MakeTcpNode(*sp_, GenerateTestIdentity(8)));
+  std::unique_ptr<Node> c = RegisteredUdpNode(*sp_, IdentityC());
+  ASSERT_NE(t, nullptr);
+  ASSERT_NE(u, nullptr);
+  ASSERT_NE(c, nullptr);
+  AppOptions as_t;  // over U's connection, claiming to be T
+  as_t.sender = t->public_key();
+  ASSERT_TRUE(u->SendApp(c->public_key(), RandomBytes(40), as_t));
+  std::vector<uint8_t> control = RandomBytes(40);
+  ASSERT_TRUE(t->SendApp(c->public_key(), control));
+  EXPECT_TRUE(OnlyAppArrives(*c, control, kWait, kQuiet));
+  // And towards TCP: C (UDP, registered) to T is relayed over T's connection.
+  std::vector<uint8_t> back = RandomBytes(40);
+  ASSERT_TRUE(c->SendApp(t->public_key(), back));
+  EXPECT_TRUE(OnlyAppArrives(*t, back, kWait, kQuiet));
 }
 
 // ---------------------------------------------------------------------------
