@@ -54,6 +54,7 @@ struct PeerPath {
     return std::memcmp(&a, &b, sizeof(PeerPath)) == 0;
   }
 };
+static_assert(sizeof(PeerPath) == 32, "PeerPath must stay 32 bytes without padding");
 
 // Whether two paths reach the same endpoint: the same TCP connection, or the
 // same UDP address and port (whatever the listener, next-hop MAC or VLAN).
@@ -70,7 +71,6 @@ inline bool SameEndpoint(const PeerPath& a, const PeerPath& b) {
   }
   return false;
 }
-static_assert(sizeof(PeerPath) == 32, "PeerPath must stay 32 bytes without padding");
 
 }  // namespace drasyl
 

@@ -87,13 +87,9 @@ inline void SetDrop(Decision* d, DropReason r) {
   d->path = nullptr;
 }
 
-}  // namespace relay_internal
-
-namespace relay_internal {
-
 // DecideBurst for at most kRelayChunk packets, which are packets base.. of
 // the burst (for came_from); kVerify: cfg.verify_senders, decided at compile
-// time so that relaying without it costs nothing more.
+// time (without it, no sender lookup and no question asked).
 template <bool kVerify, typename Table, typename CameFrom>
 BurstTally DecideChunk(const RelayConfig& cfg, const Table& table, UniteFilter* unites,
                        uint64_t now_ms, const PacketView* pkts, size_t n, Decision* out,

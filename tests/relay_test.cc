@@ -193,7 +193,8 @@ TEST_F(RelayTest, VerifiedSendersMustComeFromTheirRegisteredPath) {
 // burst.
 TEST_F(RelayTest, VerificationAsksAboutEachPacketByItsIndexInTheBurst) {
   cfg_.verify_senders = true;
-  std::vector<std::vector<uint8_t>> msgs(150, Message(Key(0xb2), Key(0xa1), wire::MessageType::kApp));
+  std::vector<std::vector<uint8_t>> msgs(150,
+                                         Message(Key(0xb2), Key(0xa1), wire::MessageType::kApp));
   std::vector<PacketView> views;
   for (auto& m : msgs) views.push_back({m.data(), static_cast<uint32_t>(m.size())});
   std::vector<Decision> out(msgs.size());
