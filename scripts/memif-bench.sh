@@ -36,8 +36,8 @@
 #    memif server; the loadgen as memif client exactly as the capacity report
 #    runs it: open-loop steps (relayed Mpps) and the loss < 0.1 % search.
 #    Two open-loop probes, the better one counting (as the ceiling is the
-#    better of two testpmd modes): a one-core generator that gets everything
-#    back can settle below what it offers when the forwarder drops some.
+#    better of two testpmd modes): the one-core generator also receives
+#    everything relayed, and where it settles differs from probe to probe.
 # 3. Prints both figures and their ratio (goal >= 70 %), writes JSON to --out.
 #
 # Pinning (2 cores): CPU 1 runs testpmd's forwarding lcore or the super
