@@ -55,14 +55,7 @@ PeerPath SourcePath(const rte_mbuf* m, const ParsedFrame& f, uint16_t port_id) {
                                         reinterpret_cast<const rte_ipv6_hdr*>(l3), udp);
     if (bad) return path;
   }
-  path.transport = Transport::kUdp;
-  path.family = f.family;
-  if (f.family == 4) {
-    std::memcpy(path.ip.data(), l3 + 12, 4);
-  } else {
-    std::memcpy(path.ip.data(), l3 + 8, 16);
-  }
-  path.port = rte_be_to_cpu_16(Load16(udp));
+  path = SourceEndpoint(m, f);
   path.listener = static_cast<uint8_t>(port_id);
   path.local_addr = f.local_addr;
   std::memcpy(path.mac.data(), p + 6, 6);

@@ -483,15 +483,25 @@ inline uint8_t* PayloadOf(rte_mbuf* m, const ParsedFrame& f) {
 // (Transport::kNone), which the control thread drops.
 PeerPath SourcePath(const rte_mbuf* m, const ParsedFrame& f, uint16_t port_id);
 
-// Whether a parsed frame came from `path`'s endpoint (SameEndpoint): UDP,
-// the same IP version, source address and port.
-inline bool CameFrom(const rte_mbuf* m, const ParsedFrame& f, const PeerPath& path) {
-  if (path.transport != Transport::kUdp || path.family != f.family) return false;
+// The endpoint a parsed frame came from: UDP, its IP version, source
+// address and port (the rest of the path empty). Nothing is verified.
+inline PeerPath SourceEndpoint(const rte_mbuf* m, const ParsedFrame& f) {
   const uint8_t* l3 = rte_pktmbuf_mtod_offset(m, const uint8_t*, f.l2_len);
-  const uint8_t* udp = l3 + f.l3_len;
-  return LoadBe16(udp) == path.port &&
-         (f.family == 4 ? std::memcmp(l3 + 12, path.ip.data(), 4)
-                        : std::memcmp(l3 + 8, path.ip.data(), 16)) == 0;
+  PeerPath path;
+  path.transport = Transport::kUdp;
+  path.family = f.family;
+  if (f.family == 4) {
+    std::memcpy(path.ip.data(), l3 + 12, 4);
+  } else {
+    std::memcpy(path.ip.data(), l3 + 8, 16);
+  }
+  path.port = LoadBe16(l3 + f.l3_len);
+  return path;
+}
+
+// Whether a parsed frame came from `path`'s endpoint (SameEndpoint).
+inline bool CameFrom(const rte_mbuf* m, const ParsedFrame& f, const PeerPath& path) {
+  return SameEndpoint(SourceEndpoint(m, f), path);
 }
 
 // Rewrites a parsed frame in place to go out on port path.listener to
@@ -510,9 +520,8 @@ inline bool CameFrom(const rte_mbuf* m, const ParsedFrame& f, const PeerPath& pa
 // checksum that must be computed from scratch (an IPv4 datagram without one
 // going out as IPv6) use the port's TX offloads when it has them;
 // m->l2_len / l3_len are set only then (they sit in the mbuf's second cache
-// line). Returns false (frame unusable:
-// drop it) when there is no source address of the path's family or no
-// headroom.
+// line). Returns false (frame unusable: drop it) when there is no source
+// address of the path's family or no headroom.
 bool RewriteForwardGeneral(rte_mbuf* m, const ParsedFrame& f, const PeerPath& path,
                            const PacketConfig& cfg);
 

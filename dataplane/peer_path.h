@@ -64,8 +64,10 @@ inline bool SameEndpoint(const PeerPath& a, const PeerPath& b) {
     case Transport::kTcp:
       return a.tcp_conn == b.tcp_conn;
     case Transport::kUdp:
+      // Constant lengths: the compares are inlined.
       return a.family == b.family && a.port == b.port &&
-             std::memcmp(a.ip.data(), b.ip.data(), a.family == 4 ? 4 : 16) == 0;
+             (a.family == 4 ? std::memcmp(a.ip.data(), b.ip.data(), 4) == 0
+                            : std::memcmp(a.ip.data(), b.ip.data(), 16) == 0);
     case Transport::kNone:
       break;
   }
