@@ -46,8 +46,8 @@ struct Fixture {
     opts.config.max_peers = max_peers;
     opts.config.tcp4_listen.reset();
     opts.config.tcp6_listen.reset();
-    opts.kx_threads = kx_threads;
     control = *ControlPlane::Create(opts);
+    control->StartKeyDerivation(kx_threads);
     SocketBackendOptions bopts;
     bopts.listeners = {*SocketAddress::Parse("127.0.0.1:0")};
     bopts.relay = control->relay_config();

@@ -64,7 +64,6 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::Create(const Control
   ev.events = EPOLLIN;
   ev.data.fd = cp->wakeup_fd_;
   epoll_ctl(cp->epoll_fd_, EPOLL_CTL_ADD, cp->wakeup_fd_, &ev);
-  cp->StartKeyDerivation(opts.kx_threads);
   return cp;
 }
 

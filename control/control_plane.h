@@ -28,8 +28,6 @@ struct ControlOptions {
   Config config;
   Identity identity;
   uint64_t housekeeping_interval_ms = 5000;
-  // Helper threads for new peers' key exchanges; 0: on the control thread.
-  int kx_threads = 0;
 };
 
 class ControlPlane {
@@ -46,8 +44,8 @@ class ControlPlane {
   // The workers and egress. Before Run().
   void AttachBackend(Backend* backend) { backend_ = backend; }
   // Starts `threads` helper threads for new peers' key exchanges (bound to
-  // `cpus` when given); 0: the control thread does them. Once, before Run()
-  // (Create does it for ControlOptions::kx_threads).
+  // `cpus` when given); without (or 0), the control thread does them. Once,
+  // before Run().
   void StartKeyDerivation(int threads, const cpu_set_t* cpus = nullptr);
 
   // The control thread's loop; returns when *stop becomes true.
