@@ -16,8 +16,9 @@
 //   exactly when the received one did (the update is incremental);
 // - PopVlanForKernel leaves an untagged frame, 4 bytes shorter if it was
 //   tagged inline;
-// - ParseFrame's shortcut for the common IPv4 frame takes only frames the
-//   full checks call ours, and says of them exactly what those say.
+// - ParseFrame's shortcut for the common IPv4 and IPv6 frames takes only
+//   frames the full checks call ours, and says of them exactly what those
+//   say.
 #include <cstddef>
 #include <cstdint>
 
