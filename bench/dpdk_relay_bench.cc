@@ -61,11 +61,12 @@ rte_mempool* Pool() {
   PacketView views[kBurst];
   Decision dec[kBurst];
   size_t k = 0;
+  const dpdk::CommonFrame common(cfg, 0);
   for (size_t i = 0; i < dpdk::kPrefetchAhead; ++i) dpdk::PrefetchFrame(burst[i]);
   for (size_t i = 0; i < kBurst; ++i) {
     if (i + dpdk::kPrefetchAhead < kBurst) dpdk::PrefetchFrame(burst[i + dpdk::kPrefetchAhead]);
     DropReason why;
-    if (dpdk::ParseFrame(burst[i], cfg, 0, &parsed[k], &why) == dpdk::FrameClass::kOurs) {
+    if (dpdk::ParseFrame(burst[i], cfg, common, 0, &parsed[k], &why) == dpdk::FrameClass::kOurs) {
       views[k] = {dpdk::PayloadOf(burst[i], parsed[k]), parsed[k].payload_len};
       burst[k++] = burst[i];
     }

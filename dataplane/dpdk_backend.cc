@@ -208,13 +208,14 @@ void FromWire(const Impl& im, Worker& w, const RxSource& src, rte_mbuf** pkts, u
   uint16_t fwd_port[kBurst];
   size_t k = 0, e = 0;
   uint64_t bytes = 0;
+  const dpdk::CommonFrame common(im.pcfg, src.port);
   for (uint16_t i = 0; i < n && i < dpdk::kPrefetchAhead; ++i) dpdk::PrefetchFrame(pkts[i]);
   for (uint16_t i = 0; i < n; ++i) {
     if (i + dpdk::kPrefetchAhead < n) dpdk::PrefetchFrame(pkts[i + dpdk::kPrefetchAhead]);
     rte_mbuf* m = pkts[i];
     bytes += rte_pktmbuf_pkt_len(m);
     DropReason reason;
-    switch (dpdk::ParseFrame(m, im.pcfg, src.port, &parsed[k], &reason)) {
+    switch (dpdk::ParseFrame(m, im.pcfg, common, src.port, &parsed[k], &reason)) {
       case FrameClass::kOurs:
         ours[k] = m;
         views[k] = {dpdk::PayloadOf(m, parsed[k]), parsed[k].payload_len};

@@ -33,6 +33,41 @@ bool PacketConfig::AddAddress(const LocalAddress& a) {
   return true;
 }
 
+CommonFrame::CommonFrame(const PacketConfig& cfg, uint16_t port_id) {
+  // The wanted bytes laid out as in a frame, then read as the words
+  // ParseCommon loads (byte order is the same for both).
+  uint8_t t[64] = {};
+  const rte_ether_addr& mac = cfg.port_mac[port_id < kMaxPorts ? port_id : 0];
+  std::memcpy(t, mac.addr_bytes, 6);
+  // A group MAC is no port's: the full checks send such frames to the kernel.
+  if (port_id >= kMaxPorts || (mac.addr_bytes[0] & 1)) t[7] = 1;
+  w0 = Load64(t);
+  const uint64_t kNever = WordOf64(1, 0, 0, 0, 0, 0, 0, 0);  // outside every mask
+
+  std::memset(t, 0, sizeof(t));
+  t[12] = 0x08, t[13] = 0x00, t[14] = 0x45;  // IPv4, no options
+  t[23] = kProtoUdp;
+  if (cfg.n_v4 > 0) std::memcpy(t + 30, &cfg.v4_be[0], 4);
+  std::memcpy(t + 36, &cfg.udp4_port_be, 2);
+  v4[0] = Load64(t + 8) | (cfg.n_v4 == 0 || cfg.udp4_port_be == 0 ? kNever : 0);
+  v4[1] = Load64(t + 16);
+  v4[2] = Load64(t + 24);
+  v4[3] = Load64(t + 32);
+  FillOurs(&parsed4, kEthLen, kIpv4Len, kUdpLen, 4, cfg.v4_index[0], t + 34, 0, 4);
+
+  std::memset(t, 0, sizeof(t));
+  t[12] = 0x86, t[13] = 0xdd, t[14] = 0x60;  // IPv6
+  t[20] = kProtoUdp;                         // no extension header
+  if (cfg.n_v6 > 0) std::memcpy(t + 38, cfg.v6[0].data(), 16);
+  std::memcpy(t + 56, &cfg.udp6_port_be, 2);
+  v6[0] = Load64(t + 8) | (cfg.n_v6 == 0 || cfg.udp6_port_be == 0 ? kNever : 0);
+  v6[1] = Load64(t + 16);
+  v6[2] = Load64(t + 38);
+  v6[3] = Load64(t + 46);
+  v6[4] = Load64(t + 54);
+  FillOurs(&parsed6, kEthLen, kIpv6Len, kUdpLen, 6, cfg.v6_index[0], t + 54, 0, 6);
+}
+
 PeerPath SourcePath(const rte_mbuf* m, const ParsedFrame& f, uint16_t port_id) {
   const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
   const uint8_t* l3 = p + f.l2_len;

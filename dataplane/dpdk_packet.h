@@ -79,6 +79,26 @@ inline constexpr uint32_t WordOf32(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
 #endif
 }
 
+// The 64-bit word that bytes b0..b7 form in memory order.
+inline constexpr uint64_t WordOf64(uint8_t b0, uint8_t b1, uint8_t b2, uint8_t b3, uint8_t b4,
+                                   uint8_t b5, uint8_t b6, uint8_t b7) {
+  const uint64_t lo = WordOf32(b0, b1, b2, b3), hi = WordOf32(b4, b5, b6, b7);
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+  return lo | hi << 32;
+#else
+  return lo << 32 | hi;
+#endif
+}
+// The 64-bit word (as loaded) that has v in network order at bytes at, at + 1
+// (at even, < 7) and zeros elsewhere.
+inline uint64_t Be16At(unsigned at, uint16_t v) {
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+  return uint64_t{__builtin_bswap16(v)} << (8 * at);
+#else
+  return uint64_t{v} << (8 * (6 - at));
+#endif
+}
+
 // Ones' complement sum of n bytes (n a multiple of 4) as 32-bit words into a
 // 64-bit accumulator; byte order is irrelevant as long as every term and
 // the stored checksum are treated alike.
@@ -196,6 +216,41 @@ struct ParsedFrame {
   uint32_t vlan;         // 0 untagged, else kVlanTagged | TCI
 };
 
+// The header bytes every common frame (detail::ParseCommon) to one port
+// has, as the 64-bit words a frame's must equal under constant masks (the
+// lengths, which vary, are added per frame). Built from the PacketConfig
+// for each burst, so it is never stale; a family without an address or a
+// listener gets a word no frame can match.
+struct CommonFrame {
+  CommonFrame(const PacketConfig& cfg, uint16_t port_id);
+
+  // Bytes 0..7: destination MAC, the source MAC's group bit.
+  static constexpr uint64_t kMask0 = detail::WordOf64(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 0);
+  // IPv4, words at 8, 16, 24, 32: EtherType, version and header length;
+  // total length, fragment bits, protocol; destination address; its end,
+  // destination port, UDP length.
+  static constexpr uint64_t kMask4[4] = {
+      detail::WordOf64(0, 0, 0, 0, 0xff, 0xff, 0xff, 0),
+      detail::WordOf64(0xff, 0xff, 0, 0, 0x3f, 0xff, 0, 0xff),
+      detail::WordOf64(0, 0, 0, 0, 0, 0, 0xff, 0xff),
+      detail::WordOf64(0xff, 0xff, 0, 0, 0xff, 0xff, 0xff, 0xff)};
+  // IPv6, words at 8, 16, 38, 46, 54: EtherType and version; payload length
+  // and next header; destination address (two words, no mask); destination
+  // port and UDP length.
+  static constexpr uint64_t kMask6[5] = {
+      detail::WordOf64(0, 0, 0, 0, 0xff, 0xff, 0xf0, 0),
+      detail::WordOf64(0, 0, 0xff, 0xff, 0xff, 0, 0, 0), ~uint64_t{0}, ~uint64_t{0},
+      detail::WordOf64(0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0)};
+
+  uint64_t w0;
+  uint64_t v4[4];
+  uint64_t v6[5];
+  // What ParseCommon says of such a frame but its payload length and UDP
+  // checksum (as the full checks fill it: FillOurs).
+  ParsedFrame parsed4;
+  ParsedFrame parsed6;
+};
+
 // PeerPath::vlan of a UDP path learned by the DPDK backend: the next hop's
 // VLAN tag (0 = untagged).
 inline constexpr uint32_t kVlanTagged = 0x10000;
@@ -275,15 +330,15 @@ inline uint16_t RelayedUdpChecksum(uint16_t old_cksum, uint64_t addr_delta, cons
   return cksum == 0 ? 0xffff : cksum;
 }
 
-// The common frame in a few merged compares: untagged, IPv4 without
-// options and not a fragment, or IPv6 without extension headers; UDP with
-// a checksum from a unicast MAC to the port's MAC, our first address of the
-// family and its listener port, in one segment, IP and UDP lengths exactly
-// the frame's (no padding), source neither martian nor port 0. True when
-// it is such a frame (*out filled exactly as ParseFrame's full checks
-// would); false says nothing: the full checks decide.
-inline bool ParseCommon(const rte_mbuf* m, const PacketConfig& cfg, uint16_t port_id,
-                        ParsedFrame* out) {
+// The common frame, checked word by word against CommonFrame: untagged,
+// IPv4 without options and not a fragment, or IPv6 without extension
+// headers; UDP with a checksum from a unicast MAC to the port's MAC, our
+// first address of the family and its listener port, in one segment, IP
+// and UDP lengths exactly the frame's (no padding), source neither martian
+// nor port 0. True when it is such a frame (*out filled exactly as
+// ParseFrame's full checks would); false says nothing: the full checks
+// decide.
+inline bool ParseCommon(const rte_mbuf* m, const CommonFrame& common, ParsedFrame* out) {
   constexpr size_t kHeaders4 = kEthLen + kIpv4Len + kUdpLen;
   constexpr size_t kHeaders6 = kEthLen + kIpv6Len + kUdpLen;
   const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
@@ -291,46 +346,40 @@ inline bool ParseCommon(const rte_mbuf* m, const PacketConfig& cfg, uint16_t por
   // In one segment, no stripped tag, and not flagged bad (or "none") by the port.
   constexpr uint64_t kNotCommon = RTE_MBUF_F_RX_VLAN_STRIPPED | RTE_MBUF_F_RX_IP_CKSUM_BAD;
   if (len < kHeaders4 || rte_pktmbuf_pkt_len(m) != len || (m->ol_flags & kNotCommon)) return false;
-  if (((p[0] | p[6]) & 1) || !MacEqual(p, cfg.port_mac[port_id])) return false;
-  // EtherType and IP version (with the IPv4 header length), in one word.
-  const uint32_t type_version = Load32(p + 12);
-  if ((type_version & WordOf32(0xff, 0xff, 0xff, 0)) == WordOf32(0x08, 0x00, 0x45, 0)) {
-    const uint8_t* ip = p + kEthLen;
-    // Fragment offset and "more fragments" zero, protocol UDP.
-    if ((Load32(ip + 6) & WordOf32(0x3f, 0xff, 0, 0xff)) != WordOf32(0, 0, 0, kProtoUdp)) {
-      return false;
-    }
-    const uint8_t* udp = ip + kIpv4Len;
-    if (cfg.n_v4 == 0 || Load32(ip + 16) != cfg.v4_be[0] || cfg.udp4_port_be == 0 ||
-        Load16(udp + 2) != cfg.udp4_port_be || Load16(udp) == 0 || Load16(udp + 6) == 0 ||
-        MartianV4(ip + 12)) {
-      return false;
-    }
-    // The lengths compared in network order (len >= kHeaders4: no underflow).
+  if ((Load64(p) & CommonFrame::kMask0) != common.w0) return false;
+  // EtherType and IP version (with the IPv4 header length) in bytes 12..14.
+  const uint64_t w8 = Load64(p + 8);
+  if ((w8 & CommonFrame::kMask4[0]) == common.v4[0]) {
+    // Total length, fragment bits, protocol; destination address and port;
+    // UDP length: one difference for all (len >= kHeaders4: no underflow).
     const uint16_t ulen = static_cast<uint16_t>(len - kEthLen - kIpv4Len);
-    if (Load16(ip + 2) != __builtin_bswap16(ulen + kIpv4Len) ||
-        Load16(udp + 4) != __builtin_bswap16(ulen)) {
+    const uint64_t diff =
+        ((Load64(p + 16) & CommonFrame::kMask4[1]) ^ (common.v4[1] | Be16At(0, ulen + kIpv4Len))) |
+        ((Load64(p + 24) & CommonFrame::kMask4[2]) ^ common.v4[2]) |
+        ((Load64(p + 32) & CommonFrame::kMask4[3]) ^ (common.v4[3] | Be16At(6, ulen)));
+    const uint8_t* udp = p + kEthLen + kIpv4Len;
+    if (diff != 0 || Load16(udp) == 0 || Load16(udp + 6) == 0 || MartianV4(p + kEthLen + 12)) {
       return false;
     }
-    FillOurs(out, kEthLen, kIpv4Len, ulen, 4, cfg.v4_index[0], udp, 0, 4);
+    *out = common.parsed4;
+    out->payload_len = static_cast<uint16_t>(ulen - kUdpLen);
+    out->udp_cksum = Load16(udp + 6);
     return true;
   }
-  if ((type_version & WordOf32(0xff, 0xff, 0xf0, 0)) == WordOf32(0x86, 0xdd, 0x60, 0)) {
-    const uint8_t* ip = p + kEthLen;
-    const uint8_t* udp = ip + kIpv6Len;
-    if (len < kHeaders6 || ip[6] != kProtoUdp || cfg.n_v6 == 0 ||
-        Load64(ip + 24) != Load64(cfg.v6[0].data()) ||
-        Load64(ip + 32) != Load64(cfg.v6[0].data() + 8) || cfg.udp6_port_be == 0 ||
-        Load16(udp + 2) != cfg.udp6_port_be || Load16(udp) == 0 || Load16(udp + 6) == 0 ||
-        MartianV6(ip + 8)) {
-      return false;
-    }
+  if ((w8 & CommonFrame::kMask6[0]) == common.v6[0] && len >= kHeaders6) {
     // Payload length = UDP length = the rest of the frame.
     const uint16_t ulen = static_cast<uint16_t>(len - kEthLen - kIpv6Len);
-    if (Load16(ip + 4) != __builtin_bswap16(ulen) || Load16(udp + 4) != __builtin_bswap16(ulen)) {
+    const uint64_t diff =
+        ((Load64(p + 16) & CommonFrame::kMask6[1]) ^ (common.v6[1] | Be16At(2, ulen))) |
+        (Load64(p + 38) ^ common.v6[2]) | (Load64(p + 46) ^ common.v6[3]) |
+        ((Load64(p + 54) & CommonFrame::kMask6[4]) ^ (common.v6[4] | Be16At(4, ulen)));
+    const uint8_t* udp = p + kEthLen + kIpv6Len;
+    if (diff != 0 || Load16(udp) == 0 || Load16(udp + 6) == 0 || MartianV6(p + kEthLen + 8)) {
       return false;
     }
-    FillOurs(out, kEthLen, kIpv6Len, ulen, 6, cfg.v6_index[0], udp, 0, 6);
+    *out = common.parsed6;
+    out->payload_len = static_cast<uint16_t>(ulen - kUdpLen);
+    out->udp_cksum = Load16(udp + 6);
     return true;
   }
   return false;
@@ -456,10 +505,15 @@ inline FrameClass ParseFrameChecks(const rte_mbuf* m, const PacketConfig& cfg, u
 // (kOversized): the payload must be contiguous. Checksums are not verified
 // (unless the port flagged them bad): a relayed frame keeps its UDP
 // checksum valid or invalid end to end; SourcePath checks the rest.
+// `common` is CommonFrame(cfg, port_id), which a burst loop builds once.
+inline FrameClass ParseFrame(const rte_mbuf* m, const PacketConfig& cfg, const CommonFrame& common,
+                             uint16_t port_id, ParsedFrame* out, DropReason* drop) {
+  if (detail::ParseCommon(m, common, out)) return FrameClass::kOurs;
+  return detail::ParseFrameChecks(m, cfg, port_id, out, drop);
+}
 inline FrameClass ParseFrame(const rte_mbuf* m, const PacketConfig& cfg, uint16_t port_id,
                              ParsedFrame* out, DropReason* drop) {
-  if (detail::ParseCommon(m, cfg, port_id, out)) return FrameClass::kOurs;
-  return detail::ParseFrameChecks(m, cfg, port_id, out, drop);
+  return ParseFrame(m, cfg, CommonFrame(cfg, port_id), port_id, out, drop);
 }
 
 // Prefetches what parsing and the relay decision read of a frame: its

@@ -237,7 +237,7 @@ void CheckException(const uint8_t* frame, size_t len, uint64_t rx_flags, uint16_
 
 void CheckShortcut(const rte_mbuf* m) {
   ParsedFrame fast, full;
-  if (!detail::ParseCommon(m, Config(), 0, &fast)) return;
+  if (!detail::ParseCommon(m, CommonFrame(Config(), 0), &fast)) return;
   DropReason why;
   CHECK_OR_TRAP(detail::ParseFrameChecks(m, Config(), 0, &full, &why) == FrameClass::kOurs);
   CHECK_OR_TRAP(fast.l2_len == full.l2_len && fast.l3_len == full.l3_len &&
