@@ -644,8 +644,14 @@ inline bool RewriteForward(rte_mbuf* m, const ParsedFrame& f, const PeerPath& pa
   // Fast path, inline: the frame has its next hop's shape (same IP version
   // and L2 header length, no padding, a UDP checksum to update): change
   // only what differs, in place.
-  const int src_idx = cfg.SourceIndex(path);
-  if (f.shape != PathShape(path) || src_idx < 0 || path.listener >= kMaxPorts) {
+  if (f.shape != PathShape(path) || path.listener >= kMaxPorts) {
+    return RewriteForwardGeneral(m, f, path, cfg);
+  }
+  // Our address the peer sent its HELLO to is, as a rule, the one this
+  // frame came to: an address of the frame's (= the path's) family, so
+  // what SourceIndex would say.
+  int src_idx = f.local_addr;
+  if (path.local_addr != f.local_addr && (src_idx = cfg.SourceIndex(path)) < 0) {
     return RewriteForwardGeneral(m, f, path, cfg);
   }
   const LocalAddress& src = cfg.addrs[src_idx];

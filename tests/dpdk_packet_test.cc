@@ -424,6 +424,10 @@ TEST_F(DpdkPacketTest, Ipv4ToIpv4) {
   FrameSpec s;
   s.dst = "10.99.1.1";
   Relay(s, Path("192.168.7.9", 1, /*local_addr=*/2), "10.99.1.1");
+  // The peer registered at another of our addresses than this frame came to:
+  // the relayed frame comes from the peer's.
+  Relay(FrameSpec{}, Path("192.168.7.9", 1, /*local_addr=*/2), "10.99.1.1");
+  Relay(s, Path("10.99.0.3", 5555, /*local_addr=*/0), "10.99.0.1");
   // Odd payload lengths (the checksum pads with a zero byte).
   Relay(FrameSpec{}, Path("10.99.0.3", 5555), "10.99.0.1", 101);
   Relay(FrameSpec{}, Path("10.99.0.3", 5555), "10.99.0.1", 0);
