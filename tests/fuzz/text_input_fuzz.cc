@@ -1,0 +1,154 @@
+// libFuzzer target: the text an operator or a client hands the super peer.
+// The first input byte picks the parser, the rest is its text:
+//   0  the identity file (ParseIdentityFile): what parses formats and
+//      parses back to the same identity;
+//   1  a listen address (SocketAddress::Parse): what parses prints and
+//      parses back to the same address;
+//   2  a --dpdk_addr entry (SplitDpdkAddr): the placement is in range;
+//   3  the environment (LoadConfigFrom): each line "<c><value>" sets the
+//      variable that c picks (DRASYL_ or NETSODY_ prefix, or RUST_LOG);
+//      an error names what it rejects, a configuration is in range;
+//   4  an HTTP request head to /metrics (MetricsHttpServer::Respond,
+//      bearer token "secret"): one of the documented statuses, the
+//      metrics only for a GET or HEAD with the token.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "common/config.h"
+#include "common/identity.h"
+#include "common/socket_address.h"
+#include "control/metrics_http.h"
+#include "tests/fuzz/fuzz_check.h"
+
+namespace {
+
+using namespace drasyl;  // NOLINT
+
+void FuzzIdentityFile(const std::string& text) {
+  absl::StatusOr<Identity> id = ParseIdentityFile(text);
+  if (!id.ok()) {
+    CHECK_OR_TRAP(!id.status().message().empty());
+    return;
+  }
+  absl::StatusOr<Identity> again = ParseIdentityFile(FormatIdentityFile(*id));
+  CHECK_OR_TRAP(again.ok());
+  CHECK_OR_TRAP(again->secret_key == id->secret_key && again->public_key == id->public_key &&
+                again->pow == id->pow);
+}
+
+void FuzzSocketAddress(const std::string& text) {
+  absl::StatusOr<SocketAddress> a = SocketAddress::Parse(text);
+  if (!a.ok()) {
+    CHECK_OR_TRAP(!a.status().message().empty());
+    return;
+  }
+  absl::StatusOr<SocketAddress> again = SocketAddress::Parse(a->ToString());
+  CHECK_OR_TRAP(again.ok() && *again == *a);
+}
+
+void FuzzDpdkAddr(const std::string& text) {
+  auto split = SplitDpdkAddr(text);
+  if (!split.ok()) {
+    CHECK_OR_TRAP(!split.status().message().empty());
+    return;
+  }
+  CHECK_OR_TRAP(split->second.port >= 0);
+  CHECK_OR_TRAP(split->second.vlan >= 0 && split->second.vlan <= 4094);
+  CHECK_OR_TRAP(absl::StartsWith(text, split->first));
+}
+
+// The settings of PROTOCOL.md §7 and ours, as their variables' suffixes.
+constexpr const char* kSettings[] = {
+    "IDENTITY_FILE", "NETWORK_ID",        "UDP4_LISTEN",          "UDP6_LISTEN",
+    "TCP4_LISTEN",   "TCP6_LISTEN",       "ARM_MESSAGES",         "SEND_UNITES",
+    "MAX_PEERS",     "MIN_POW_DIFFICULTY", "HELLO_TIMEOUT",       "HELLO_MAX_AGE",
+    "PEERS_PRINT_INTERVAL", "PROMETHEUS_LISTEN", "PROMETHEUS_TOKEN", "WORKERS",
+    "MAX_TCP_CONNECTIONS", "VERIFY_SENDERS", "DPDK_EAL",            "DPDK_ADDR"};
+constexpr size_t kNumSettings = sizeof(kSettings) / sizeof(kSettings[0]);
+
+using Env = std::vector<std::pair<std::string, std::string>>;
+
+std::optional<std::string> Lookup(const char* name, void* ctx) {
+  for (const auto& [k, v] : *static_cast<const Env*>(ctx)) {
+    if (k == name) return v;
+  }
+  return std::nullopt;
+}
+
+void FuzzEnvironment(const std::string& text) {
+  Env env;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (line.empty()) continue;
+    const uint8_t c = static_cast<uint8_t>(line[0]);
+    std::string name;
+    if (c % (2 * kNumSettings + 1) == 2 * kNumSettings) {
+      name = "RUST_LOG";
+    } else {
+      const size_t i = c % (2 * kNumSettings + 1);
+      name = std::string(i < kNumSettings ? "DRASYL_" : "NETSODY_") + kSettings[i % kNumSettings];
+    }
+    env.emplace_back(std::move(name), std::string(line.substr(1)));
+  }
+  absl::StatusOr<Config> config = LoadConfigFrom(&Lookup, &env);
+  if (!config.ok()) {
+    CHECK_OR_TRAP(!config.status().message().empty());
+    return;
+  }
+  CHECK_OR_TRAP(!config->identity_file.empty());
+  CHECK_OR_TRAP(config->send_unites_ms >= -1);
+  CHECK_OR_TRAP(config->min_pow_difficulty >= 0 && config->min_pow_difficulty <= 256);
+  CHECK_OR_TRAP(config->hello_timeout_ms >= 1 && config->hello_max_age_ms >= 1);
+  CHECK_OR_TRAP(config->peers_print_interval_ms >= 0);
+  CHECK_OR_TRAP(config->workers >= 0 && config->workers <= 1024);
+  CHECK_OR_TRAP(config->max_tcp_connections >= 0);
+  CHECK_OR_TRAP(config->log_level >= 0 && config->log_level <= 3);
+  for (const std::string& a : config->dpdk_addr) CHECK_OR_TRAP(SplitDpdkAddr(a).ok());
+}
+
+constexpr char kMetrics[] = "drasyl_fuzz_metric 1\n";
+
+const MetricsHttpServer& Server() {
+  // Bound on loopback, never started: Respond needs no connection.
+  static const MetricsHttpServer* server =
+      MetricsHttpServer::Create(*SocketAddress::Parse("127.0.0.1:0"), "secret",
+                                [] { return std::string(kMetrics); })
+          ->release();
+  return *server;
+}
+
+void FuzzHttpHead(const std::string& text) {
+  const HttpResponse r = Server().Respond(text);
+  CHECK_OR_TRAP(r.status == 200 || r.status == 400 || r.status == 401 || r.status == 404 ||
+                r.status == 405);
+  CHECK_OR_TRAP(absl::StartsWith(r.text, "HTTP/1.1 " + std::to_string(r.status) + " "));
+  if (r.status == 200) {
+    const std::string method = text.substr(0, text.find(' '));
+    CHECK_OR_TRAP(method == "GET" || method == "HEAD");
+    CHECK_OR_TRAP(absl::StrContains(text, "secret"));
+  } else {
+    CHECK_OR_TRAP(!absl::StrContains(r.text, kMetrics));
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  const std::string text(reinterpret_cast<const char*>(data) + 1, size - 1);
+  switch (data[0] % 5) {
+    case 0: FuzzIdentityFile(text); break;
+    case 1: FuzzSocketAddress(text); break;
+    case 2: FuzzDpdkAddr(text); break;
+    case 3: FuzzEnvironment(text); break;
+    case 4: FuzzHttpHead(text); break;
+  }
+  return 0;
+}
