@@ -17,9 +17,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "common/clock.h"
@@ -37,13 +39,18 @@ constexpr size_t kMaxFrames = 1024;  // a NIC ring's worth
 constexpr size_t kBodyBytes = 64;
 constexpr uint16_t kPort = 22527;
 
-// Hugepages when the host has them free (as drasyl-sp does), else --no-huge.
+// Hugepages when the host has them free (as drasyl-sp does), else --no-huge;
+// DPDK_RELAY_BENCH_NO_HUGE=1 says --no-huge in any case (valgrind, which
+// scripts/relay-instructions.sh runs it under, cannot map hugepages).
 bool g_no_huge = true;
 
 rte_mempool* Pool() {
   static rte_mempool* pool = [] () -> rte_mempool* {
-    auto args = dpdk::BuildEalArgs("-l 0 --no-pci --log-level=lib.eal:error",
-                                   dpdk::DetectHugepages());
+    const char* no_huge = std::getenv("DPDK_RELAY_BENCH_NO_HUGE");
+    auto args = dpdk::BuildEalArgs(
+        "-l 0 --no-pci --log-level=lib.eal:error",
+        no_huge != nullptr && std::string(no_huge) == "1" ? dpdk::HugepageInfo{}
+                                                          : dpdk::DetectHugepages());
     if (!args.ok() || !dpdk::InitEal(args->argv).ok()) return nullptr;
     g_no_huge = args->no_huge;
     return dpdk::CreateMbufPool("bench_pool", 2 * kMaxFrames - 1, 0, SOCKET_ID_ANY);

@@ -22,10 +22,11 @@ FILTERS=("$@")
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 for f in "${FILTERS[@]}"; do
-  valgrind --tool=callgrind --callgrind-out-file="$OUT/cg" "$BIN" "--benchmark_filter=^BM_DpdkRelay/$f\$" \
+  DPDK_RELAY_BENCH_NO_HUGE=1 valgrind --tool=callgrind --callgrind-out-file="$OUT/cg" "$BIN" \
+    "--benchmark_filter=^BM_DpdkRelay/$f\$" \
     --benchmark_min_time=0.2 >"$OUT/bench.out" 2>"$OUT/valgrind.err" ||
     { echo "relay-instructions: $f: valgrind failed (see below)" >&2; tail -5 "$OUT/valgrind.err" >&2; exit 1; }
-  python3 - "$OUT/cg" "$f" <<'EOF'
+  python3 - "$OUT/cg" "$f" <<'EOF' || { grep -v "^==" "$OUT/bench.out" "$OUT/valgrind.err" | tail -5 >&2; exit 1; }
 import re, sys
 # Callgrind's format: a function is named once, "fn=(id) name" or
 # "cfn=(id) name", then referred to as "(id)"; "cfn=" names a callee,
@@ -50,7 +51,7 @@ for line in open(path, errors="replace"):
         cost += int(line.split()[1])
         pending = None
 if calls == 0:
-    sys.exit(f"relay-instructions: {name}: no RelayBurst calls recorded")
+    sys.exit(f"relay-instructions: {name}: no RelayBurst calls recorded; the benchmark said:")
 print(f"{name}: {cost / calls / 32:.1f} instructions/packet ({calls} bursts of 32)")
 EOF
 done
