@@ -51,10 +51,10 @@ TcpServer& Server() {
   return *server;
 }
 
-// Polls the server until done() or about 2 s have passed (a stuck server).
+// Polls the server until done() or about 10 s have passed (a stuck server).
 template <typename Done>
 void PollUntil(TcpServer& server, Done done) {
-  for (int i = 0; i < 200 && !done(); ++i) {
+  for (int i = 0; i < 1000 && !done(); ++i) {
     epoll_event ev;
     epoll_wait(server.epoll_fd(), &ev, 1, 10);
     server.Poll();
