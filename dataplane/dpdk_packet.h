@@ -330,6 +330,16 @@ inline uint16_t RelayedUdpChecksum(uint16_t old_cksum, uint64_t addr_delta, cons
   return cksum == 0 ? 0xffff : cksum;
 }
 
+// *out for a common frame with ulen UDP bytes at udp: its family's
+// template (CommonFrame::parsed4 / parsed6) with the frame's payload length
+// and UDP checksum.
+inline void FillCommon(ParsedFrame* out, const ParsedFrame& tmpl, uint16_t ulen,
+                       const uint8_t* udp) {
+  *out = tmpl;
+  out->payload_len = static_cast<uint16_t>(ulen - kUdpLen);
+  out->udp_cksum = Load16(udp + 6);
+}
+
 // The common frame, checked word by word against CommonFrame: untagged,
 // IPv4 without options and not a fragment, or IPv6 without extension
 // headers; UDP with a checksum from a unicast MAC to the port's MAC, our
@@ -361,9 +371,7 @@ inline bool ParseCommon(const rte_mbuf* m, const CommonFrame& common, ParsedFram
     if (diff != 0 || Load16(udp) == 0 || Load16(udp + 6) == 0 || MartianV4(p + kEthLen + 12)) {
       return false;
     }
-    *out = common.parsed4;
-    out->payload_len = static_cast<uint16_t>(ulen - kUdpLen);
-    out->udp_cksum = Load16(udp + 6);
+    FillCommon(out, common.parsed4, ulen, udp);
     return true;
   }
   if ((w8 & CommonFrame::kMask6[0]) == common.v6[0] && len >= kHeaders6) {
@@ -377,9 +385,7 @@ inline bool ParseCommon(const rte_mbuf* m, const CommonFrame& common, ParsedFram
     if (diff != 0 || Load16(udp) == 0 || Load16(udp + 6) == 0 || MartianV6(p + kEthLen + 8)) {
       return false;
     }
-    *out = common.parsed6;
-    out->payload_len = static_cast<uint16_t>(ulen - kUdpLen);
-    out->udp_cksum = Load16(udp + 6);
+    FillCommon(out, common.parsed6, ulen, udp);
     return true;
   }
   return false;
@@ -650,10 +656,8 @@ inline bool RewriteForward(rte_mbuf* m, const ParsedFrame& f, const PeerPath& pa
   // Our address the peer sent its HELLO to is, as a rule, the one this
   // frame came to: an address of the frame's (= the path's) family, so
   // what SourceIndex would say.
-  int src_idx = f.local_addr;
-  if (path.local_addr != f.local_addr && (src_idx = cfg.SourceIndex(path)) < 0) {
-    return RewriteForwardGeneral(m, f, path, cfg);
-  }
+  const int src_idx = path.local_addr == f.local_addr ? f.local_addr : cfg.SourceIndex(path);
+  if (src_idx < 0) return RewriteForwardGeneral(m, f, path, cfg);
   const LocalAddress& src = cfg.addrs[src_idx];
   if (f.shape == 4) {  // the most common first
     RewriteSameShape<true, false>(m, path, cfg, src);
