@@ -6,7 +6,8 @@
 //      parses back to the same address;
 //   2  a --dpdk_addr entry (SplitDpdkAddr): the placement is in range;
 //   3  the environment (LoadConfigFrom): each line "<c><value>" sets the
-//      variable that c picks (DRASYL_ or NETSODY_ prefix, or RUST_LOG);
+//      variable that c picks (a setting of common/config.cc with the
+//      DRASYL_ or NETSODY_ prefix, or RUST_LOG);
 //      an error names what it rejects, a configuration is in range;
 //   4  an HTTP request head to /metrics (MetricsHttpServer::Respond,
 //      bearer token "secret"): one of the documented statuses, the
@@ -18,6 +19,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <gflags/gflags.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -65,14 +68,21 @@ void FuzzDpdkAddr(const std::string& text) {
   CHECK_OR_TRAP(absl::StartsWith(text, split->first));
 }
 
-// The settings of PROTOCOL.md §7 and ours, as their variables' suffixes.
-constexpr const char* kSettings[] = {
-    "IDENTITY_FILE", "NETWORK_ID",        "UDP4_LISTEN",          "UDP6_LISTEN",
-    "TCP4_LISTEN",   "TCP6_LISTEN",       "ARM_MESSAGES",         "SEND_UNITES",
-    "MAX_PEERS",     "MIN_POW_DIFFICULTY", "HELLO_TIMEOUT",       "HELLO_MAX_AGE",
-    "PEERS_PRINT_INTERVAL", "PROMETHEUS_LISTEN", "PROMETHEUS_TOKEN", "WORKERS",
-    "MAX_TCP_CONNECTIONS", "VERIFY_SENDERS", "DPDK_EAL",            "DPDK_ADDR"};
-constexpr size_t kNumSettings = sizeof(kSettings) / sizeof(kSettings[0]);
+// The settings (PROTOCOL.md §7 and ours): the flags common/config.cc
+// defines, each also a DRASYL_ / NETSODY_ variable, in gflags' (name) order.
+const std::vector<std::string>& Settings() {
+  static const std::vector<std::string>* names = [] {
+    auto* v = new std::vector<std::string>;
+    std::vector<gflags::CommandLineFlagInfo> flags;
+    gflags::GetAllFlags(&flags);
+    for (const auto& f : flags) {
+      if (absl::EndsWith(f.filename, "common/config.cc")) v->push_back(absl::AsciiStrToUpper(f.name));
+    }
+    CHECK_OR_TRAP(!v->empty());
+    return v;
+  }();
+  return *names;
+}
 
 using Env = std::vector<std::pair<std::string, std::string>>;
 
@@ -87,14 +97,12 @@ void FuzzEnvironment(const std::string& text) {
   Env env;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     if (line.empty()) continue;
-    const uint8_t c = static_cast<uint8_t>(line[0]);
-    std::string name;
-    if (c % (2 * kNumSettings + 1) == 2 * kNumSettings) {
-      name = "RUST_LOG";
-    } else {
-      const size_t i = c % (2 * kNumSettings + 1);
-      name = std::string(i < kNumSettings ? "DRASYL_" : "NETSODY_") + kSettings[i % kNumSettings];
-    }
+    const std::vector<std::string>& settings = Settings();
+    const size_t i = static_cast<uint8_t>(line[0]) % (2 * settings.size() + 1);
+    const std::string name =
+        i == 2 * settings.size()
+            ? "RUST_LOG"
+            : (i < settings.size() ? "DRASYL_" : "NETSODY_") + settings[i % settings.size()];
     env.emplace_back(std::move(name), std::string(line.substr(1)));
   }
   absl::StatusOr<Config> config = LoadConfigFrom(&Lookup, &env);
