@@ -19,7 +19,7 @@
 namespace drasyl {
 namespace {
 
-constexpr int kBurst = UdpTxBatch::kMaxDatagrams;
+constexpr int kBurst = kSocketRxBurst;
 // A coalesced (GRO) datagram carries at most this many messages.
 constexpr int kMaxSegmentsPerDatagram = 64;
 constexpr size_t kMaxMessagesPerBurst = size_t{kBurst} * kMaxSegmentsPerDatagram;
@@ -193,6 +193,8 @@ void SocketBackend::Run(Worker* w) {
   std::vector<Decision> decisions(kMaxMessagesPerBurst);
   std::vector<pollfd> pfds(nfds);
   for (size_t i = 0; i < nfds; ++i) pfds[i] = {w->fds[i], POLLIN, 0};
+  // Per socket: datagrams the next recvmmsg asks for (NextRxBurst).
+  std::vector<int> rx_burst(nfds, kBurst);
 
   while (!stop_.load(std::memory_order_relaxed)) {
     int ready = ::poll(pfds.data(), nfds, kPollTimeoutMs);
@@ -201,7 +203,8 @@ void SocketBackend::Run(Worker* w) {
     for (size_t l = 0; l < nfds; ++l) {
       if (!(pfds[l].revents & POLLIN)) continue;
       for (int round = 0; round < kMaxBurstsPerWake; ++round) {
-        for (int i = 0; i < kBurst; ++i) {
+        const int want = rx_burst[l];
+        for (int i = 0; i < want; ++i) {
           rx_iov[i] = {bufs[i].data, kMaxDatagramBytes};
           std::memset(&rx[i].msg_hdr, 0, sizeof(msghdr));
           rx[i].msg_hdr.msg_iov = &rx_iov[i];
@@ -211,7 +214,7 @@ void SocketBackend::Run(Worker* w) {
           rx[i].msg_hdr.msg_control = rx_control[i].buf;
           rx[i].msg_hdr.msg_controllen = sizeof(rx_control[i].buf);
         }
-        int n = ::recvmmsg(w->fds[l], rx.data(), kBurst, MSG_DONTWAIT, nullptr);
+        int n = ::recvmmsg(w->fds[l], rx.data(), want, MSG_DONTWAIT, nullptr);
         if (n <= 0) break;
         size_t m = 0, truncated = 0;
         uint64_t bytes = 0;
@@ -237,6 +240,7 @@ void SocketBackend::Run(Worker* w) {
         }
         CounterAdd(ctr.rx_packets, m + truncated);
         CounterAdd(ctr.rx_bytes, bytes);
+        rx_burst[l] = NextRxBurst(bytes, n);
         auto source_of = [&](size_t i) {
           const int slot = view_slot[i];
           auto a = SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&src[slot]),
@@ -265,7 +269,7 @@ void SocketBackend::Run(Worker* w) {
           if (batch.size() > 0) flush();
         }
         core.EndBurst();
-        if (n < kBurst) break;
+        if (n < want) break;
       }
     }
   }

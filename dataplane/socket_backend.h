@@ -4,6 +4,7 @@
 #ifndef DRASYL_DATAPLANE_SOCKET_BACKEND_H_
 #define DRASYL_DATAPLANE_SOCKET_BACKEND_H_
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <memory>
@@ -30,6 +31,24 @@ struct SocketBackendOptions {
   // split back into messages here.
   bool udp_gro = true;
 };
+
+// Datagrams a worker's recvmmsg asks for at most (and sends on at most).
+inline constexpr int kSocketRxBurst = UdpTxBatch::kMaxDatagrams;
+// What one receive burst may hold. A relayed burst is copied back into the
+// kernel right after it arrived; while it fits in a core's L2 cache that
+// copy reads from the cache. 64 coalesced (GRO) datagrams of 64 KiB, 4 MiB,
+// would not: the copy would come from memory.
+inline constexpr uint64_t kSocketRxBurstBytes = 256 << 10;
+
+// How many datagrams to ask the next recvmmsg for after one that received
+// `datagrams` of `bytes` in all: as many as kSocketRxBurstBytes holds at
+// that average size, 1 to kSocketRxBurst (all of them after an empty one).
+inline int NextRxBurst(uint64_t bytes, int datagrams) {
+  if (datagrams <= 0 || bytes == 0) return kSocketRxBurst;
+  const uint64_t average = (bytes + datagrams - 1) / datagrams;
+  return static_cast<int>(
+      std::clamp<uint64_t>(kSocketRxBurstBytes / average, 1, uint64_t{kSocketRxBurst}));
+}
 
 class SocketBackend : public Backend {
  public:
