@@ -3,23 +3,37 @@
 // GRO off and on. On loopback a GSO datagram the workers send is split into
 // messages on the recipient's side, on the worker's CPU, as the kernel would
 // split it in software for a NIC without UDP segmentation offload;
-// sink_gro:1 (recipient with UDP_GRO: no split) stands in for a NIC with it. A sender thread offers APP messages from 8 flows as fast as it can;
-// a receiver thread counts what the super peer relays. Loopback shares the 2 cores with sender and receiver,
-// so the relayed rate is a floor; relayed_per_worker_cpu_s says what one fully
-// used worker core relays (packets per CPU-second of the worker threads).
+// sink_gro:1 (recipient with UDP_GRO: no split) stands in for a NIC with it.
+// A sender thread offers APP messages from 8 flows as fast as it can; a
+// receiver thread counts what the super peer relays. Loopback shares the 2
+// cores with sender and receiver, so the relayed rate is a floor;
+// relayed_per_worker_cpu_s says what one fully used worker core relays
+// (packets per CPU-second of the worker threads).
 //   build/bench/socket_relay_bench
+//
+// On loopback the recipient's receive path runs on the worker's CPU and is
+// counted as the worker's. With SOCKET_RELAY_BENCH_REMOTE=NETNS,SP_IP,RCPT_IP
+// the super peer listens on SP_IP and the recipient's socket is in network
+// namespace NETNS (a path such as /var/run/netns/x) at RCPT_IP, behind a
+// veth whose receive runs in a kernel thread of its own: a recipient on
+// another host. scripts/socket-relay-remote.sh sets that up and runs this.
 #include <benchmark/benchmark.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -35,17 +49,61 @@ constexpr int kFlows = 8;
 constexpr int kBatch = 64;
 constexpr auto kRunTime = std::chrono::seconds(2);
 
-int BoundLoopbackSocket(uint16_t* port) {
+// A UDP socket bound to ip (network order) on an ephemeral port; -1 on failure.
+int BoundSocket(uint32_t ip_be, uint16_t* port) {
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd < 0) return -1;
   int size = 8 << 20;
   setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  a.sin_addr.s_addr = ip_be;
   socklen_t len = sizeof(a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    close(fd);
+    return -1;
+  }
   *port = ntohs(a.sin_port);
+  return fd;
+}
+int BoundLoopbackSocket(uint16_t* port) { return BoundSocket(htonl(INADDR_LOOPBACK), port); }
+
+// SOCKET_RELAY_BENCH_REMOTE, parsed: where the recipient is when it is not
+// on loopback.
+struct Remote {
+  std::string netns;  // path of the recipient's network namespace
+  uint32_t sp_ip = 0, recipient_ip = 0;  // network order
+};
+std::optional<Remote> RemoteFromEnv(std::string* error) {
+  const char* v = std::getenv("SOCKET_RELAY_BENCH_REMOTE");
+  if (v == nullptr || *v == 0) return std::nullopt;
+  std::vector<std::string> parts;
+  std::stringstream in(v);
+  for (std::string part; std::getline(in, part, ',');) parts.push_back(part);
+  Remote r;
+  if (parts.size() != 3 || inet_pton(AF_INET, parts[1].c_str(), &r.sp_ip) != 1 ||
+      inet_pton(AF_INET, parts[2].c_str(), &r.recipient_ip) != 1) {
+    *error = std::string("SOCKET_RELAY_BENCH_REMOTE: want NETNS,SP_IPV4,RECIPIENT_IPV4, got ") + v;
+    return Remote{};
+  }
+  r.netns = parts[0];
+  return r;
+}
+
+// BoundSocket in the network namespace at `netns` (a thread enters it, opens
+// the socket and leaves; the socket stays in that namespace).
+int BoundSocketIn(const std::string& netns, uint32_t ip_be, uint16_t* port, std::string* error) {
+  int fd = -1;
+  std::thread([&] {
+    const int ns = open(netns.c_str(), O_RDONLY | O_CLOEXEC);
+    if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) {
+      *error = netns + ": " + std::strerror(errno);
+    } else if ((fd = BoundSocket(ip_be, port)) < 0) {
+      *error = std::string("bind in ") + netns + ": " + std::strerror(errno);
+    }
+    if (ns >= 0) close(ns);
+  }).join();
   return fd;
 }
 
@@ -82,24 +140,32 @@ void BM_SocketRelay(benchmark::State& state) {
   const bool gso = state.range(2) != 0;
   const bool gro = state.range(3) != 0;
   const bool sink_gro = state.range(4) != 0;
+  std::string error;
+  const std::optional<Remote> remote = RemoteFromEnv(&error);
+  if (!error.empty()) return state.SkipWithError(error.c_str());
   RelayConfig relay;
   relay.self.fill(0xee);
   SocketBackendOptions opts;
-  opts.listeners = {*SocketAddress::Parse("127.0.0.1:0")};
+  opts.listeners = {SocketAddress::V4(remote ? ntohl(remote->sp_ip) : INADDR_LOOPBACK, 0)};
   opts.workers = workers;
   opts.relay = relay;
   opts.send_unites_ms = -1;
   opts.udp_gso = gso;
   opts.udp_gro = gro;
-  auto backend = *SocketBackend::Create(opts);
+  auto backend_or = SocketBackend::Create(opts);
+  if (!backend_or.ok()) return state.SkipWithError(backend_or.status().ToString().c_str());
+  auto backend = std::move(*backend_or);
   const SocketAddress sp = backend->udp_listeners()[0];
 
   // The recipient: a registered peer whose path is our receive socket.
-  uint16_t rx_port;
-  int rx = BoundLoopbackSocket(&rx_port);
+  uint16_t rx_port = 0;
+  const int rx = remote ? BoundSocketIn(remote->netns, remote->recipient_ip, &rx_port, &error)
+                        : BoundLoopbackSocket(&rx_port);
+  if (rx < 0) return state.SkipWithError(("recipient socket: " + error).c_str());
   PeerUpdate u;
   u.key.fill(0x11);
-  u.path = PeerPath::Udp(SocketAddress::V4(INADDR_LOOPBACK, rx_port), 0);
+  u.path = PeerPath::Udp(
+      SocketAddress::V4(remote ? ntohl(remote->recipient_ip) : INADDR_LOOPBACK, rx_port), 0);
   for (int w = 0; w < workers; ++w) backend->worker(w).updates().TryPush(u);
   if (!backend->Start().ok()) return state.SkipWithError("start failed");
 
@@ -192,6 +258,7 @@ void BM_SocketRelay(benchmark::State& state) {
   // worker threads (the sender and receiver share the cores on loopback).
   state.counters["relayed_per_worker_cpu_s"] = worker_cpu > 0 ? relayed / worker_cpu : 0;
   state.counters["worker_cpu_s"] = worker_cpu;
+  state.SetLabel(remote ? "recipient in " + remote->netns : "loopback");
   for (int fd : flows) close(fd);
   close(rx);
 }
