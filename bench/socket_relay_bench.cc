@@ -38,6 +38,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/wire.h"
 #include "dataplane/socket_backend.h"
 #include "dataplane/udp_segment.h"
@@ -49,15 +51,15 @@ constexpr int kFlows = 8;
 constexpr int kBatch = 64;
 constexpr auto kRunTime = std::chrono::seconds(2);
 
-// A UDP socket bound to ip (network order) on an ephemeral port; -1 on failure.
-int BoundSocket(uint32_t ip_be, uint16_t* port) {
+// A UDP socket bound to IPv4 address ip on an ephemeral port; -1 on failure.
+int BoundSocket(uint32_t ip, uint16_t* port) {
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
   if (fd < 0) return -1;
   int size = 8 << 20;
   setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_addr.s_addr = ip_be;
+  a.sin_addr.s_addr = htonl(ip);
   socklen_t len = sizeof(a);
   if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
       getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
@@ -67,40 +69,41 @@ int BoundSocket(uint32_t ip_be, uint16_t* port) {
   *port = ntohs(a.sin_port);
   return fd;
 }
-int BoundLoopbackSocket(uint16_t* port) { return BoundSocket(htonl(INADDR_LOOPBACK), port); }
+int BoundLoopbackSocket(uint16_t* port) { return BoundSocket(INADDR_LOOPBACK, port); }
 
 // SOCKET_RELAY_BENCH_REMOTE, parsed: where the recipient is when it is not
 // on loopback.
 struct Remote {
   std::string netns;  // path of the recipient's network namespace
-  uint32_t sp_ip = 0, recipient_ip = 0;  // network order
+  uint32_t sp_ip = 0, recipient_ip = 0;
 };
 std::optional<Remote> RemoteFromEnv(std::string* error) {
   const char* v = std::getenv("SOCKET_RELAY_BENCH_REMOTE");
   if (v == nullptr || *v == 0) return std::nullopt;
-  std::vector<std::string> parts;
-  std::stringstream in(v);
-  for (std::string part; std::getline(in, part, ',');) parts.push_back(part);
+  const std::vector<std::string> parts = absl::StrSplit(v, ',');
   Remote r;
-  if (parts.size() != 3 || inet_pton(AF_INET, parts[1].c_str(), &r.sp_ip) != 1 ||
-      inet_pton(AF_INET, parts[2].c_str(), &r.recipient_ip) != 1) {
-    *error = std::string("SOCKET_RELAY_BENCH_REMOTE: want NETNS,SP_IPV4,RECIPIENT_IPV4, got ") + v;
-    return Remote{};
+  in_addr sp{}, recipient{};
+  if (parts.size() != 3 || inet_pton(AF_INET, parts[1].c_str(), &sp) != 1 ||
+      inet_pton(AF_INET, parts[2].c_str(), &recipient) != 1) {
+    *error = absl::StrCat("SOCKET_RELAY_BENCH_REMOTE: want NETNS,SP_IPV4,RECIPIENT_IPV4, got ", v);
+    return std::nullopt;
   }
   r.netns = parts[0];
+  r.sp_ip = ntohl(sp.s_addr);
+  r.recipient_ip = ntohl(recipient.s_addr);
   return r;
 }
 
 // BoundSocket in the network namespace at `netns` (a thread enters it, opens
 // the socket and leaves; the socket stays in that namespace).
-int BoundSocketIn(const std::string& netns, uint32_t ip_be, uint16_t* port, std::string* error) {
+int BoundSocketIn(const std::string& netns, uint32_t ip, uint16_t* port, std::string* error) {
   int fd = -1;
   std::thread([&] {
     const int ns = open(netns.c_str(), O_RDONLY | O_CLOEXEC);
     if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) {
-      *error = netns + ": " + std::strerror(errno);
-    } else if ((fd = BoundSocket(ip_be, port)) < 0) {
-      *error = std::string("bind in ") + netns + ": " + std::strerror(errno);
+      *error = absl::StrCat(netns, ": ", std::strerror(errno));
+    } else if ((fd = BoundSocket(ip, port)) < 0) {
+      *error = absl::StrCat("bind in ", netns, ": ", std::strerror(errno));
     }
     if (ns >= 0) close(ns);
   }).join();
@@ -146,7 +149,7 @@ void BM_SocketRelay(benchmark::State& state) {
   RelayConfig relay;
   relay.self.fill(0xee);
   SocketBackendOptions opts;
-  opts.listeners = {SocketAddress::V4(remote ? ntohl(remote->sp_ip) : INADDR_LOOPBACK, 0)};
+  opts.listeners = {SocketAddress::V4(remote ? remote->sp_ip : INADDR_LOOPBACK, 0)};
   opts.workers = workers;
   opts.relay = relay;
   opts.send_unites_ms = -1;
@@ -161,11 +164,14 @@ void BM_SocketRelay(benchmark::State& state) {
   uint16_t rx_port = 0;
   const int rx = remote ? BoundSocketIn(remote->netns, remote->recipient_ip, &rx_port, &error)
                         : BoundLoopbackSocket(&rx_port);
-  if (rx < 0) return state.SkipWithError(("recipient socket: " + error).c_str());
+  if (rx < 0) {
+    return state.SkipWithError(
+        absl::StrCat("recipient socket: ", remote ? error : std::strerror(errno)).c_str());
+  }
   PeerUpdate u;
   u.key.fill(0x11);
-  u.path = PeerPath::Udp(
-      SocketAddress::V4(remote ? ntohl(remote->recipient_ip) : INADDR_LOOPBACK, rx_port), 0);
+  u.path =
+      PeerPath::Udp(SocketAddress::V4(remote ? remote->recipient_ip : INADDR_LOOPBACK, rx_port), 0);
   for (int w = 0; w < workers; ++w) backend->worker(w).updates().TryPush(u);
   if (!backend->Start().ok()) return state.SkipWithError("start failed");
 
