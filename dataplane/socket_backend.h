@@ -34,10 +34,10 @@ struct SocketBackendOptions {
 
 // Datagrams a worker's recvmmsg asks for at most (and sends on at most).
 inline constexpr int kSocketRxBurst = UdpTxBatch::kMaxDatagrams;
-// What one receive burst may hold. A relayed burst is copied back into the
-// kernel right after it arrived; while it fits in a core's L2 cache that
-// copy reads from the cache. 64 coalesced (GRO) datagrams of 64 KiB, 4 MiB,
-// would not: the copy would come from memory.
+// What a receive burst is sized for (NextRxBurst). A relayed burst is copied
+// back into the kernel right after it arrived; while it fits in a core's L2
+// cache that copy reads from the cache. 64 coalesced (GRO) datagrams of
+// 64 KiB, 4 MiB, would not: the copy would come from memory.
 inline constexpr uint64_t kSocketRxBurstBytes = 256 << 10;
 
 // How many datagrams to ask the next recvmmsg for after one that received
