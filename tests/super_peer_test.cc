@@ -141,6 +141,20 @@ TEST_F(UdpArmed, RelaysAppBothDirectionsWithHopCountPlusOne) {
   ASSERT_TRUE(AppArrives(*c, big, kWait));
 }
 
+// A UDP node like MakeUdpNode's (IPv4) whose socket buffers hold `bytes`
+// (SO_RCVBUFFORCE: root), for tests that read only after much was sent;
+// nullptr after a test failure.
+std::unique_ptr<Node> UdpNodeWithBuffers(SuperPeerProcess& sp, const Identity& id, int bytes) {
+  NodeOptions o = UdpNodeOptions(id, sp.public_key(), *sp.udp4());
+  o.socket_buffer_bytes = bytes;
+  absl::StatusOr<std::unique_ptr<Node>> n = Node::Create(o);
+  if (!n.ok()) {
+    ADD_FAILURE() << "UDP node: " << n.status();
+    return nullptr;
+  }
+  return std::move(*n);
+}
+
 // Sends `msgs` (all as long as the first, the last one possibly shorter) as
 // one UDP GSO datagram from `fd` to `to`.
 bool SendTrain(int fd, const SocketAddress& to, const std::vector<std::vector<uint8_t>>& msgs) {
@@ -232,12 +246,10 @@ TEST_F(UdpArmed, MoreCoalescedDatagramsThanOneBurstHoldsAreAllRelayed) {
   }
   constexpr int kTrains = 24, kPerTrain = 40;
   std::unique_ptr<Node> b = RegisteredUdpNode(*sp_, IdentityB());
-  NodeOptions oc = UdpNodeOptions(IdentityC(), sp_->public_key(), *sp_->udp4());
-  oc.socket_buffer_bytes = 16 << 20;  // c reads only after everything was sent
-  absl::StatusOr<std::unique_ptr<Node>> c_or = Node::Create(oc);
+  // c reads only after everything was sent.
+  std::unique_ptr<Node> c = UdpNodeWithBuffers(*sp_, IdentityC(), 16 << 20);
   ASSERT_NE(b, nullptr);
-  ASSERT_TRUE(c_or.ok()) << c_or.status();
-  std::unique_ptr<Node> c = std::move(*c_or);
+  ASSERT_NE(c, nullptr);
   int rcvbuf = 0;
   socklen_t optlen = sizeof(rcvbuf);
   getsockopt(c->fd(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, &optlen);
@@ -1139,15 +1151,10 @@ using Flood = SharedSuperPeerTest<FloodConfig>;
 
 TEST_F(Flood, RelayKeepsWorkingDuringFloodOfGarbage) {
   // Big receive buffers: the flood may relay a few mutated APPs to them.
-  NodeOptions ob = UdpNodeOptions(IdentityB(), sp_->public_key(), *sp_->udp4());
-  NodeOptions oc = UdpNodeOptions(IdentityC(), sp_->public_key(), *sp_->udp4());
-  ob.socket_buffer_bytes = oc.socket_buffer_bytes = 16 << 20;
-  absl::StatusOr<std::unique_ptr<Node>> b_or = Node::Create(ob);
-  absl::StatusOr<std::unique_ptr<Node>> c_or = Node::Create(oc);
-  ASSERT_TRUE(b_or.ok()) << b_or.status();
-  ASSERT_TRUE(c_or.ok()) << c_or.status();
-  std::unique_ptr<Node> b = std::move(*b_or);
-  std::unique_ptr<Node> c = std::move(*c_or);
+  std::unique_ptr<Node> b = UdpNodeWithBuffers(*sp_, IdentityB(), 16 << 20);
+  std::unique_ptr<Node> c = UdpNodeWithBuffers(*sp_, IdentityC(), 16 << 20);
+  ASSERT_NE(b, nullptr);
+  ASSERT_NE(c, nullptr);
   ASSERT_TRUE(b->Register(kWait));
   ASSERT_TRUE(c->Register(kWait));
   const SocketAddress server = *sp_->udp4();
