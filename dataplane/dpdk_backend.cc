@@ -215,11 +215,9 @@ void FromWire(const Impl& im, Worker& w, const RxSource& src, rte_mbuf** pkts, u
     rte_mbuf* m = pkts[i];
     bytes += rte_pktmbuf_pkt_len(m);
     DropReason reason;
-    switch (dpdk::ParseFrame(m, im.pcfg, common, src.port, &parsed[k], &reason)) {
+    switch (dpdk::ParseFrame(m, im.pcfg, common, src.port, &parsed[k], &views[k], &reason)) {
       case FrameClass::kOurs:
-        ours[k] = m;
-        views[k] = {dpdk::PayloadOf(m, parsed[k]), parsed[k].payload_len};
-        ++k;
+        ours[k++] = m;
         break;
       case FrameClass::kException:
         exc[e++] = m;

@@ -15,6 +15,7 @@
 #include <rte_udp.h>
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -24,6 +25,7 @@
 #include "common/wire.h"
 #include "dataplane/counters.h"
 #include "dataplane/peer_path.h"
+#include "dataplane/relay.h"
 
 namespace drasyl::dpdk {
 
@@ -346,12 +348,14 @@ inline void FillCommon(ParsedFrame* out, const ParsedFrame& tmpl, uint16_t ulen,
 // first address of the family and its listener port, in one segment, IP
 // and UDP lengths exactly the frame's (no padding), source neither martian
 // nor port 0. True when it is such a frame (*out filled exactly as
-// ParseFrame's full checks would); false says nothing: the full checks
-// decide.
-inline bool ParseCommon(const rte_mbuf* m, const CommonFrame& common, ParsedFrame* out) {
+// ParseFrame's full checks would, *payload the view of its UDP payload);
+// false says nothing: the full checks decide.
+inline bool ParseCommon(const rte_mbuf* m, const CommonFrame& common, ParsedFrame* out,
+                        PacketView* payload) {
   constexpr size_t kHeaders4 = kEthLen + kIpv4Len + kUdpLen;
   constexpr size_t kHeaders6 = kEthLen + kIpv6Len + kUdpLen;
-  const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
+  // The frame is the caller's to change (the view's data is writable).
+  uint8_t* const p = rte_pktmbuf_mtod(m, uint8_t*);
   const uint32_t len = rte_pktmbuf_data_len(m);
   // In one segment, no stripped tag, and not flagged bad (or "none") by the port.
   constexpr uint64_t kNotCommon = RTE_MBUF_F_RX_VLAN_STRIPPED | RTE_MBUF_F_RX_IP_CKSUM_BAD;
@@ -372,6 +376,7 @@ inline bool ParseCommon(const rte_mbuf* m, const CommonFrame& common, ParsedFram
       return false;
     }
     FillCommon(out, common.parsed4, ulen, udp);
+    *payload = {p + kHeaders4, static_cast<uint32_t>(ulen - kUdpLen)};
     return true;
   }
   if ((w8 & CommonFrame::kMask6[0]) == common.v6[0] && len >= kHeaders6) {
@@ -386,6 +391,7 @@ inline bool ParseCommon(const rte_mbuf* m, const CommonFrame& common, ParsedFram
       return false;
     }
     FillCommon(out, common.parsed6, ulen, udp);
+    *payload = {p + kHeaders6, static_cast<uint32_t>(ulen - kUdpLen)};
     return true;
   }
   return false;
@@ -512,14 +518,24 @@ inline FrameClass ParseFrameChecks(const rte_mbuf* m, const PacketConfig& cfg, u
 // (unless the port flagged them bad): a relayed frame keeps its UDP
 // checksum valid or invalid end to end; SourcePath checks the rest.
 // `common` is CommonFrame(cfg, port_id), which a burst loop builds once.
-inline FrameClass ParseFrame(const rte_mbuf* m, const PacketConfig& cfg, const CommonFrame& common,
-                             uint16_t port_id, ParsedFrame* out, DropReason* drop) {
-  if (detail::ParseCommon(m, common, out)) return FrameClass::kOurs;
-  return detail::ParseFrameChecks(m, cfg, port_id, out, drop);
+inline uint8_t* PayloadOf(rte_mbuf* m, const ParsedFrame& f) {
+  return rte_pktmbuf_mtod_offset(m, uint8_t*, f.payload_off);
 }
-inline FrameClass ParseFrame(const rte_mbuf* m, const PacketConfig& cfg, uint16_t port_id,
+
+// *payload: the view of an kOurs frame's UDP payload for the relay
+// decision (PayloadOf and payload_len, from what the parser has at hand).
+inline FrameClass ParseFrame(rte_mbuf* m, const PacketConfig& cfg, const CommonFrame& common,
+                             uint16_t port_id, ParsedFrame* out, PacketView* payload,
+                             DropReason* drop) {
+  if (detail::ParseCommon(m, common, out, payload)) return FrameClass::kOurs;
+  const FrameClass c = detail::ParseFrameChecks(m, cfg, port_id, out, drop);
+  if (c == FrameClass::kOurs) *payload = {PayloadOf(m, *out), out->payload_len};
+  return c;
+}
+inline FrameClass ParseFrame(rte_mbuf* m, const PacketConfig& cfg, uint16_t port_id,
                              ParsedFrame* out, DropReason* drop) {
-  return ParseFrame(m, cfg, CommonFrame(cfg, port_id), port_id, out, drop);
+  PacketView payload;
+  return ParseFrame(m, cfg, CommonFrame(cfg, port_id), port_id, out, &payload, drop);
 }
 
 // Prefetches what parsing and the relay decision read of a frame: its
@@ -531,10 +547,6 @@ inline void PrefetchFrame(const rte_mbuf* m) {
 }
 // How far ahead of the frame being parsed to prefetch.
 inline constexpr uint16_t kPrefetchAhead = 4;
-
-inline uint8_t* PayloadOf(rte_mbuf* m, const ParsedFrame& f) {
-  return rte_pktmbuf_mtod_offset(m, uint8_t*, f.payload_off);
-}
 
 // The path a frame came from (for messages to the control thread): UDP,
 // its source address and port, source MAC as next hop, the index of our
@@ -589,18 +601,30 @@ namespace detail {
 
 // RewriteForward's fast path for one shape (IP version and inline tag, so
 // that offsets and choices are made at compile time): the frame keeps its
-// layout, and only what differs is written.
-template <bool kV4, bool kTagged>
+// layout, and only what differs is written. kReplySource: the new source
+// address is the frame's destination (the path's local_addr is the address
+// the frame came to, as a rule), so it moves within the header and cancels
+// out of both checksums' updates; else src is the new source.
+template <bool kV4, bool kTagged, bool kReplySource>
 inline void RewriteSameShape(rte_mbuf* m, const PeerPath& path, const PacketConfig& cfg,
-                             const LocalAddress& src) {
+                             const LocalAddress* src) {
   constexpr uint16_t l2_len = kTagged ? kEthLen + kVlanLen : kEthLen;
+  constexpr size_t addr_len = kV4 ? 4 : 16;
   uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
   uint8_t* ip = frame + l2_len;
   uint8_t* udp = ip + (kV4 ? kIpv4Len : kIpv6Len);
+  uint8_t* const ip_src = ip + (kV4 ? 12 : 8);
+  uint8_t* const ip_dst = ip_src + addr_len;
   // What changes under both checksums (the IPv4 header's and the UDP
-  // pseudo-header's): the addresses.
-  const uint64_t addr_delta =
-      PseudoAddrSum(kV4, src.ip.data(), path.ip.data()) + MinusPseudoAddrSum(kV4, ip);
+  // pseudo-header's): the addresses. Moving the destination to the source
+  // changes no sum: only the old source goes and the path's address comes.
+  uint64_t addr_delta;
+  if (kReplySource) {
+    addr_delta = (kV4 ? uint64_t{Load32(path.ip.data())} : SumWords(path.ip.data(), 16)) +
+                 (kV4 ? uint64_t{uint32_t{~Load32(ip_src)}} : SumComplement(ip_src, 16));
+  } else {
+    addr_delta = PseudoAddrSum(kV4, src->ip.data(), path.ip.data()) + MinusPseudoAddrSum(kV4, ip);
+  }
   // The checksums are computed and stored in turn: fewer values live at once.
   uint64_t ol = 0;
   if (kV4) {
@@ -616,13 +640,11 @@ inline void RewriteSameShape(rte_mbuf* m, const PeerPath& path, const PacketConf
       Store16(ip + 10, static_cast<uint16_t>(~Fold(hacc)));
     }
     Store16(ip + 8, ttl_new);
-    std::memcpy(ip + 12, src.ip.data(), 4);
-    std::memcpy(ip + 16, path.ip.data(), 4);
   } else {
     ip[7] = kTtl;
-    std::memcpy(ip + 8, src.ip.data(), 16);
-    std::memcpy(ip + 24, path.ip.data(), 16);
   }
+  std::memcpy(ip_src, kReplySource ? ip_dst : src->ip.data(), addr_len);
+  std::memcpy(ip_dst, path.ip.data(), addr_len);
   const uint16_t sport_be = kV4 ? cfg.udp4_port_be : cfg.udp6_port_be;
   // As common/byte_order.h does; rte_cpu_to_be_16 of a variable is an asm
   // statement the compiler cannot fold into the checksum sum.
@@ -632,13 +654,35 @@ inline void RewriteSameShape(rte_mbuf* m, const PeerPath& path, const PacketConf
   Store16(udp, sport_be);
   Store16(udp + 2, dport_be);
 
-  std::memcpy(frame, path.mac.data(), 6);
+  // The next hop's MAC as 8 bytes (the path's next 2 follow it), the
+  // source MAC over the 2 extra ones: one load and store fewer.
+  static_assert(offsetof(PeerPath, mac) + 8 <= sizeof(PeerPath));
+  std::memcpy(frame, reinterpret_cast<const uint8_t*>(&path) + offsetof(PeerPath, mac), 8);
   std::memcpy(frame + 6, cfg.port_mac[path.listener].addr_bytes, 6);
   if (kTagged) StoreBe16(frame + 14, static_cast<uint16_t>(path.vlan));
-  m->ol_flags = (m->ol_flags & (RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL)) | ol;
-  if (ol != 0) {  // the lengths sit in the mbuf's second cache line: only when needed
+  // Without offloads, the flags stay as RX set them: RX flags are not TX
+  // flags (no PMD's transmit reads them), and a received mbuf has no TX
+  // flag set. The lengths sit in the mbuf's second cache line: only when
+  // needed too.
+  if (ol != 0) {
+    m->ol_flags = (m->ol_flags & (RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL)) | ol;
     m->l2_len = l2_len;
     m->l3_len = kV4 ? kIpv4Len : kIpv6Len;
+  }
+}
+
+// RewriteSameShape for a frame of shape f.shape (== PathShape(path)).
+template <bool kReplySource>
+inline void RewriteShape(rte_mbuf* m, const ParsedFrame& f, const PeerPath& path,
+                         const PacketConfig& cfg, const LocalAddress* src) {
+  if (f.shape == 4) {  // the most common first
+    RewriteSameShape<true, false, kReplySource>(m, path, cfg, src);
+  } else if (f.shape == 6) {
+    RewriteSameShape<false, false, kReplySource>(m, path, cfg, src);
+  } else if (f.shape == (4 | kShapeTagged)) {
+    RewriteSameShape<true, true, kReplySource>(m, path, cfg, src);
+  } else {
+    RewriteSameShape<false, true, kReplySource>(m, path, cfg, src);
   }
 }
 
@@ -656,18 +700,13 @@ inline bool RewriteForward(rte_mbuf* m, const ParsedFrame& f, const PeerPath& pa
   // Our address the peer sent its HELLO to is, as a rule, the one this
   // frame came to: an address of the frame's (= the path's) family, so
   // what SourceIndex would say.
-  const int src_idx = path.local_addr == f.local_addr ? f.local_addr : cfg.SourceIndex(path);
-  if (src_idx < 0) return RewriteForwardGeneral(m, f, path, cfg);
-  const LocalAddress& src = cfg.addrs[src_idx];
-  if (f.shape == 4) {  // the most common first
-    RewriteSameShape<true, false>(m, path, cfg, src);
-  } else if (f.shape == 6) {
-    RewriteSameShape<false, false>(m, path, cfg, src);
-  } else if (f.shape == (4 | kShapeTagged)) {
-    RewriteSameShape<true, true>(m, path, cfg, src);
-  } else {
-    RewriteSameShape<false, true>(m, path, cfg, src);
+  if (path.local_addr == f.local_addr) {
+    RewriteShape<true>(m, f, path, cfg, nullptr);
+    return true;
   }
+  const int src_idx = cfg.SourceIndex(path);
+  if (src_idx < 0) return RewriteForwardGeneral(m, f, path, cfg);
+  RewriteShape<false>(m, f, path, cfg, &cfg.addrs[src_idx]);
   return true;
 }
 

@@ -95,6 +95,7 @@ BurstTally DecideChunk(const RelayConfig& cfg, const Table& table, UniteFilter* 
                        uint64_t now_ms, const PacketView* pkts, size_t n, Decision* out,
                        CameFrom& came_from, size_t base) {
   BurstTally tally;
+  const uint64_t unite_window = unites != nullptr ? unites->WindowAt(now_ms) : 0;
   // Pass 1: validate headers, settle everything that needs no lookup, and
   // prefetch the recipients' (and senders') table slots.
   KeyRef recipients[kRelayChunk];
@@ -153,9 +154,9 @@ BurstTally DecideChunk(const RelayConfig& cfg, const Table& table, UniteFilter* 
     uint8_t* data = pkts[i].data;
     data[wire::off::kHopCount]++;
     const bool tcp = path->transport == Transport::kTcp;
-    const bool report = unites != nullptr &&
-                        unites->ShouldReport(data + wire::off::kSender,
-                                             data + wire::off::kRecipient, now_ms);
+    const bool report =
+        unites != nullptr && unites->ShouldReportIn(unite_window, data + wire::off::kSender,
+                                                    data + wire::off::kRecipient);
     d->verdict = tcp ? Verdict::kForwardTcp : Verdict::kForward;
     d->reason = DropReason::kCount;
     d->path = path;

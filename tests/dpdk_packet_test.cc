@@ -467,6 +467,12 @@ TEST_F(DpdkPacketTest, VlanTags) {
   EXPECT_EQ(f.l2_len, 18);
   EXPECT_EQ(f.vlan, kVlanTagged | 100);
   EXPECT_EQ(SourcePath(m, f, 0).tcp_conn, kVlanTagged | 100);
+  // A tagged frame takes the full checks; the view is its payload all the same.
+  PacketView view{};
+  ASSERT_EQ(ParseFrame(m, cfg_, CommonFrame(cfg_, 0), 0, &f, &view, &why), FrameClass::kOurs);
+  EXPECT_EQ(view.data, PayloadOf(m, f));
+  ASSERT_EQ(view.len, msg.size());
+  EXPECT_EQ(0, std::memcmp(view.data, msg.data(), msg.size()));
   // Tagged in, tagged (other VLAN), untagged, v6 out.
   Relay(s, Path("10.99.0.3", 5555, 0, 200), "10.99.0.1");
   Relay(s, Path("10.99.0.3", 5555, 0, -1), "10.99.0.1");
@@ -812,14 +818,18 @@ TEST_F(DpdkPacketTest, CommonFrameShortcutAgreesWithTheFullChecks) {
   add("IPv6 other MAC", false, [](FrameSpec& s) { V6(s).dst_mac = kNextMac; });
   add("IPv6 multicast source", false, [](FrameSpec& s) { V6(s).src = "ff02::1"; });
 
-  auto check = [&](const char* what, const rte_mbuf* m, bool shortcut) {
+  auto check = [&](const char* what, rte_mbuf* m, bool shortcut) {
     ParsedFrame fast{}, full{};
+    PacketView view{};
     DropReason why;
-    const bool taken = detail::ParseCommon(m, CommonFrame(cfg_, 0), &fast);
+    const bool taken = detail::ParseCommon(m, CommonFrame(cfg_, 0), &fast, &view);
     EXPECT_EQ(taken, shortcut) << what;
     if (!taken) return;
     ASSERT_EQ(detail::ParseFrameChecks(m, cfg_, 0, &full, &why), FrameClass::kOurs) << what;
     EXPECT_EQ(0, std::memcmp(&fast, &full, sizeof(ParsedFrame))) << what;
+    // The shortcut's view is the payload the full checks locate.
+    EXPECT_EQ(view.data, PayloadOf(m, full)) << what;
+    EXPECT_EQ(view.len, full.payload_len) << what;
   };
   for (const Case& c : cases) check(c.what, Frame(c.spec, msg), c.shortcut);
 

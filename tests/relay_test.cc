@@ -305,6 +305,29 @@ TEST(UniteFilterTest, PairIsUnorderedAndExpires) {
   EXPECT_TRUE(f.ShouldReport(a.data(), b.data(), 1100));   // interval elapsed
 }
 
+// A pair is reported once per window of the interval (now_ms / interval):
+// not again within it, again in the next one; each pair on its own.
+TEST(UniteFilterTest, OncePerWindow) {
+  UniteFilter f(100);
+  PublicKey a = Key(1), b = Key(2), c = Key(3);
+  EXPECT_EQ(f.WindowAt(1099), 10u);
+  EXPECT_TRUE(f.ShouldReport(a.data(), b.data(), 1001));
+  EXPECT_FALSE(f.ShouldReport(a.data(), b.data(), 1099));
+  EXPECT_TRUE(f.ShouldReport(a.data(), b.data(), 1100));
+  EXPECT_FALSE(f.ShouldReport(b.data(), a.data(), 1199));
+  EXPECT_TRUE(f.ShouldReport(a.data(), c.data(), 1199));
+  EXPECT_FALSE(f.ShouldReport(c.data(), a.data(), 1150));
+  // A pair first seen in a later window; an earlier window is another one.
+  EXPECT_TRUE(f.ShouldReport(b.data(), c.data(), 5000));
+  EXPECT_TRUE(f.ShouldReport(b.data(), c.data(), 100));
+  // 0: every relay; -1: none, whatever the time.
+  UniteFilter every(0), never(-1);
+  for (uint64_t t : {0ull, 1ull, 1ull << 40}) {
+    EXPECT_TRUE(every.ShouldReport(a.data(), b.data(), t));
+    EXPECT_FALSE(never.ShouldReport(a.data(), b.data(), t));
+  }
+}
+
 TEST(SpscRingTest, FifoAcrossThreadsWithoutLoss) {
   SpscRing<uint64_t> ring(64);
   constexpr uint64_t kCount = 1000000;
