@@ -237,7 +237,8 @@ void CheckException(const uint8_t* frame, size_t len, uint64_t rx_flags, uint16_
 
 void CheckShortcut(const rte_mbuf* m) {
   ParsedFrame fast, full;
-  if (!detail::ParseCommon(m, CommonFrame(Config(), 0), &fast)) return;
+  PacketView view;
+  if (!detail::ParseCommon(m, CommonFrame(Config(), 0), &fast, &view)) return;
   DropReason why;
   CHECK_OR_TRAP(detail::ParseFrameChecks(m, Config(), 0, &full, &why) == FrameClass::kOurs);
   CHECK_OR_TRAP(fast.l2_len == full.l2_len && fast.l3_len == full.l3_len &&
@@ -245,6 +246,8 @@ void CheckShortcut(const rte_mbuf* m) {
                 fast.family == full.family && fast.local_addr == full.local_addr &&
                 fast.udp_cksum == full.udp_cksum && fast.vlan == full.vlan &&
                 fast.shape == full.shape);
+  CHECK_OR_TRAP(view.data == rte_pktmbuf_mtod_offset(m, const uint8_t*, full.payload_off) &&
+                view.len == full.payload_len);
 }
 
 }  // namespace
