@@ -350,11 +350,10 @@ inline void FillCommon(ParsedFrame* out, const ParsedFrame& tmpl, uint16_t ulen,
 // nor port 0. True when it is such a frame (*out filled exactly as
 // ParseFrame's full checks would, *payload the view of its UDP payload);
 // false says nothing: the full checks decide.
-inline bool ParseCommon(const rte_mbuf* m, const CommonFrame& common, ParsedFrame* out,
+inline bool ParseCommon(rte_mbuf* m, const CommonFrame& common, ParsedFrame* out,
                         PacketView* payload) {
   constexpr size_t kHeaders4 = kEthLen + kIpv4Len + kUdpLen;
   constexpr size_t kHeaders6 = kEthLen + kIpv6Len + kUdpLen;
-  // The frame is the caller's to change (the view's data is writable).
   uint8_t* const p = rte_pktmbuf_mtod(m, uint8_t*);
   const uint32_t len = rte_pktmbuf_data_len(m);
   // In one segment, no stripped tag, and not flagged bad (or "none") by the port.
@@ -522,7 +521,7 @@ inline uint8_t* PayloadOf(rte_mbuf* m, const ParsedFrame& f) {
   return rte_pktmbuf_mtod_offset(m, uint8_t*, f.payload_off);
 }
 
-// *payload: the view of an kOurs frame's UDP payload for the relay
+// *payload: the view of a kOurs frame's UDP payload for the relay
 // decision (PayloadOf and payload_len, from what the parser has at hand).
 inline FrameClass ParseFrame(rte_mbuf* m, const PacketConfig& cfg, const CommonFrame& common,
                              uint16_t port_id, ParsedFrame* out, PacketView* payload,
@@ -620,8 +619,7 @@ inline void RewriteSameShape(rte_mbuf* m, const PeerPath& path, const PacketConf
   // changes no sum: only the old source goes and the path's address comes.
   uint64_t addr_delta;
   if (kReplySource) {
-    addr_delta = (kV4 ? uint64_t{Load32(path.ip.data())} : SumWords(path.ip.data(), 16)) +
-                 (kV4 ? uint64_t{uint32_t{~Load32(ip_src)}} : SumComplement(ip_src, 16));
+    addr_delta = SumWords(path.ip.data(), addr_len) + SumComplement(ip_src, addr_len);
   } else {
     addr_delta = PseudoAddrSum(kV4, src->ip.data(), path.ip.data()) + MinusPseudoAddrSum(kV4, ip);
   }

@@ -49,6 +49,7 @@ class UniteFilter {
     return true;
   }
 
+  // ShouldReportIn for one relay at now_ms (its window computed on the spot).
   bool ShouldReport(const uint8_t* sender, const uint8_t* recipient, uint64_t now_ms) {
     return ShouldReportIn(WindowAt(now_ms), sender, recipient);
   }

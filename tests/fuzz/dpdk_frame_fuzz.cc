@@ -235,7 +235,7 @@ void CheckException(const uint8_t* frame, size_t len, uint64_t rx_flags, uint16_
   CHECK_OR_TRAP(type != RTE_ETHER_TYPE_VLAN && type != RTE_ETHER_TYPE_QINQ);
 }
 
-void CheckShortcut(const rte_mbuf* m) {
+void CheckShortcut(rte_mbuf* m) {
   ParsedFrame fast, full;
   PacketView view;
   if (!detail::ParseCommon(m, CommonFrame(Config(), 0), &fast, &view)) return;
