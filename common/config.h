@@ -1,5 +1,5 @@
 // Super peer configuration: gflags command-line flags and the reference's
-// environment variables (DRASYL_* and NETSODY_*), PROTOCOL.md §7.
+// environment variables (DRASYL_* and NETSODY_*), docs/protocol.md §7.
 // Precedence: a flag given on the command line > environment > default.
 #ifndef DRASYL_COMMON_CONFIG_H_
 #define DRASYL_COMMON_CONFIG_H_
@@ -25,7 +25,7 @@ struct Config {
   std::optional<SocketAddress> tcp6_listen;  // default [::]:8443
   bool arm_messages = true;
   int64_t send_unites_ms = 5000;  // -1 never, 0 always, n > 0 once per pair per n ms
-  // Relay an APP only from its sender's registered path (PROTOCOL.md §8:
+  // Relay an APP only from its sender's registered path (docs/protocol.md §8:
   // the reference relays forged senders). Off by default, as the reference.
   bool verify_senders = false;
   uint32_t max_peers = 8192;      // 0 = no limit

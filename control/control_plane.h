@@ -1,4 +1,4 @@
-// The control thread (ARCHITECTURE.md): answers HELLOs with ACKs, owns the
+// The control thread (docs/architecture.md): answers HELLOs with ACKs, owns the
 // authoritative peer table and feeds the workers' replicas, decides and
 // builds UNITEs, runs the TCP fallback and housekeeping. All crypto happens
 // here, never on a worker.

@@ -1,4 +1,4 @@
-// Prometheus metrics endpoint (PROTOCOL.md §7): a minimal HTTP/1.1 server on
+// Prometheus metrics endpoint (docs/protocol.md §7): a minimal HTTP/1.1 server on
 // a thread of its own, one request per connection, `GET /metrics` with an
 // optional bearer token.
 #ifndef DRASYL_CONTROL_METRICS_HTTP_H_

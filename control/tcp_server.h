@@ -1,4 +1,4 @@
-// TCP fallback transport (PROTOCOL.md §6): non-blocking sockets driven by an
+// TCP fallback transport (docs/protocol.md §6): non-blocking sockets driven by an
 // epoll instance of its own, run on the control thread. Frames are
 // `length u16 BE || message`; each complete message goes to a FrameHandler.
 // Not thread-safe: every method must be called from the same (control) thread.
