@@ -29,6 +29,6 @@ rm -f "$deb"
 [[ -f $deb ]] || { echo "package: cpack did not write $deb" >&2; exit 1; }
 if ((LINTIAN)); then
   # Errors fail the build; warnings and info are shown.
-  lintian --fail-on error --info "$deb" >&2 || { echo "package: lintian reports errors" >&2; exit 1; }
+  lintian --fail-on error "$deb" >&2 || { echo "package: lintian reports errors" >&2; exit 1; }
 fi
 echo "$deb"
