@@ -12,8 +12,10 @@ StateDirectory, WorkingDirectory, UMask, capabilities, ExecStart from the
 installed unit and a test drop-in), registers nodes with the installed
 drasyl-loadgen, checks the identity (state directory, mode 0600, owned by the
 service user, the same public key after a restart and after reinstalling the
-package, which keeps a changed /etc/default/drasyl-sp), and finally that
-`dpkg --purge` leaves nothing of the package behind.
+package, which keeps a changed /etc/default/drasyl-sp), runs
+drasyl-sp-dpdk.service the same way on net_af_packet over a veth (nodes in a
+namespace of their own register through it; flock /tmp/drasyl-netns.lock),
+and finally checks that `dpkg --purge` leaves nothing of the package behind.
 """
 
 import argparse
@@ -48,6 +50,12 @@ TEST_ENV = Path("/run/drasyl-sp-package-test.env")
 DEFAULTS = Path("/etc/default/drasyl-sp")
 STATE_DIR = Path("/var/lib/drasyl-sp")
 DIFFICULTY = 6  # identities in milliseconds; the default 24 takes seconds per identity
+DPDK_DROPIN_DIR = Path("/etc/systemd/system") / f"{DPDK_UNIT}.d"
+DPDK_TEST_ENV = Path("/run/drasyl-sp-package-test-dpdk.env")
+HUGE_DIR = Path("/run/drasyl-sp-dpdk/hugepages")
+# Names of our own (flock /tmp/drasyl-netns.lock, as every namespace user here).
+NETNS_SP, NETNS_NODE, VETH_SP, VETH_NODE = "dsp-pkg-sp", "dsp-pkg-n1", "dsppkg0", "dsppkg1"
+NETNS_LOCK = "/tmp/drasyl-netns.lock"
 
 INSTALLED = [
     "/usr/sbin/drasyl-sp", "/usr/bin/drasyl-loadgen",
@@ -162,6 +170,108 @@ def start_service(tcp_port):
     return unit, reader, url, key
 
 
+def dpdk_prepare_errors():
+    """dpdk-prepare refuses a start it cannot serve, with the fix in the message."""
+    helper = "/usr/libexec/drasyl-sp/dpdk-prepare"
+    base = {"PATH": os.environ["PATH"], "DRASYL_DPDK_ADDR": "192.0.2.10/24"}
+    r = run([helper, "start"], env=base)
+    check(r.returncode != 0 and "DRASYL_DPDK_EAL is empty" in r.stderr,
+          "dpdk-prepare: an empty DRASYL_DPDK_EAL is refused")
+    r = run([helper, "start"], env={**base, "DRASYL_DPDK_EAL": "-l 0-1 -a 0000:ff:1f.7"})
+    check(r.returncode != 0 and "0000:ff:1f.7" in r.stderr and "does not exist" in r.stderr,
+          "dpdk-prepare: a missing PCI device is named")
+    run([helper, "stop"])
+
+
+def netns(name, *cmd):
+    return run(["ip", "netns", "exec", name, *cmd])
+
+
+def dpdk_unit_test(tmp):
+    """drasyl-sp-dpdk.service as its unit says, on net_af_packet over a veth whose other
+    end is a node namespace: '+' preparation as root, the super peer as _drasyl-sp with
+    the unit's four capabilities, nodes registering through the DPDK port."""
+    if "librte" not in run(["ldd", "/usr/sbin/drasyl-sp"]).stdout:
+        print("  SKIP: drasyl-sp.deb built without DPDK: drasyl-sp-dpdk.service not run", flush=True)
+        return
+    lock = open(NETNS_LOCK, "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    unit = None
+    try:
+        for ns in (NETNS_SP, NETNS_NODE):
+            run(["ip", "netns", "del", ns])
+            r = run(["ip", "netns", "add", ns])
+            if r.returncode != 0:
+                print(f"  SKIP: cannot create network namespaces ({r.stderr.strip()}): "
+                      f"{DPDK_UNIT} not run", flush=True)
+                return
+        setup = [["ip", "link", "add", VETH_SP, "type", "veth", "peer", "name", VETH_NODE],
+                 ["ip", "link", "set", VETH_SP, "netns", NETNS_SP],
+                 ["ip", "link", "set", VETH_NODE, "netns", NETNS_NODE]]
+        for cmd in setup:
+            r = run(cmd)
+            if r.returncode != 0:
+                raise TestFailure(f"{' '.join(cmd)}: {r.stderr}")
+        for ns, dev, addr in ((NETNS_SP, VETH_SP, None), (NETNS_NODE, VETH_NODE, "10.96.0.2/24")):
+            netns(ns, "ip", "link", "set", "lo", "up")
+            if addr:
+                netns(ns, "ip", "addr", "add", addr, "dev", dev)
+            netns(ns, "ip", "link", "set", dev, "up")
+            # veth hands AF_PACKET unfinished checksums otherwise (see scripts/testbed.sh).
+            netns(ns, "ethtool", "-K", dev, "rx", "off", "tx", "off", "tso", "off", "gso", "off", "gro", "off")
+        DPDK_TEST_ENV.write_text(
+            "# scripts/package_test.py: net_af_packet on a veth, fast identities\n"
+            f"DRASYL_MIN_POW_DIFFICULTY={DIFFICULTY}\n"
+            f"DRASYL_DPDK_EAL=-l 0-1 --no-pci --vdev=net_af_packet0,iface={VETH_SP}\n"
+            "DRASYL_DPDK_ADDR=10.96.0.1/24\n"
+            "DRASYL_UDP6_LISTEN=\nDRASYL_TCP6_LISTEN=\n"
+            "ARGS=--dpdk_tap=dsppkg --kx_threads=0\n")
+        DPDK_DROPIN_DIR.mkdir(parents=True, exist_ok=True)
+        (DPDK_DROPIN_DIR / "zz-package-test.conf").write_text(f"[Service]\nEnvironmentFile={DPDK_TEST_ENV}\n")
+
+        log(f"package: starting {DPDK_UNIT} as the unit would, in namespace {NETNS_SP}")
+        unit = UnitProcess(DPDK_UNIT, wrapper=["ip", "netns", "exec", NETNS_SP])
+        for note in unit.notes:
+            print(f"  note: {note}", flush=True)
+        proc = unit.start()
+        reader = OutputReader(proc)
+        url, key = wait_banner(reader, proc)
+        check("10.96.0.1:22527" in url, f"DPDK banner: {url[:40]}...")
+        user = pwd.getpwnam(SERVICE_USER)
+        mount = [l.split() for l in Path("/proc/mounts").read_text().splitlines()
+                 if l.split()[1] == str(HUGE_DIR)]
+        check(mount and mount[0][2] == "hugetlbfs" and f"uid={user.pw_uid}" in mount[0][3],
+              f"ExecStartPre=+dpdk-prepare mounted hugetlbfs on {HUGE_DIR} for {SERVICE_USER}")
+        status = proc_status(proc.pid)
+        want = (1 << 10) | (1 << 12) | (1 << 13) | (1 << 14)
+        check(int(status["Uid"][1]) == user.pw_uid and int(status["CapEff"][0], 16) == want,
+              f"DPDK super peer runs as {SERVICE_USER} with NET_BIND_SERVICE, NET_ADMIN, NET_RAW, "
+              f"IPC_LOCK only (CapEff {status['CapEff'][0]})")
+        check(reader.wait_for(r"backend dpdk", 5) is not None, "the DPDK backend runs")
+        out = netns(NETNS_NODE, "/usr/bin/drasyl-loadgen", f"--url={url}", "--nodes=2", "--duration=0",
+                    "--hello_flood_ms=0", f"--difficulty={DIFFICULTY}",
+                    f"--identities={tmp / 'identities-dpdk'}", "--progress=false")
+        check(out.returncode == 0 and "registered 2/2 nodes" in out.stderr + out.stdout,
+              "nodes in another namespace register through the DPDK port (HELLO -> ACK)"
+              + ("" if out.returncode == 0 else f": {out.stdout}{out.stderr}\n{reader.text()}"))
+        code = unit.stop()
+        unit = None
+        check(code == 0, f"SIGTERM: DPDK super peer exited with code {code}")
+        check(not any(l.split()[1] == str(HUGE_DIR) for l in Path("/proc/mounts").read_text().splitlines())
+              and not HUGE_DIR.parent.exists(),
+              "ExecStopPost=+dpdk-prepare unmounted hugetlbfs; the runtime directory is gone")
+        check((STATE_DIR / "drasyl.identity").read_text().find(key) >= 0,
+              "both units share the identity in the state directory")
+    finally:
+        if unit is not None:
+            unit.stop()
+        shutil.rmtree(DPDK_DROPIN_DIR, ignore_errors=True)
+        DPDK_TEST_ENV.unlink(missing_ok=True)
+        for ns in (NETNS_SP, NETNS_NODE):
+            run(["ip", "netns", "del", ns])
+        lock.close()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--deb", help="package to test (default: build it with scripts/package.sh)")
@@ -237,6 +347,9 @@ def main():
         check(key3 == key, "same public key after the reinstall")
         unit.stop()
         unit = None
+
+        dpdk_prepare_errors()
+        dpdk_unit_test(tmp)
     finally:
         if unit is not None:
             unit.stop()

@@ -3,8 +3,9 @@
 Reads the unit file and its drop-ins (/etc/systemd/system/<unit>.d/*.conf) with
 systemd's precedence, then starts ExecStart as the unit's User/Group with its
 environment (a clean one plus Environment= and EnvironmentFile=, the files
-winning), StateDirectory= created and owned as systemd would, WorkingDirectory=,
-UMask=, NoNewPrivileges= and the capability settings (through setpriv).
+winning), StateDirectory=/RuntimeDirectory= created and owned as systemd would,
+WorkingDirectory=, UMask=, LimitNOFILE=/LimitMEMLOCK=, NoNewPrivileges= and the
+capability settings (through setpriv), ExecStartPre=/ExecStopPost= ('+': as root).
 File-system and system-call sandboxing (ProtectSystem=, SystemCallFilter=, ...)
 needs systemd itself and is not reproduced; `systemd-analyze security` rates it.
 """
@@ -13,14 +14,18 @@ import os
 import pwd
 import grp
 import re
+import resource
 import shlex
+import shutil
 import subprocess
 from pathlib import Path
 
 UNIT_DIRS = [Path("/etc/systemd/system"), Path("/run/systemd/system"),
              Path("/lib/systemd/system"), Path("/usr/lib/systemd/system")]
-LIST_KEYS = {"Environment", "EnvironmentFile", "StateDirectory", "AmbientCapabilities",
-             "CapabilityBoundingSet", "ExecStartPre", "ExecStart", "ExecStopPost"}
+LIST_KEYS = {"Environment", "EnvironmentFile", "StateDirectory", "RuntimeDirectory",
+             "AmbientCapabilities", "CapabilityBoundingSet", "ExecStartPre", "ExecStart",
+             "ExecStopPost"}
+LIMITS = {"LimitNOFILE": resource.RLIMIT_NOFILE, "LimitMEMLOCK": resource.RLIMIT_MEMLOCK}
 
 
 def parse_unit_text(text, into):
@@ -120,18 +125,30 @@ def capability_names(values):
     return caps
 
 
-class UnitProcess:
-    """The unit's main process, started as systemd would start it."""
+def limit_value(text):
+    return resource.RLIM_INFINITY if text == "infinity" else int(text)
 
-    def __init__(self, name):
+
+class UnitProcess:
+    """The unit's main process, started as systemd would start it.
+
+    `wrapper` (a test's choice, not the unit's) prefixes every command that is
+    not '+', e.g. ["ip", "netns", "exec", "ns"] to run the service in a network
+    namespace (as NetworkNamespacePath= would).
+    """
+
+    def __init__(self, name, wrapper=()):
         self.name = name
+        self.wrapper = list(wrapper)
         self.settings, self.files = load_unit(name)
         s = self.settings
         self.user = pwd.getpwnam(s["User"])
         self.group = grp.getgrnam(s.get("Group", self.user.pw_name))
         self.env = unit_environment(s, self.user)
         self.state_dirs = [Path("/var/lib") / d for v in s.get("StateDirectory", []) for d in v.split()]
+        self.runtime_dirs = [Path("/run") / d for v in s.get("RuntimeDirectory", []) for d in v.split()]
         self.workdir = Path(s.get("WorkingDirectory", "/").lstrip("-"))
+        self.limits, self.notes = self.resource_limits()
         self.proc = None
 
     def prepare_state_directories(self):
@@ -141,11 +158,41 @@ class UnitProcess:
             os.chown(d, self.user.pw_uid, self.group.gr_gid)
             d.chmod(mode)
 
-    def argv(self):
-        execs = self.settings.get("ExecStart", [])
-        if len(execs) != 1:
-            raise ValueError(f"{self.name}: expected one ExecStart=, got {execs}")
-        argv = expand_exec(execs[0], self.env)
+    def prepare_runtime_directories(self):
+        mode = int(self.settings.get("RuntimeDirectoryMode", "0755"), 8)
+        for d in self.runtime_dirs:
+            d.mkdir(parents=True, exist_ok=True)
+            os.chown(d, self.user.pw_uid, self.group.gr_gid)
+            d.chmod(mode)
+
+    def resource_limits(self):
+        """{rlimit: value} of the unit's Limit*=, capped at our hard limit (raising it
+        needs CAP_SYS_RESOURCE, which systemd has and a container may not), and notes."""
+        limits, notes = {}, []
+        for key, which in LIMITS.items():
+            if key not in self.settings:
+                continue
+            want = limit_value(self.settings[key])
+            hard = resource.getrlimit(which)[1]
+            if hard != resource.RLIM_INFINITY and (want == resource.RLIM_INFINITY or want > hard):
+                notes.append(f"{key}={self.settings[key]} capped at this host's hard limit {hard}")
+                want = hard
+            limits[which] = want
+        return limits, notes
+
+    def _preexec(self):
+        os.umask(int(self.settings.get("UMask", "0022"), 8))
+        for which, value in self.limits.items():
+            resource.setrlimit(which, (value, value))
+
+    def command(self, line):
+        """argv of one Exec*= line: '+' runs it as root without the sandbox, else as the unit."""
+        argv = expand_exec(line, self.env)
+        if line.lstrip("@-:!").startswith("+"):
+            return argv  # no sandbox, no namespaces: not even the wrapper's
+        return self.wrapper + self.setpriv() + argv
+
+    def setpriv(self):
         setpriv = ["setpriv", f"--reuid={self.user.pw_uid}", f"--regid={self.group.gr_gid}",
                    "--init-groups"]
         ambient = capability_names(self.settings.get("AmbientCapabilities", []))
@@ -157,24 +204,52 @@ class UnitProcess:
             setpriv.append("--bounding-set=-all," + ",".join("+" + c for c in bounding))
         if self.settings.get("NoNewPrivileges", "no") in ("yes", "true", "1", "on"):
             setpriv.append("--no-new-privs")
-        return setpriv + ["--"] + argv
+        return setpriv + ["--"]
+
+    def _run_all(self, key):
+        for line in self.settings.get(key, []):
+            r = subprocess.run(self.command(line), cwd=self.workdir, env=self.env,
+                               capture_output=True, text=True, timeout=120,
+                               preexec_fn=self._preexec)
+            if r.returncode != 0 and not line.startswith("-"):
+                raise RuntimeError(f"{self.name}: {key}={line} failed ({r.returncode}): "
+                                   f"{r.stdout}{r.stderr}")
 
     def start(self):
+        """State and runtime directories, ExecStartPre=, then ExecStart= (returned)."""
+        execs = self.settings.get("ExecStart", [])
+        if len(execs) != 1:
+            raise ValueError(f"{self.name}: expected one ExecStart=, got {execs}")
         self.prepare_state_directories()
-        umask = int(self.settings.get("UMask", "0022"), 8)
-        self.proc = subprocess.Popen(self.argv(), cwd=self.workdir, env=self.env,
+        self.prepare_runtime_directories()
+        try:
+            self._run_all("ExecStartPre")
+        except RuntimeError:
+            self._run_all("ExecStopPost")  # systemd runs it after a failed start too
+            for d in self.runtime_dirs:
+                shutil.rmtree(d, ignore_errors=True)
+            raise
+        self.proc = subprocess.Popen(self.command(execs[0]), cwd=self.workdir, env=self.env,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True,
-                                     preexec_fn=lambda: os.umask(umask))
+                                     preexec_fn=self._preexec)
         return self.proc
 
     def stop(self, timeout=10):
-        """SIGTERM (systemd's KillSignal), then SIGKILL after `timeout` s."""
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        self.proc.terminate()
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
+        """SIGTERM (systemd's KillSignal), SIGKILL after `timeout` s, ExecStopPost=,
+        runtime directories removed. Returns the main process's exit code."""
+        code = None
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+            code = self.proc.returncode
+            self.proc = None
+            self._run_all("ExecStopPost")
+            for d in self.runtime_dirs:
+                shutil.rmtree(d, ignore_errors=True)
+        return code
