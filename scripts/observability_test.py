@@ -28,6 +28,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sp_testlib import (OutputReader, TestFailure, check, fetch_metrics, free_port,  # noqa: E402
                         free_ports_both, log, metric_samples, metric_sum, register_nodes,

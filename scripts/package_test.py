@@ -32,6 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from service_unit import UnitProcess  # noqa: E402
 from sp_testlib import (OutputReader, TestFailure, check, fetch_metrics, free_port,  # noqa: E402
