@@ -150,6 +150,8 @@ def proc_status(pid):
 
 def start_service(tcp_port):
     unit = UnitProcess(UNIT)
+    for note in unit.notes:
+        print(f"  note: {note}", flush=True)
     check(DROPIN in unit.files, f"{UNIT} read with its drop-in ({', '.join(map(str, unit.files))})")
     proc = unit.start()
     reader = OutputReader(proc)
@@ -297,6 +299,11 @@ def main():
         r = run(["dpkg", "-i", str(deb)], env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
         check(r.returncode == 0, f"dpkg -i {deb.name}{'' if r.returncode == 0 else ': ' + r.stdout + r.stderr}")
         check(installed_status() == "install ok installed", "dpkg: installed")
+        if Path("/run/systemd/system").is_dir():
+            # With systemd running, postinst started the service with the default
+            # settings: stop it; this test starts the unit's command itself.
+            run(["systemctl", "stop", UNIT])
+            shutil.rmtree(STATE_DIR, ignore_errors=True)
         check_contents()
 
         udp_port, metrics_port = free_ports_both(2)
