@@ -30,6 +30,9 @@ struct ControlCounters {
   std::atomic<uint64_t> tcp_connections{0};
   std::atomic<uint64_t> tcp_accepted{0};
   std::atomic<uint64_t> tcp_rejected_over_limit{0};
+  std::atomic<uint64_t> tcp_rejected_per_source{0};
+  std::atomic<uint64_t> tcp_evicted_unauthenticated{0};
+  std::atomic<uint64_t> tcp_closed_unauthenticated{0};
   std::atomic<uint64_t> tcp_closed_malformed{0};
   std::atomic<uint64_t> tcp_closed_idle{0};
   std::atomic<uint64_t> tcp_closed_slow_reader{0};

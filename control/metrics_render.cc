@@ -104,6 +104,12 @@ std::string RenderPrometheus(const ControlCounters& c,
   Sample(&out, "drasyl_tcp_events_total", "event=\"accepted\"", CounterGet(c.tcp_accepted));
   Sample(&out, "drasyl_tcp_events_total", "event=\"rejected_over_limit\"",
          CounterGet(c.tcp_rejected_over_limit));
+  Sample(&out, "drasyl_tcp_events_total", "event=\"rejected_per_source\"",
+         CounterGet(c.tcp_rejected_per_source));
+  Sample(&out, "drasyl_tcp_events_total", "event=\"evicted_unauthenticated\"",
+         CounterGet(c.tcp_evicted_unauthenticated));
+  Sample(&out, "drasyl_tcp_events_total", "event=\"closed_unauthenticated\"",
+         CounterGet(c.tcp_closed_unauthenticated));
   Sample(&out, "drasyl_tcp_events_total", "event=\"closed_malformed\"",
          CounterGet(c.tcp_closed_malformed));
   Sample(&out, "drasyl_tcp_events_total", "event=\"closed_idle\"", CounterGet(c.tcp_closed_idle));
