@@ -44,7 +44,7 @@ struct Config {
   int64_t tcp_hello_timeout_ms = 5000;  // for a TCP connection's first valid HELLO
   int log_level = 0;  // glog minloglevel derived from RUST_LOG (0 INFO, 1 WARNING, 2 ERROR)
   bool verbose = false;  // RUST_LOG=debug|trace
-  // DPDK backend (issue 4); empty dpdk_eal selects kernel sockets.
+  // DPDK backend; an empty dpdk_eal selects kernel sockets.
   std::string dpdk_eal;
   std::vector<std::string> dpdk_addr;
 };

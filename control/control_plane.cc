@@ -203,9 +203,8 @@ void ControlPlane::HandleToSelf(uint8_t* msg, size_t len, const PeerPath& source
                                 uint64_t now_ms) {
   WorkerCounters& c = counters_.plane;
   wire::Header h;
-  if (wire::ParseHeader(msg, len, &h) != wire::Error::kOk) {  // workers checked; TCP too
-    c.Drop(DropReason::kTooShort);
-    return;
+  if (const wire::Error e = wire::ParseHeader(msg, len, &h); e != wire::Error::kOk) {
+    return c.Drop(relay_internal::HeaderDropReason(e));  // workers checked; TCP too
   }
   CounterAdd(counters_.received_by_type[static_cast<size_t>(h.type)]);
   if (h.armed() != cfg_.arm_messages) return c.Drop(DropReason::kArmMismatch);
@@ -596,6 +595,10 @@ void ControlPlane::PublishGauges() {
     counters_.tcp_closed_malformed.store(t.closed_malformed, std::memory_order_relaxed);
     counters_.tcp_closed_idle.store(t.closed_idle, std::memory_order_relaxed);
     counters_.tcp_closed_slow_reader.store(t.closed_slow_reader, std::memory_order_relaxed);
+    counters_.tcp_closed_by_peer.store(t.closed_by_peer, std::memory_order_relaxed);
+    counters_.tcp_closed_by_server.store(t.closed_by_server, std::memory_order_relaxed);
+    counters_.tcp_bytes_in.store(t.bytes_in, std::memory_order_relaxed);
+    counters_.tcp_bytes_out.store(t.bytes_out, std::memory_order_relaxed);
     counters_.tcp_frames_in.store(t.frames_in, std::memory_order_relaxed);
     counters_.tcp_frames_out.store(t.frames_out, std::memory_order_relaxed);
   }

@@ -115,6 +115,14 @@ std::string RenderPrometheus(const ControlCounters& c,
   Sample(&out, "drasyl_tcp_events_total", "event=\"closed_idle\"", CounterGet(c.tcp_closed_idle));
   Sample(&out, "drasyl_tcp_events_total", "event=\"closed_slow_reader\"",
          CounterGet(c.tcp_closed_slow_reader));
+  Sample(&out, "drasyl_tcp_events_total", "event=\"closed_by_peer\"",
+         CounterGet(c.tcp_closed_by_peer));
+  Sample(&out, "drasyl_tcp_events_total", "event=\"closed_by_server\"",
+         CounterGet(c.tcp_closed_by_server));
+  Header(&out, "drasyl_tcp_bytes_total", "counter",
+         "TCP fallback stream bytes by direction, framing included.");
+  Sample(&out, "drasyl_tcp_bytes_total", "direction=\"in\"", CounterGet(c.tcp_bytes_in));
+  Sample(&out, "drasyl_tcp_bytes_total", "direction=\"out\"", CounterGet(c.tcp_bytes_out));
   Header(&out, "drasyl_tcp_frames_total", "counter", "TCP frames by direction.");
   Sample(&out, "drasyl_tcp_frames_total", "direction=\"in\"", CounterGet(c.tcp_frames_in));
   Sample(&out, "drasyl_tcp_frames_total", "direction=\"out\"", CounterGet(c.tcp_frames_out));
