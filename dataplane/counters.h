@@ -30,6 +30,7 @@ enum class DropReason : uint8_t {
   kNotForUs,  // DPDK: a frame that is not ours and not for the kernel
   kUnknownVlan,  // DPDK: 802.1Q-tagged with a VLAN that has no address on that port
   kStackedVlan,  // DPDK: stacked tags (QinQ) or an 802.1ad S-tag: not supported
+  kSourceRateLimited,  // to the control thread over its source's rate (CONTROL_RATE_PER_SOURCE)
   // Control plane (messages to the super peer itself).
   kArmMismatch,
   kPeerTableFull,
@@ -39,6 +40,9 @@ enum class DropReason : uint8_t {
   kBadTag,
   kBadHello,
   kHelloTooOld,
+  kReplayedHello,  // older than the newest HELLO accepted from that peer
+  kSourcePeerLimit,  // its source holds MAX_PEERS_PER_SOURCE peers already
+  kSourceKeyExchangeLimit,  // its source has its share of pending key exchanges
   kTcpOutputFull,
   kCount,
 };
