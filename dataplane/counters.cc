@@ -28,6 +28,9 @@ const char* DropReasonName(DropReason reason) {
     case DropReason::kBadHello: return "bad_hello";
     case DropReason::kHelloTooOld: return "hello_too_old";
     case DropReason::kTcpOutputFull: return "tcp_output_full";
+    case DropReason::kBadChecksum: return "bad_checksum";
+    case DropReason::kMalformedFrame: return "malformed_frame";
+    case DropReason::kBadSource: return "bad_source";
     case DropReason::kCount: break;
   }
   return "unknown";

@@ -58,9 +58,18 @@ class WorkerCore {
         case Verdict::kDrop:
           counters_.Drop(d.reason);
           continue;
-        case Verdict::kToControl:
-          Enqueue(ControlItem::Kind::kMessage, source_of(i), pkts[i].data, pkts[i].len);
+        case Verdict::kToControl: {
+          // No path: the DPDK backend found the frame's IPv4 header or UDP
+          // checksum wrong (the kernel drops such datagrams before the
+          // socket backend sees them).
+          const PeerPath from = source_of(i);
+          if (from.transport == Transport::kNone) {
+            counters_.Drop(DropReason::kBadChecksum);
+            continue;
+          }
+          Enqueue(ControlItem::Kind::kMessage, from, pkts[i].data, pkts[i].len);
           continue;
+        }
         case Verdict::kForwardTcp:
           Enqueue(ControlItem::Kind::kRelayToTcp, *d.path, pkts[i].data, pkts[i].len);
           break;
