@@ -209,7 +209,8 @@ void ControlPlane::HandleToSelf(uint8_t* msg, size_t len, const PeerPath& source
   CounterAdd(counters_.received_by_type[static_cast<size_t>(h.type)]);
   if (h.armed() != cfg_.arm_messages) return c.Drop(DropReason::kArmMismatch);
   if (h.type != wire::MessageType::kHello) return c.Drop(DropReason::kNotHello);
-  if (source.transport == Transport::kNone) return c.Drop(DropReason::kBadHello);
+  // Only a DPDK frame with a wrong checksum has no path (the workers drop those).
+  if (source.transport == Transport::kNone) return c.Drop(DropReason::kBadChecksum);
   HandleHello(h, msg, len, source, now_ms);
 }
 

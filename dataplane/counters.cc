@@ -32,6 +32,9 @@ const char* DropReasonName(DropReason reason) {
     case DropReason::kSourcePeerLimit: return "source_peer_limit";
     case DropReason::kSourceKeyExchangeLimit: return "source_key_exchange_limit";
     case DropReason::kTcpOutputFull: return "tcp_output_full";
+    case DropReason::kBadChecksum: return "bad_checksum";
+    case DropReason::kMalformedFrame: return "malformed_frame";
+    case DropReason::kBadSource: return "bad_source";
     case DropReason::kCount: break;
   }
   return "unknown";

@@ -61,9 +61,18 @@ class WorkerCore {
         case Verdict::kDrop:
           counters_.Drop(d.reason);
           continue;
-        case Verdict::kToControl:
-          ToControl(pkts[i], source_of(i), now_ms);
+        case Verdict::kToControl: {
+          // No path: the DPDK backend found the frame's IPv4 header or UDP
+          // checksum wrong (the kernel drops such datagrams before the
+          // socket backend sees them).
+          const PeerPath from = source_of(i);
+          if (from.transport == Transport::kNone) {
+            counters_.Drop(DropReason::kBadChecksum);
+            continue;
+          }
+          ToControl(pkts[i], from, now_ms);
           continue;
+        }
         case Verdict::kForwardTcp:
           Enqueue(*to_control_, ControlItem::Kind::kRelayToTcp, *d.path, pkts[i].data,
                   pkts[i].len);
@@ -102,7 +111,7 @@ class WorkerCore {
   // bucket, then queued; a registered peer's from its current path jumps the
   // queue, so that floods of unknown senders cannot starve known peers.
   void ToControl(const PacketView& pkt, const PeerPath& source, uint64_t now_ms) {
-    if (source.transport == Transport::kUdp && !admission_.Admit(SourceKeyOf(source), now_ms)) {
+    if (!admission_.Admit(SourceKeyOf(source), now_ms)) {
       counters_.Drop(DropReason::kSourceRateLimited);
       return;
     }
