@@ -22,6 +22,9 @@ struct ControlCounters {
   // thread, and those dropped because too many were waiting already.
   std::atomic<uint64_t> hellos_awaiting_keys{0};
   std::atomic<uint64_t> hellos_key_backlog_full{0};
+  // Configured limits (0: none), so that alerts follow the configuration.
+  std::atomic<uint64_t> peers_limit{0};
+  std::atomic<uint64_t> tcp_connections_limit{0};
   // Gauges, refreshed by the control thread.
   std::atomic<uint64_t> peers{0};
   std::atomic<uint64_t> peers_udp{0};

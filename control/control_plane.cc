@@ -78,6 +78,7 @@ ControlPlane::ControlPlane(const ControlOptions& opts, KeyExchange kx)
   relay_cfg_.network_id = cfg_.network_id;
   relay_cfg_.verify_senders = cfg_.verify_senders;
   tcp_admission_.Configure(static_cast<uint32_t>(cfg_.control_rate_per_source), 0);
+  counters_.peers_limit.store(cfg_.max_peers, std::memory_order_relaxed);
 }
 
 void ControlPlane::AttachBackend(Backend* backend) {
@@ -115,6 +116,7 @@ absl::Status ControlPlane::StartTcp() {
       [this](uint32_t conn) { HandleTcpClose(conn); });
   if (!tcp.ok()) return tcp.status();
   tcp_ = std::move(*tcp);
+  counters_.tcp_connections_limit.store(topts.max_connections, std::memory_order_relaxed);
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.fd = tcp_->epoll_fd();

@@ -100,6 +100,11 @@ std::string RenderPrometheus(const ControlCounters& c,
 
   Header(&out, "drasyl_tcp_connections", "gauge", "Open TCP fallback connections.");
   Sample(&out, "drasyl_tcp_connections", "", CounterGet(c.tcp_connections));
+  Header(&out, "drasyl_peers_limit", "gauge", "MAX_PEERS (0: no limit).");
+  Sample(&out, "drasyl_peers_limit", "", CounterGet(c.peers_limit));
+  Header(&out, "drasyl_tcp_connections_limit", "gauge",
+         "MAX_TCP_CONNECTIONS in force (0: no limit, or no TCP listener).");
+  Sample(&out, "drasyl_tcp_connections_limit", "", CounterGet(c.tcp_connections_limit));
   Header(&out, "drasyl_tcp_events_total", "counter", "TCP fallback connection events.");
   Sample(&out, "drasyl_tcp_events_total", "event=\"accepted\"", CounterGet(c.tcp_accepted));
   Sample(&out, "drasyl_tcp_events_total", "event=\"rejected_over_limit\"",
