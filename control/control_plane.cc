@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -23,7 +22,7 @@ constexpr size_t kMaxBuiltBytes =
     wire::kHeaderBytes + wire::kArmOverhead + wire::kUniteFixedBytes +
     wire::kMaxEndpoints * wire::kEndpointBytes;
 // Items taken from one worker ring per loop turn, so TCP stays responsive.
-constexpr int kMaxItemsPerRing = 4096;
+constexpr size_t kMaxItemsPerRing = 4096;
 constexpr int kLoopTimeoutMs = 100;
 // The peer listing prints the table itself only while it is this small.
 constexpr size_t kMaxListedPeers = 32;
@@ -83,12 +82,7 @@ ControlPlane::ControlPlane(const ControlOptions& opts, KeyExchange kx)
 
 void ControlPlane::AttachBackend(Backend* backend) {
   backend_ = backend;
-  if (backend_ == nullptr || cfg_.control_rate_per_source == 0) return;
-  // A source's packets may reach every worker (SO_REUSEPORT and RSS hash its
-  // ports too): each worker admits its share of the rate.
-  const uint64_t n = backend_->num_workers();
-  const uint32_t share = static_cast<uint32_t>((cfg_.control_rate_per_source + n - 1) / n);
-  for (size_t w = 0; w < n; ++w) backend_->worker(w).admission().Configure(share, 0);
+  if (backend_ != nullptr) backend_->SetAdmissionRate(cfg_.control_rate_per_source);
 }
 
 ControlPlane::~ControlPlane() {
@@ -170,35 +164,21 @@ void ControlPlane::Run(const std::atomic<bool>* stop) {
 
 void ControlPlane::DrainWorkers(uint64_t now_ms) {
   if (backend_ == nullptr) return;
-  // Known peers' HELLOs from their current path first, from every worker,
-  // then the rest: a flood of strangers delays only strangers.
-  for (size_t w = 0; w < backend_->num_workers(); ++w) {
-    DrainRing(backend_->worker(w).to_control_priority(), now_ms);
-  }
-  for (size_t w = 0; w < backend_->num_workers(); ++w) {
-    DrainRing(backend_->worker(w).to_control(), now_ms);
-  }
-}
-
-void ControlPlane::DrainRing(ControlRing& ring, uint64_t now_ms) {
-  for (int i = 0; i < kMaxItemsPerRing; ++i) {
-    ControlItem* item = ring.Front();
-    if (item == nullptr) return;
-    switch (item->kind) {
+  backend_->DrainToControl(kMaxItemsPerRing, [&](ControlItem& item) {
+    switch (item.kind) {
       case ControlItem::Kind::kMessage:
-        HandleToSelf(item->data, item->len, item->path, now_ms);
+        HandleToSelf(item.data, item.len, item.path, now_ms);
         break;
       case ControlItem::Kind::kRelayToTcp:
-        if (!tcp_ || !tcp_->Send(item->path.tcp_conn, item->data, item->len)) {
+        if (!tcp_ || !tcp_->Send(item.path.tcp_conn, item.data, item.len)) {
           counters_.plane.Drop(DropReason::kTcpOutputFull);
         }
         break;
       case ControlItem::Kind::kRelayedPair:
-        MaybeUnite(wire::KeyAt(item->data), wire::KeyAt(item->data + kPublicKeyBytes), now_ms);
+        MaybeUnite(wire::KeyAt(item.data), wire::KeyAt(item.data + kPublicKeyBytes), now_ms);
         break;
     }
-    ring.Pop();
-  }
+  });
 }
 
 void ControlPlane::HandleToSelf(uint8_t* msg, size_t len, const PeerPath& source,
@@ -535,16 +515,7 @@ void ControlPlane::ClearPath(PeerRecord& rec) {
 }
 
 void ControlPlane::PushUpdate(const PeerUpdate& u) {
-  if (backend_ == nullptr) return;
-  for (size_t w = 0; w < backend_->num_workers(); ++w) {
-    UpdateRing& ring = backend_->worker(w).updates();
-    // A full ring means the worker is far behind; the table must not diverge,
-    // so wait for it (workers drain at least every poll timeout).
-    while (!ring.TryPush(u)) {
-      if (stop_ != nullptr && stop_->load(std::memory_order_relaxed)) return;
-      std::this_thread::yield();
-    }
-  }
+  if (backend_ != nullptr) backend_->PublishUpdate(u, stop_);
 }
 
 void ControlPlane::Housekeeping(uint64_t now_ms) {
@@ -612,9 +583,9 @@ void ControlPlane::PrintPeers(uint64_t now_ms) {
   uint64_t relayed = CounterGet(counters_.plane.relayed_packets);
   uint64_t relayed_bytes = CounterGet(counters_.plane.relayed_bytes);
   if (backend_ != nullptr) {
-    for (size_t w = 0; w < backend_->num_workers(); ++w) {
-      relayed += CounterGet(backend_->worker(w).counters().relayed_packets);
-      relayed_bytes += CounterGet(backend_->worker(w).counters().relayed_bytes);
+    for (const WorkerCounters* w : backend_->WorkerCounterViews()) {
+      relayed += CounterGet(w->relayed_packets);
+      relayed_bytes += CounterGet(w->relayed_bytes);
     }
   }
   std::string out = absl::StrFormat(
@@ -638,11 +609,7 @@ void ControlPlane::PrintPeers(uint64_t now_ms) {
 
 std::string ControlPlane::RenderMetrics() const {
   std::vector<const WorkerCounters*> workers;
-  if (backend_ != nullptr) {
-    for (size_t w = 0; w < backend_->num_workers(); ++w) {
-      workers.push_back(&backend_->worker(w).counters());
-    }
-  }
+  if (backend_ != nullptr) workers = backend_->WorkerCounterViews();
   return RenderPrometheus(counters_, workers, backend_ ? backend_->name() : "none");
 }
 

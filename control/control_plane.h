@@ -71,7 +71,6 @@ class ControlPlane {
   explicit ControlPlane(const ControlOptions& opts, KeyExchange kx);
 
   void DrainWorkers(uint64_t now_ms);
-  void DrainRing(ControlRing& ring, uint64_t now_ms);
   bool HandleTcpFrame(uint32_t conn, uint8_t* msg, size_t len);
   void HandleTcpClose(uint32_t conn);
   // A HELLO whose header passed the checks of HandleToSelf.
