@@ -106,24 +106,22 @@ std::string RenderPrometheus(const ControlCounters& c,
          "MAX_TCP_CONNECTIONS in force (0: no limit, or no TCP listener).");
   Sample(&out, "drasyl_tcp_connections_limit", "", CounterGet(c.tcp_connections_limit));
   Header(&out, "drasyl_tcp_events_total", "counter", "TCP fallback connection events.");
-  Sample(&out, "drasyl_tcp_events_total", "event=\"accepted\"", CounterGet(c.tcp_accepted));
-  Sample(&out, "drasyl_tcp_events_total", "event=\"rejected_over_limit\"",
-         CounterGet(c.tcp_rejected_over_limit));
-  Sample(&out, "drasyl_tcp_events_total", "event=\"rejected_per_source\"",
-         CounterGet(c.tcp_rejected_per_source));
-  Sample(&out, "drasyl_tcp_events_total", "event=\"evicted_unauthenticated\"",
-         CounterGet(c.tcp_evicted_unauthenticated));
-  Sample(&out, "drasyl_tcp_events_total", "event=\"closed_unauthenticated\"",
-         CounterGet(c.tcp_closed_unauthenticated));
-  Sample(&out, "drasyl_tcp_events_total", "event=\"closed_malformed\"",
-         CounterGet(c.tcp_closed_malformed));
-  Sample(&out, "drasyl_tcp_events_total", "event=\"closed_idle\"", CounterGet(c.tcp_closed_idle));
-  Sample(&out, "drasyl_tcp_events_total", "event=\"closed_slow_reader\"",
-         CounterGet(c.tcp_closed_slow_reader));
-  Sample(&out, "drasyl_tcp_events_total", "event=\"closed_by_peer\"",
-         CounterGet(c.tcp_closed_by_peer));
-  Sample(&out, "drasyl_tcp_events_total", "event=\"closed_by_server\"",
-         CounterGet(c.tcp_closed_by_server));
+  const std::pair<const char*, const std::atomic<uint64_t>*> tcp_events[] = {
+      {"accepted", &c.tcp_accepted},
+      {"rejected_over_limit", &c.tcp_rejected_over_limit},
+      {"rejected_per_source", &c.tcp_rejected_per_source},
+      {"evicted_unauthenticated", &c.tcp_evicted_unauthenticated},
+      {"closed_unauthenticated", &c.tcp_closed_unauthenticated},
+      {"closed_malformed", &c.tcp_closed_malformed},
+      {"closed_idle", &c.tcp_closed_idle},
+      {"closed_slow_reader", &c.tcp_closed_slow_reader},
+      {"closed_by_peer", &c.tcp_closed_by_peer},
+      {"closed_by_server", &c.tcp_closed_by_server},
+  };
+  for (const auto& [event, counter] : tcp_events) {
+    Sample(&out, "drasyl_tcp_events_total", absl::StrCat("event=\"", event, "\""),
+           CounterGet(*counter));
+  }
   Header(&out, "drasyl_tcp_bytes_total", "counter",
          "TCP fallback stream bytes by direction, framing included.");
   Sample(&out, "drasyl_tcp_bytes_total", "direction=\"in\"", CounterGet(c.tcp_bytes_in));

@@ -61,23 +61,21 @@ std::unique_ptr<Node> NodeAt(SuperPeerProcess& sp, const Identity& id, NodeTrans
   return std::move(*n);
 }
 
-// drasyl_drops_total{reason="<reason>"} (0 when absent).
-uint64_t Drops(SuperPeerProcess& sp, const std::string& reason) {
+// The sample <metric>{<label>="<value>"} of /metrics (0 when absent).
+uint64_t Metric(SuperPeerProcess& sp, const std::string& metric, const std::string& label,
+                const std::string& value) {
   std::optional<uint16_t> port = sp.metrics_port();
   if (!port) return 0;
   const std::string body = HttpGet(SocketAddress::V4(INADDR_LOOPBACK, *port), "/metrics").body();
   std::smatch m;
-  const std::regex re("drasyl_drops_total\\{reason=\"" + reason + "\"\\} (\\d+)");
+  const std::regex re(metric + "\\{" + label + "=\"" + value + "\"\\} (\\d+)");
   return std::regex_search(body, m, re) ? std::stoull(m[1]) : 0;
 }
-
+uint64_t Drops(SuperPeerProcess& sp, const std::string& reason) {
+  return Metric(sp, "drasyl_drops_total", "reason", reason);
+}
 uint64_t TcpEvents(SuperPeerProcess& sp, const std::string& event) {
-  std::optional<uint16_t> port = sp.metrics_port();
-  if (!port) return 0;
-  const std::string body = HttpGet(SocketAddress::V4(INADDR_LOOPBACK, *port), "/metrics").body();
-  std::smatch m;
-  const std::regex re("drasyl_tcp_events_total\\{event=\"" + event + "\"\\} (\\d+)");
-  return std::regex_search(body, m, re) ? std::stoull(m[1]) : 0;
+  return Metric(sp, "drasyl_tcp_events_total", "event", event);
 }
 
 // Polls `read` (metrics gauges are published twice a second) until it
