@@ -85,6 +85,11 @@ DEFINE_string(dpdk_addr, "",
               "10.0.0.1/24,10.1.0.1/24@vlan100,10.2.0.1/24@port1. Tagged frames of VLANs "
               "without an address are dropped. "
               "Env: DRASYL_DPDK_ADDR / NETSODY_DPDK_ADDR.");
+DEFINE_int32(dpdk_mtu, 0,
+             "MTU (IP bytes) of every DPDK port, set on the port; 0 = the port's own (for "
+             "net_af_packet its interface's). Larger datagrams are sent in IP fragments; "
+             "jumbo frames where the port supports them; at least 1280. "
+             "Env: DRASYL_DPDK_MTU / NETSODY_DPDK_MTU.");
 
 namespace drasyl {
 namespace {
@@ -313,7 +318,7 @@ absl::StatusOr<Config> LoadConfigFrom(EnvLookup env, void* ctx) {
     int64_t max;
     int64_t* out;
   };
-  int64_t max_peers = 0, min_pow = 0, workers = 0, max_tcp = 0;
+  int64_t max_peers = 0, min_pow = 0, workers = 0, max_tcp = 0, dpdk_mtu = 0;
   for (const IntSetting& s : {
            IntSetting{"send_unites", -1, kMaxMillis, &c.send_unites_ms},
            IntSetting{"max_peers", 0, std::numeric_limits<uint32_t>::max(), &max_peers},
@@ -323,6 +328,7 @@ absl::StatusOr<Config> LoadConfigFrom(EnvLookup env, void* ctx) {
            IntSetting{"peers_print_interval", 0, kMaxMillis, &c.peers_print_interval_ms},
            IntSetting{"workers", 0, 1024, &workers},
            IntSetting{"max_tcp_connections", 0, std::numeric_limits<int32_t>::max(), &max_tcp},
+           IntSetting{"dpdk_mtu", 0, 65535, &dpdk_mtu},
        }) {
     DRASYL_RAW(raw, s.flag);
     absl::StatusOr<int64_t> v = ParseInt(raw, s.min, s.max);
@@ -333,6 +339,11 @@ absl::StatusOr<Config> LoadConfigFrom(EnvLookup env, void* ctx) {
   c.min_pow_difficulty = static_cast<int>(min_pow);
   c.workers = static_cast<int>(workers);
   c.max_tcp_connections = static_cast<int>(max_tcp);
+  if (dpdk_mtu > 0 && dpdk_mtu < 1280) {
+    DRASYL_RAW(raw, "dpdk_mtu");
+    return InvalidValue(raw, "must be 0 (the port's MTU) or at least 1280 (IPv6's minimum)");
+  }
+  c.dpdk_mtu = static_cast<int>(dpdk_mtu);
   {
     DRASYL_RAW(raw, "prometheus_token");
     c.prometheus_token = raw.text;

@@ -28,6 +28,12 @@ const char* DropReasonName(DropReason reason) {
     case DropReason::kBadHello: return "bad_hello";
     case DropReason::kHelloTooOld: return "hello_too_old";
     case DropReason::kTcpOutputFull: return "tcp_output_full";
+    case DropReason::kFragmentTableFull: return "fragment_table_full";
+    case DropReason::kFragmentTimeout: return "fragment_timeout";
+    case DropReason::kBadFragment: return "bad_fragment";
+    case DropReason::kBadFragmentSet: return "bad_fragment_set";
+    case DropReason::kFragmentAllocFailed: return "fragment_alloc_failed";
+    case DropReason::kTooBigToFragment: return "too_big_to_fragment";
     case DropReason::kCount: break;
   }
   return "unknown";

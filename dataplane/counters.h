@@ -40,6 +40,14 @@ enum class DropReason : uint8_t {
   kBadHello,
   kHelloTooOld,
   kTcpOutputFull,
+  // DPDK: IP fragments (dataplane/dpdk_fragments.h).
+  kFragmentTableFull,  // no room in the worker's reassembly table: the fragment is dropped
+  kFragmentTimeout,    // a datagram's fragments not complete in time: those held are dropped
+  kBadFragment,        // a malformed fragment (lengths, offset, header checksum, tiny)
+  kBadFragmentSet,     // fragments of one datagram that do not fit together (overlapping,
+                       // duplicate, more than the table holds): all of them dropped
+  kFragmentAllocFailed,  // no mbuf to copy a datagram into or to send it in fragments
+  kTooBigToFragment,     // a datagram that does not fit into the fragments one can send
   kCount,
 };
 
