@@ -34,6 +34,7 @@ const char* DropReasonName(DropReason reason) {
     case DropReason::kBadFragmentSet: return "bad_fragment_set";
     case DropReason::kFragmentAllocFailed: return "fragment_alloc_failed";
     case DropReason::kTooBigToFragment: return "too_big_to_fragment";
+    case DropReason::kTruncatedFrame: return "truncated_frame";
     case DropReason::kCount: break;
   }
   return "unknown";

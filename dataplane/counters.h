@@ -48,6 +48,7 @@ enum class DropReason : uint8_t {
                        // duplicate, more than the table holds): all of them dropped
   kFragmentAllocFailed,  // no mbuf to copy a datagram into or to send it in fragments
   kTooBigToFragment,     // a datagram that does not fit into the fragments one can send
+  kTruncatedFrame,       // shorter than its IP header says (net_af_packet: cut to its ring frame)
   kCount,
 };
 

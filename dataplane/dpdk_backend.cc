@@ -371,7 +371,7 @@ void FromWire(const Impl& im, Worker& w, const RxSource& src, rte_mbuf** pkts, u
         break;
       }
       case FrameClass::kDrop:
-        ctr.Drop(reason);
+        ctr.Drop(dpdk::RefineDropReason(m, im.pcfg, src.port, reason));
         rte_pktmbuf_free(m);
         break;
     }
@@ -815,8 +815,10 @@ absl::Status DpdkBackend::Init() {
   while (pool_size < mbufs + 1) pool_size <<= 1;
   int socket = rte_eth_dev_socket_id(im.eth_ports[0]);
   if (socket < 0) socket = static_cast<int>(SOCKET_ID_ANY);
-  // Room for a frame of the largest MTU (and two tags) in one mbuf.
-  size_t data_room = RTE_MBUF_DEFAULT_BUF_SIZE;
+  // Room for a frame of the largest MTU (and two tags) in one mbuf, and
+  // for a whole frame of net_af_packet's ring (framesz=: its RX needs it).
+  size_t data_room = std::max<size_t>(RTE_MBUF_DEFAULT_BUF_SIZE,
+                                      RTE_PKTMBUF_HEADROOM + dpdk::AfPacketFrameSize(opts_.eal_args));
   for (uint16_t port : im.eth_ports) {
     data_room = std::max<size_t>(data_room, RTE_PKTMBUF_HEADROOM + im.mtu[port] +
                                                 RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN);

@@ -121,6 +121,25 @@ void StripAtomicFragmentHeader(rte_mbuf* m) {
   rte_pktmbuf_adj(m, kFragHdrLen);
 }
 
+DropReason RefineDropReason(const rte_mbuf* m, const PacketConfig& cfg, uint16_t port_id,
+                            DropReason reason) {
+  if (reason != DropReason::kNotForUs || port_id >= kMaxPorts) return reason;
+  const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
+  const uint32_t len = rte_pktmbuf_data_len(m);
+  if (len < kEthLen + kIpv6Len || !MacEqual(p, cfg.port_mac[port_id])) return reason;
+  size_t l2 = kEthLen;
+  uint16_t type = Load16(p + 12);
+  if (type == kEthVlan) {
+    type = Load16(p + 16);
+    l2 += kVlanLen;
+  }
+  const uint8_t* l3 = p + l2;
+  uint32_t ip_len = 0;
+  if (type == kEthIpv4 && (l3[0] >> 4) == 4) ip_len = LoadBe16(l3 + 2);
+  if (type == kEthIpv6 && (l3[0] >> 4) == 6) ip_len = kIpv6Len + LoadBe16(l3 + 4);
+  return l2 + ip_len > rte_pktmbuf_pkt_len(m) ? DropReason::kTruncatedFrame : reason;
+}
+
 std::unique_ptr<Reassembler> Reassembler::Create(int socket, uint32_t entries,
                                                  uint64_t timeout_ms) {
   std::unique_ptr<Reassembler> r(new Reassembler());
