@@ -44,6 +44,7 @@ struct Fixture {
     opts.identity = sp;
     opts.config.min_pow_difficulty = 0;
     opts.config.max_peers = max_peers;
+    opts.config.max_peers_per_source = 0;  // every node comes from one address here
     opts.config.tcp4_listen.reset();
     opts.config.tcp6_listen.reset();
     control = *ControlPlane::Create(opts);

@@ -13,7 +13,7 @@
 namespace drasyl {
 namespace {
 
-// Identities A (super peer) and B (node) of PROTOCOL.md §1.
+// Identities A (super peer) and B (node) of docs/protocol.md §1.
 constexpr char kSkA[] =
     "23ed710af14dce67a77f0d43e5bd470635813261a375ce01cb9c2bbcd7e632867f588b40e13c8758838062865bb9d8"
     "33d869d3d3d8516b9199c58b4405a36e65";

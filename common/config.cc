@@ -75,6 +75,23 @@ DEFINE_int32(workers, 0,
 DEFINE_int32(max_tcp_connections, 0,
              "Maximum concurrent TCP fallback connections; 0 = same as max_peers. "
              "Env: DRASYL_MAX_TCP_CONNECTIONS / NETSODY_MAX_TCP_CONNECTIONS.");
+DEFINE_int64(max_peers_per_source, 256,
+             "Peers one source (an IPv4 address, an IPv6 /64) may hold in the table; 0 = no "
+             "limit. 256 leaves room for a carrier-grade NAT address shared by hundreds of "
+             "subscribers while one host cannot fill the table. "
+             "Env: DRASYL_MAX_PEERS_PER_SOURCE / NETSODY_MAX_PEERS_PER_SOURCE.");
+DEFINE_int64(control_rate_per_source, 500,
+             "Messages per second one source (an IPv4 address, an IPv6 /64) may send to the "
+             "control thread (HELLOs), bursts of one second's worth; over it they are dropped "
+             "by the workers (source_rate_limited); 0 = no limit. "
+             "Env: DRASYL_CONTROL_RATE_PER_SOURCE / NETSODY_CONTROL_RATE_PER_SOURCE.");
+DEFINE_int32(max_tcp_connections_per_source, 64,
+             "TCP fallback connections one source (an IPv4 address, an IPv6 /64) may hold; "
+             "0 = no limit. "
+             "Env: DRASYL_MAX_TCP_CONNECTIONS_PER_SOURCE / NETSODY_MAX_TCP_CONNECTIONS_PER_SOURCE.");
+DEFINE_int64(tcp_hello_timeout, 5000,
+             "ms a TCP fallback connection has to present a valid HELLO before it is closed. "
+             "Env: DRASYL_TCP_HELLO_TIMEOUT / NETSODY_TCP_HELLO_TIMEOUT.");
 DEFINE_string(dpdk_eal, "",
               "DPDK EAL arguments (space separated); empty uses kernel sockets. "
               "Env: DRASYL_DPDK_EAL / NETSODY_DPDK_EAL.");
@@ -318,7 +335,8 @@ absl::StatusOr<Config> LoadConfigFrom(EnvLookup env, void* ctx) {
     int64_t max;
     int64_t* out;
   };
-  int64_t max_peers = 0, min_pow = 0, workers = 0, max_tcp = 0, dpdk_mtu = 0;
+  int64_t max_peers = 0, min_pow = 0, workers = 0, max_tcp = 0, max_tcp_per_source = 0;
+  int64_t dpdk_mtu = 0;
   for (const IntSetting& s : {
            IntSetting{"send_unites", -1, kMaxMillis, &c.send_unites_ms},
            IntSetting{"max_peers", 0, std::numeric_limits<uint32_t>::max(), &max_peers},
@@ -328,6 +346,12 @@ absl::StatusOr<Config> LoadConfigFrom(EnvLookup env, void* ctx) {
            IntSetting{"peers_print_interval", 0, kMaxMillis, &c.peers_print_interval_ms},
            IntSetting{"workers", 0, 1024, &workers},
            IntSetting{"max_tcp_connections", 0, std::numeric_limits<int32_t>::max(), &max_tcp},
+           IntSetting{"max_peers_per_source", 0, std::numeric_limits<uint32_t>::max(),
+                      &c.max_peers_per_source},
+           IntSetting{"control_rate_per_source", 0, 1'000'000'000, &c.control_rate_per_source},
+           IntSetting{"max_tcp_connections_per_source", 0, std::numeric_limits<int32_t>::max(),
+                      &max_tcp_per_source},
+           IntSetting{"tcp_hello_timeout", 1, kMaxMillis, &c.tcp_hello_timeout_ms},
            IntSetting{"dpdk_mtu", 0, 65535, &dpdk_mtu},
        }) {
     DRASYL_RAW(raw, s.flag);
@@ -339,6 +363,7 @@ absl::StatusOr<Config> LoadConfigFrom(EnvLookup env, void* ctx) {
   c.min_pow_difficulty = static_cast<int>(min_pow);
   c.workers = static_cast<int>(workers);
   c.max_tcp_connections = static_cast<int>(max_tcp);
+  c.max_tcp_connections_per_source = static_cast<int>(max_tcp_per_source);
   if (dpdk_mtu > 0 && dpdk_mtu < 1280) {
     DRASYL_RAW(raw, "dpdk_mtu");
     return InvalidValue(raw, "must be 0 (the port's MTU) or at least 1280 (IPv6's minimum)");

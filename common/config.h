@@ -1,5 +1,5 @@
 // Super peer configuration: gflags command-line flags and the reference's
-// environment variables (DRASYL_* and NETSODY_*), PROTOCOL.md §7.
+// environment variables (DRASYL_* and NETSODY_*), docs/protocol.md §7.
 // Precedence: a flag given on the command line > environment > default.
 #ifndef DRASYL_COMMON_CONFIG_H_
 #define DRASYL_COMMON_CONFIG_H_
@@ -25,7 +25,7 @@ struct Config {
   std::optional<SocketAddress> tcp6_listen;  // default [::]:8443
   bool arm_messages = true;
   int64_t send_unites_ms = 5000;  // -1 never, 0 always, n > 0 once per pair per n ms
-  // Relay an APP only from its sender's registered path (PROTOCOL.md §8:
+  // Relay an APP only from its sender's registered path (docs/protocol.md §8:
   // the reference relays forged senders). Off by default, as the reference.
   bool verify_senders = false;
   uint32_t max_peers = 8192;      // 0 = no limit
@@ -37,9 +37,14 @@ struct Config {
   std::string prometheus_token;                     // empty: no auth
   int workers = 0;                                  // 0: one per core
   int max_tcp_connections = 0;                      // 0: same as max_peers (or no limit)
+  // Admission (fair shares per source: an IPv4 address or an IPv6 /64); 0 = off.
+  int64_t max_peers_per_source = 256;
+  int64_t control_rate_per_source = 500;  // messages/s to the control thread
+  int max_tcp_connections_per_source = 64;
+  int64_t tcp_hello_timeout_ms = 5000;  // for a TCP connection's first valid HELLO
   int log_level = 0;  // glog minloglevel derived from RUST_LOG (0 INFO, 1 WARNING, 2 ERROR)
   bool verbose = false;  // RUST_LOG=debug|trace
-  // DPDK backend (issue 4); empty dpdk_eal selects kernel sockets.
+  // DPDK backend; an empty dpdk_eal selects kernel sockets.
   std::string dpdk_eal;
   std::vector<std::string> dpdk_addr;
   int dpdk_mtu = 0;  // 0: each port's own

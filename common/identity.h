@@ -1,5 +1,5 @@
 // Identity of a super peer or node: Ed25519 key pair + proof of work, and the
-// identity file that is the super peer's only state (PROTOCOL.md §1).
+// identity file that is the super peer's only state (docs/protocol.md §1).
 #ifndef DRASYL_COMMON_IDENTITY_H_
 #define DRASYL_COMMON_IDENTITY_H_
 

@@ -1,5 +1,5 @@
 // Session keys between two identities, libsodium crypto_kx compatible
-// (PROTOCOL.md §3): Ed25519 -> X25519, lower X25519 public key is the client.
+// (docs/protocol.md §3): Ed25519 -> X25519, lower X25519 public key is the client.
 #ifndef DRASYL_COMMON_SESSION_KEYS_H_
 #define DRASYL_COMMON_SESSION_KEYS_H_
 

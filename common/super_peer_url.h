@@ -1,4 +1,4 @@
-// The URL nodes are configured with to reach this super peer (PROTOCOL.md §7).
+// The URL nodes are configured with to reach this super peer (docs/protocol.md §7).
 #ifndef DRASYL_COMMON_SUPER_PEER_URL_H_
 #define DRASYL_COMMON_SUPER_PEER_URL_H_
 

@@ -144,7 +144,7 @@ size_t BuildMessage(const HeaderFields& h, const uint8_t* body, size_t body_len,
     return total;
   }
   // Interop: the reference passes the random bytes as AEGIS's key and the
-  // session key as its nonce (PROTOCOL.md §3). We do the same.
+  // session key as its nonce (docs/protocol.md §3). We do the same.
   uint8_t* key = p;
   if (random != nullptr) {
     std::memmove(key, random, kArmRandomBytes);

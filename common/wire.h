@@ -1,4 +1,4 @@
-// Wire codec of the drasyl / Netsody protocol (PROTOCOL.md §2–§4).
+// Wire codec of the drasyl / Netsody protocol (docs/protocol.md §2–§4).
 // Parsing works in place on the caller's buffer and never allocates; every
 // malformed input yields a precise Error (which doubles as a drop reason).
 // Building writes into a caller's buffer.

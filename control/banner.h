@@ -1,5 +1,5 @@
 // Startup banner: the super peer URLs nodes are configured with, one per host
-// address a UDP listener covers (PROTOCOL.md §7).
+// address a UDP listener covers (docs/protocol.md §7).
 #ifndef DRASYL_CONTROL_BANNER_H_
 #define DRASYL_CONTROL_BANNER_H_
 

@@ -22,6 +22,9 @@ struct ControlCounters {
   // thread, and those dropped because too many were waiting already.
   std::atomic<uint64_t> hellos_awaiting_keys{0};
   std::atomic<uint64_t> hellos_key_backlog_full{0};
+  // Configured limits (0: none), so that alerts follow the configuration.
+  std::atomic<uint64_t> peers_limit{0};
+  std::atomic<uint64_t> tcp_connections_limit{0};
   // Gauges, refreshed by the control thread.
   std::atomic<uint64_t> peers{0};
   std::atomic<uint64_t> peers_udp{0};
@@ -30,9 +33,16 @@ struct ControlCounters {
   std::atomic<uint64_t> tcp_connections{0};
   std::atomic<uint64_t> tcp_accepted{0};
   std::atomic<uint64_t> tcp_rejected_over_limit{0};
+  std::atomic<uint64_t> tcp_rejected_per_source{0};
+  std::atomic<uint64_t> tcp_evicted_unauthenticated{0};
+  std::atomic<uint64_t> tcp_closed_unauthenticated{0};
   std::atomic<uint64_t> tcp_closed_malformed{0};
   std::atomic<uint64_t> tcp_closed_idle{0};
   std::atomic<uint64_t> tcp_closed_slow_reader{0};
+  std::atomic<uint64_t> tcp_closed_by_peer{0};
+  std::atomic<uint64_t> tcp_closed_by_server{0};
+  std::atomic<uint64_t> tcp_bytes_in{0};
+  std::atomic<uint64_t> tcp_bytes_out{0};
   std::atomic<uint64_t> tcp_frames_in{0};
   std::atomic<uint64_t> tcp_frames_out{0};
   // Relays of TCP frames and control-plane drops, shaped like a worker's.

@@ -77,6 +77,18 @@ ControlPlane::ControlPlane(const ControlOptions& opts, KeyExchange kx)
   relay_cfg_.self = opts_.identity.public_key;
   relay_cfg_.network_id = cfg_.network_id;
   relay_cfg_.verify_senders = cfg_.verify_senders;
+  tcp_admission_.Configure(static_cast<uint32_t>(cfg_.control_rate_per_source), 0);
+  counters_.peers_limit.store(cfg_.max_peers, std::memory_order_relaxed);
+}
+
+void ControlPlane::AttachBackend(Backend* backend) {
+  backend_ = backend;
+  if (backend_ == nullptr || cfg_.control_rate_per_source == 0) return;
+  // A source's packets may reach every worker (SO_REUSEPORT and RSS hash its
+  // ports too): each worker admits its share of the rate.
+  const uint64_t n = backend_->num_workers();
+  const uint32_t share = static_cast<uint32_t>((cfg_.control_rate_per_source + n - 1) / n);
+  for (size_t w = 0; w < n; ++w) backend_->worker(w).admission().Configure(share, 0);
 }
 
 ControlPlane::~ControlPlane() {
@@ -96,12 +108,15 @@ absl::Status ControlPlane::StartTcp() {
   // The reference limits connections to max_peers.
   topts.max_connections =
       cfg_.max_tcp_connections > 0 ? cfg_.max_tcp_connections : cfg_.max_peers;
+  topts.max_connections_per_source = static_cast<size_t>(cfg_.max_tcp_connections_per_source);
+  topts.auth_timeout_ms = static_cast<uint64_t>(cfg_.tcp_hello_timeout_ms);
   absl::StatusOr<std::unique_ptr<TcpServer>> tcp = TcpServer::Create(
       topts,
       [this](uint32_t conn, uint8_t* msg, size_t len) { return HandleTcpFrame(conn, msg, len); },
       [this](uint32_t conn) { HandleTcpClose(conn); });
   if (!tcp.ok()) return tcp.status();
   tcp_ = std::move(*tcp);
+  counters_.tcp_connections_limit.store(topts.max_connections, std::memory_order_relaxed);
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.fd = tcp_->epoll_fd();
@@ -132,7 +147,10 @@ void ControlPlane::Run(const std::atomic<bool>* stop) {
     now = MonotonicMillis();
     DrainWorkers(now);
     CollectDerivedKeys(now);
-    if (tcp_) tcp_->Poll();
+    if (tcp_) {
+      tcp_->Poll();
+      tcp_->ExpireUnauthenticated(now);
+    }
     FlushEgress();
     now = MonotonicMillis();
     if (now >= next_housekeeping) {
@@ -152,26 +170,34 @@ void ControlPlane::Run(const std::atomic<bool>* stop) {
 
 void ControlPlane::DrainWorkers(uint64_t now_ms) {
   if (backend_ == nullptr) return;
+  // Known peers' HELLOs from their current path first, from every worker,
+  // then the rest: a flood of strangers delays only strangers.
   for (size_t w = 0; w < backend_->num_workers(); ++w) {
-    ControlRing& ring = backend_->worker(w).to_control();
-    for (int i = 0; i < kMaxItemsPerRing; ++i) {
-      ControlItem* item = ring.Front();
-      if (item == nullptr) break;
-      switch (item->kind) {
-        case ControlItem::Kind::kMessage:
-          HandleToSelf(item->data, item->len, item->path, now_ms);
-          break;
-        case ControlItem::Kind::kRelayToTcp:
-          if (!tcp_ || !tcp_->Send(item->path.tcp_conn, item->data, item->len)) {
-            counters_.plane.Drop(DropReason::kTcpOutputFull);
-          }
-          break;
-        case ControlItem::Kind::kRelayedPair:
-          MaybeUnite(wire::KeyAt(item->data), wire::KeyAt(item->data + kPublicKeyBytes), now_ms);
-          break;
-      }
-      ring.Pop();
+    DrainRing(backend_->worker(w).to_control_priority(), now_ms);
+  }
+  for (size_t w = 0; w < backend_->num_workers(); ++w) {
+    DrainRing(backend_->worker(w).to_control(), now_ms);
+  }
+}
+
+void ControlPlane::DrainRing(ControlRing& ring, uint64_t now_ms) {
+  for (int i = 0; i < kMaxItemsPerRing; ++i) {
+    ControlItem* item = ring.Front();
+    if (item == nullptr) return;
+    switch (item->kind) {
+      case ControlItem::Kind::kMessage:
+        HandleToSelf(item->data, item->len, item->path, now_ms);
+        break;
+      case ControlItem::Kind::kRelayToTcp:
+        if (!tcp_ || !tcp_->Send(item->path.tcp_conn, item->data, item->len)) {
+          counters_.plane.Drop(DropReason::kTcpOutputFull);
+        }
+        break;
+      case ControlItem::Kind::kRelayedPair:
+        MaybeUnite(wire::KeyAt(item->data), wire::KeyAt(item->data + kPublicKeyBytes), now_ms);
+        break;
     }
+    ring.Pop();
   }
 }
 
@@ -179,14 +205,14 @@ void ControlPlane::HandleToSelf(uint8_t* msg, size_t len, const PeerPath& source
                                 uint64_t now_ms) {
   WorkerCounters& c = counters_.plane;
   wire::Header h;
-  if (wire::ParseHeader(msg, len, &h) != wire::Error::kOk) {  // workers checked; TCP too
-    c.Drop(DropReason::kTooShort);
-    return;
+  if (const wire::Error e = wire::ParseHeader(msg, len, &h); e != wire::Error::kOk) {
+    return c.Drop(relay_internal::HeaderDropReason(e));  // workers checked; TCP too
   }
   CounterAdd(counters_.received_by_type[static_cast<size_t>(h.type)]);
   if (h.armed() != cfg_.arm_messages) return c.Drop(DropReason::kArmMismatch);
   if (h.type != wire::MessageType::kHello) return c.Drop(DropReason::kNotHello);
-  if (source.transport == Transport::kNone) return c.Drop(DropReason::kBadHello);
+  // Only a DPDK frame with a wrong checksum has no path (the workers drop those).
+  if (source.transport == Transport::kNone) return c.Drop(DropReason::kBadChecksum);
   HandleHello(h, msg, len, source, now_ms);
 }
 
@@ -194,6 +220,7 @@ void ControlPlane::HandleHello(const wire::Header& h, uint8_t* msg, size_t len,
                                const PeerPath& source, uint64_t now_ms) {
   WorkerCounters& c = counters_.plane;
   const PublicKey sender = wire::KeyAt(h.sender);
+  const SourceKey from = SourceOf(source);
   PeerRecord* rec = peers_.Find(sender);
   SessionKeys keys{};
   if (rec != nullptr) {
@@ -201,7 +228,9 @@ void ControlPlane::HandleHello(const wire::Header& h, uint8_t* msg, size_t len,
   } else {
     // A peer takes a table slot only once its HELLO is authenticated, fresh
     // and well formed, and only with a valid proof of work (the reference
-    // stores every sender, which lets garbage fill the table).
+    // stores every sender, which lets garbage fill the table), within its
+    // source's share, checked before anything costly.
+    if (!SourceHasRoom(from)) return c.Drop(DropReason::kSourcePeerLimit);
     if (!PowValid(sender, h.pow, cfg_.min_pow_difficulty)) return c.Drop(DropReason::kPowInvalid);
     if (cfg_.max_peers != 0 && peers_.size() >= cfg_.max_peers) {
       return c.Drop(DropReason::kPeerTableFull);
@@ -211,7 +240,7 @@ void ControlPlane::HandleHello(const wire::Header& h, uint8_t* msg, size_t len,
       // a forged HELLO does not cost a key exchange each time.
       auto p = pending_keys_.find(sender);
       if (p == pending_keys_.end() && kx_pool_ != nullptr) {
-        return ParkHello(sender, msg, len, source);  // answered when the keys are there
+        return ParkHello(sender, msg, len, source, from);  // answered when the keys are there
       }
       if (p == pending_keys_.end()) {
         absl::StatusOr<SessionKeys> derived = kx_.Derive(sender);
@@ -242,38 +271,89 @@ void ControlPlane::HandleHello(const wire::Header& h, uint8_t* msg, size_t len,
     return c.Drop(DropReason::kHelloTooOld);
   }
 
+  // Anti-replay. A node sends each HELLO over all its paths, so copies with
+  // the newest time are answered where they came from; only the first copy
+  // of a newer time moves the relay path. Older ones are replays (or a node
+  // whose clock stepped back: it is answered again once its clock passes
+  // the newest time, or after HELLO_TIMEOUT forgot it).
+  if (rec != nullptr && hello.time < rec->hello_time_us) {
+    return c.Drop(DropReason::kReplayedHello);
+  }
+  const bool newest = rec == nullptr || hello.time > rec->hello_time_us;
+  if (newest && rec != nullptr && from != rec->source && !SourceHasRoom(from)) {
+    return c.Drop(DropReason::kSourcePeerLimit);  // may not move into a full source
+  }
   if (rec == nullptr) {
     rec = &peers_.Insert(sender);
     rec->keys = keys;
     pending_keys_.erase(sender);
     CounterAdd(counters_.peers_registered);
+    rec->source = from;
+    ++peers_per_source_[from];
   }
-  rec->last_hello_ms = now_ms;
-  rec->SetEndpoints({hello.endpoints.begin(), hello.endpoints.size});
-  if (!(rec->path == source)) SetPath(*rec, source);
+  if (newest) {
+    rec->hello_time_us = hello.time;
+    rec->last_hello_ms = now_ms;
+    rec->SetEndpoints({hello.endpoints.begin(), hello.endpoints.size});
+    MoveSource(*rec, from);
+    if (!(rec->path == source)) SetPath(*rec, source);
+  }
+  if (source.transport == Transport::kTcp && tcp_) tcp_->MarkAuthenticated(source.tcp_conn);
 
   uint8_t ack_body[wire::kAckBodyBytes];
   wire::WriteAckBody(wire::AckBody{hello.time}, ack_body);
   uint8_t out[kMaxBuiltBytes];
   size_t n = Build(*rec, wire::MessageType::kAck, ack_body, sizeof(ack_body), out, sizeof(out));
-  if (SendTo(rec->path, out, n)) CounterAdd(counters_.acks_sent);
+  if (SendTo(source, out, n)) CounterAdd(counters_.acks_sent);
+}
+
+SourceKey ControlPlane::SourceOf(const PeerPath& path) const {
+  if (path.transport == Transport::kUdp) return SourceKeyOf(path);
+  if (path.transport == Transport::kTcp && tcp_) {
+    if (std::optional<SocketAddress> peer = tcp_->peer_address(path.tcp_conn)) {
+      return SourceKeyOf(*peer);
+    }
+  }
+  return 0;
+}
+
+bool ControlPlane::SourceHasRoom(SourceKey from) const {
+  if (cfg_.max_peers_per_source == 0) return true;
+  auto it = peers_per_source_.find(from);
+  return it == peers_per_source_.end() ||
+         it->second < static_cast<uint64_t>(cfg_.max_peers_per_source);
+}
+
+void ControlPlane::MoveSource(PeerRecord& rec, SourceKey to) {
+  if (rec.source == to) return;
+  auto old = peers_per_source_.find(rec.source);
+  if (old != peers_per_source_.end() && --old->second == 0) peers_per_source_.erase(old);
+  rec.source = to;
+  ++peers_per_source_[to];
 }
 
 void ControlPlane::ParkHello(const PublicKey& sender, const uint8_t* msg, size_t len,
-                             const PeerPath& source) {
+                             const PeerPath& source, SourceKey from) {
   auto it = parked_.find(sender);
   if (it == parked_.end()) {
     // The node re-sends its HELLO in a few seconds.
+    uint32_t& waiting_from = parked_per_source_[from];
+    if (waiting_from >= kMaxParkedPerSource) {
+      return counters_.plane.Drop(DropReason::kSourceKeyExchangeLimit);
+    }
     if (parked_.size() >= KeyDerivationPool::kMaxInFlight || !kx_pool_->Submit(sender)) {
+      if (waiting_from == 0) parked_per_source_.erase(from);
       CounterAdd(counters_.hellos_key_backlog_full);
       return;
     }
+    ++waiting_from;
     it = parked_.try_emplace(sender).first;
+    it->second.from = from;
     CounterAdd(counters_.hellos_awaiting_keys);
   }
   // Each is answered, as without helpers; beyond a few, the newest replaces
   // the last one.
-  std::vector<ParkedHello>& waiting = it->second;
+  std::vector<ParkedHello>& waiting = it->second.hellos;
   if (waiting.size() == kMaxParkedPerPeer) waiting.pop_back();
   waiting.push_back({std::vector<uint8_t>(msg, msg + len), source});
 }
@@ -283,7 +363,11 @@ size_t ControlPlane::CollectDerivedKeys(uint64_t now_ms) {
   return kx_pool_->Drain([&](const KeyDerivationPool::Result& r) {
     auto it = parked_.find(r.peer);
     if (it == parked_.end()) return;
-    std::vector<ParkedHello> waiting = std::move(it->second);
+    std::vector<ParkedHello> waiting = std::move(it->second.hellos);
+    if (auto f = parked_per_source_.find(it->second.from);
+        f != parked_per_source_.end() && --f->second == 0) {
+      parked_per_source_.erase(f);
+    }
     parked_.erase(it);
     if (!r.ok) return counters_.plane.Drop(DropReason::kInvalidKey, waiting.size());
     if (pending_keys_.size() >= kMaxPendingKeys) pending_keys_.clear();
@@ -315,6 +399,10 @@ bool ControlPlane::HandleTcpFrame(uint32_t conn, uint8_t* msg, size_t len) {
       return d.reason != DropReason::kTooShort && d.reason != DropReason::kBadMagic &&
              d.reason != DropReason::kBadType;
     case Verdict::kToControl:
+      if (!tcp_admission_.Admit(SourceOf(PeerPath::Tcp(conn)), now_ms)) {
+        c.Drop(DropReason::kSourceRateLimited);
+        return true;
+      }
       HandleToSelf(msg, len, PeerPath::Tcp(conn), now_ms);
       return true;
     case Verdict::kForward:
@@ -335,8 +423,8 @@ bool ControlPlane::HandleTcpFrame(uint32_t conn, uint8_t* msg, size_t len) {
 
 void ControlPlane::HandleTcpClose(uint32_t conn) {
   // HELLOs that came over it and wait for their keys are no longer answered.
-  for (auto& [key, waiting] : parked_) {
-    std::erase_if(waiting, [conn](const ParkedHello& p) {
+  for (auto& [key, parked] : parked_) {
+    std::erase_if(parked.hellos, [conn](const ParkedHello& p) {
       return p.source.transport == Transport::kTcp && p.source.tcp_conn == conn;
     });
   }
@@ -465,6 +553,10 @@ void ControlPlane::Housekeeping(uint64_t now_ms) {
   peers_.ForEach([&](PeerRecord& rec) {
     if (now_ms - rec.last_hello_ms > timeout) {
       ClearPath(rec);
+      if (auto f = peers_per_source_.find(rec.source);
+          f != peers_per_source_.end() && --f->second == 0) {
+        peers_per_source_.erase(f);
+      }
       peers_.Erase(rec);
       ++expired;
     }
@@ -498,9 +590,18 @@ void ControlPlane::PublishGauges() {
     counters_.tcp_connections.store(tcp_->connection_count(), std::memory_order_relaxed);
     counters_.tcp_accepted.store(t.accepted, std::memory_order_relaxed);
     counters_.tcp_rejected_over_limit.store(t.rejected_over_limit, std::memory_order_relaxed);
+    counters_.tcp_rejected_per_source.store(t.rejected_per_source, std::memory_order_relaxed);
+    counters_.tcp_evicted_unauthenticated.store(t.evicted_unauthenticated,
+                                                std::memory_order_relaxed);
+    counters_.tcp_closed_unauthenticated.store(t.closed_unauthenticated,
+                                               std::memory_order_relaxed);
     counters_.tcp_closed_malformed.store(t.closed_malformed, std::memory_order_relaxed);
     counters_.tcp_closed_idle.store(t.closed_idle, std::memory_order_relaxed);
     counters_.tcp_closed_slow_reader.store(t.closed_slow_reader, std::memory_order_relaxed);
+    counters_.tcp_closed_by_peer.store(t.closed_by_peer, std::memory_order_relaxed);
+    counters_.tcp_closed_by_server.store(t.closed_by_server, std::memory_order_relaxed);
+    counters_.tcp_bytes_in.store(t.bytes_in, std::memory_order_relaxed);
+    counters_.tcp_bytes_out.store(t.bytes_out, std::memory_order_relaxed);
     counters_.tcp_frames_in.store(t.frames_in, std::memory_order_relaxed);
     counters_.tcp_frames_out.store(t.frames_out, std::memory_order_relaxed);
   }

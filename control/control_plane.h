@@ -1,4 +1,4 @@
-// The control thread (ARCHITECTURE.md): answers HELLOs with ACKs, owns the
+// The control thread (docs/architecture.md): answers HELLOs with ACKs, owns the
 // authoritative peer table and feeds the workers' replicas, decides and
 // builds UNITEs, runs the TCP fallback and housekeeping. All crypto happens
 // here, never on a worker.
@@ -41,8 +41,9 @@ class ControlPlane {
 
   // Binds the TCP listeners (none configured: no TCP). Before Run().
   absl::Status StartTcp();
-  // The workers and egress. Before Run().
-  void AttachBackend(Backend* backend) { backend_ = backend; }
+  // The workers and egress; sets each worker's share of the per-source
+  // message rate. Before the backend starts and before Run().
+  void AttachBackend(Backend* backend);
   // Starts `threads` helper threads for new peers' key exchanges (bound to
   // `cpus` when given); without (or 0), the control thread does them. Once,
   // before Run().
@@ -70,13 +71,21 @@ class ControlPlane {
   explicit ControlPlane(const ControlOptions& opts, KeyExchange kx);
 
   void DrainWorkers(uint64_t now_ms);
+  void DrainRing(ControlRing& ring, uint64_t now_ms);
   bool HandleTcpFrame(uint32_t conn, uint8_t* msg, size_t len);
   void HandleTcpClose(uint32_t conn);
   // A HELLO whose header passed the checks of HandleToSelf.
   void HandleHello(const wire::Header& h, uint8_t* msg, size_t len, const PeerPath& source,
                    uint64_t now_ms);
   // Keeps the HELLO of a new peer until a helper derived its keys.
-  void ParkHello(const PublicKey& sender, const uint8_t* msg, size_t len, const PeerPath& source);
+  void ParkHello(const PublicKey& sender, const uint8_t* msg, size_t len, const PeerPath& source,
+                 SourceKey from);
+  // The source a path counts against: its UDP address, or its TCP
+  // connection's peer address (0 when the connection is gone).
+  SourceKey SourceOf(const PeerPath& path) const;
+  // Whether `from` may take one more peer-table slot.
+  bool SourceHasRoom(SourceKey from) const;
+  void MoveSource(PeerRecord& rec, SourceKey to);
   void MaybeUnite(const PublicKey& a, const PublicKey& b, uint64_t now_ms);
   void SendUnite(const PeerRecord& to, const PeerRecord& about);
   bool SendTo(const PeerPath& path, const uint8_t* msg, size_t len);
@@ -115,9 +124,21 @@ class ControlPlane {
     std::vector<uint8_t> data;
     PeerPath source;
   };
+  struct ParkedPeer {
+    SourceKey from = 0;  // charged for the key exchange
+    std::vector<ParkedHello> hellos;
+  };
   static constexpr size_t kMaxParkedPerPeer = 4;
+  // Key exchanges one source may have waiting: a sixteenth of the backlog,
+  // so that one host cannot keep others' first HELLOs out of it.
+  static constexpr size_t kMaxParkedPerSource = KeyDerivationPool::kMaxInFlight / 16;
   std::unique_ptr<KeyDerivationPool> kx_pool_;
-  absl::flat_hash_map<PublicKey, std::vector<ParkedHello>, PublicKeyHash, PublicKeyEq> parked_;
+  absl::flat_hash_map<PublicKey, ParkedPeer, PublicKeyHash, PublicKeyEq> parked_;
+  absl::flat_hash_map<SourceKey, uint32_t> parked_per_source_;
+  // Peers counted against each source (PeerRecord::source).
+  absl::flat_hash_map<SourceKey, uint32_t> peers_per_source_;
+  // Messages/s per source over TCP (the workers rate UDP sources).
+  SourceBuckets tcp_admission_;
   uint64_t peers_udp_ = 0;
   uint64_t peers_tcp_ = 0;
 

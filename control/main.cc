@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <thread>
 
@@ -115,15 +116,29 @@ int RunSuperPeer(const Config& cfg) {
   std::atomic<bool> stop{false};
   std::thread control_thread([&] { (*control)->Run(&stop); });
 
-  int sig = 0;
-  sigwait(&set, &sig);
-  LOG(INFO) << "received " << strsignal(sig) << ", shutting down";
+  // Until a signal: the backend's housekeeping about once a second (its
+  // log notes, its health); a backend that cannot go on ends the process
+  // with exit code 1, for a service manager to restart it.
+  int exit_code = 0;
+  const timespec tick{1, 0};
+  for (;;) {
+    const int sig = sigtimedwait(&set, nullptr, &tick);
+    if (sig > 0) {
+      LOG(INFO) << "received " << strsignal(sig) << ", shutting down";
+      break;
+    }
+    if (absl::Status s = (*backend)->Housekeeping(); !s.ok()) {
+      LOG(ERROR) << s.message();
+      exit_code = 1;
+      break;
+    }
+  }
   stop.store(true);
   control_thread.join();
   (*backend)->Stop();
   if (metrics) metrics->Stop();
   LOG(INFO) << "stopped";
-  return 0;
+  return exit_code;
 }
 
 }  // namespace

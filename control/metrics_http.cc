@@ -13,6 +13,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/clock.h"
 #include "glog/logging.h"
@@ -29,34 +32,18 @@ constexpr int kTickMs = 200;  // longest poll(), so deadlines are noticed
 constexpr size_t kMaxClients = 64;
 constexpr char kContentType[] = "text/plain; version=0.0.4; charset=utf-8";
 
-char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
-  }
-  return true;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 bool IsTokenChar(char c) {
   // RFC 9110 tchar.
   if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
   return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != '\0';
 }
 
-bool IsToken(std::string_view s) {
+bool IsToken(absl::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), IsTokenChar);
 }
 
 // Compares hashes so the time depends on neither the token nor its length.
-bool ConstantTimeEquals(std::string_view given, std::string_view secret) {
+bool ConstantTimeEquals(absl::string_view given, absl::string_view secret) {
   uint8_t a[crypto_generichash_BYTES];
   uint8_t b[crypto_generichash_BYTES];
   crypto_generichash(a, sizeof(a), reinterpret_cast<const uint8_t*>(given.data()), given.size(),
@@ -66,7 +53,7 @@ bool ConstantTimeEquals(std::string_view given, std::string_view secret) {
   return sodium_memcmp(a, b, sizeof(a)) == 0;
 }
 
-HttpResponse MakeResponse(int status, std::string_view extra_headers, std::string_view body,
+HttpResponse MakeResponse(int status, absl::string_view extra_headers, absl::string_view body,
                           bool head_only = false) {
   const char* reason = "Error";
   switch (status) {
@@ -92,21 +79,21 @@ HttpResponse MakeResponse(int status, std::string_view extra_headers, std::strin
       "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %u\r\n%sConnection: close\r\n\r\n",
       status, reason, status == 200 ? kContentType : "text/plain; charset=utf-8", body.size(),
       std::string(extra_headers));
-  if (!head_only) r.text.append(body);
+  if (!head_only) absl::StrAppend(&r.text, body);
   return r;
 }
 
 // Splits off the next line (LF, with an optional CR before it).
-std::string_view NextLine(std::string_view* rest) {
+absl::string_view NextLine(absl::string_view* rest) {
   size_t lf = rest->find('\n');
-  std::string_view line = rest->substr(0, lf);
-  rest->remove_prefix(lf == std::string_view::npos ? rest->size() : lf + 1);
+  absl::string_view line = rest->substr(0, lf);
+  rest->remove_prefix(lf == absl::string_view::npos ? rest->size() : lf + 1);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   return line;
 }
 
 // End of the request head (after the empty line), or npos.
-size_t FindHeadEnd(std::string_view buf, size_t* head_len) {
+size_t FindHeadEnd(absl::string_view buf, size_t* head_len) {
   for (size_t i = 0; i < buf.size(); ++i) {
     if (buf[i] != '\n') continue;
     if (i + 1 < buf.size() && buf[i + 1] == '\n') {
@@ -118,7 +105,7 @@ size_t FindHeadEnd(std::string_view buf, size_t* head_len) {
       return i + 3;
     }
   }
-  return std::string_view::npos;
+  return absl::string_view::npos;
 }
 
 struct Client {
@@ -197,31 +184,31 @@ void MetricsHttpServer::Stop() {
   thread_.join();
 }
 
-HttpResponse MetricsHttpServer::Respond(std::string_view head) const {
-  std::string_view rest = head;
-  std::string_view request_line = NextLine(&rest);
+HttpResponse MetricsHttpServer::Respond(absl::string_view head) const {
+  absl::string_view rest = head;
+  absl::string_view request_line = NextLine(&rest);
   // METHOD SP request-target SP HTTP-version, single spaces (RFC 9112 §3).
   size_t sp1 = request_line.find(' ');
-  size_t sp2 = sp1 == std::string_view::npos ? sp1 : request_line.find(' ', sp1 + 1);
-  if (sp2 == std::string_view::npos) return MakeResponse(400, "", "bad request\n");
-  std::string_view method = request_line.substr(0, sp1);
-  std::string_view target = request_line.substr(sp1 + 1, sp2 - sp1 - 1);
-  std::string_view version = request_line.substr(sp2 + 1);
-  if (!IsToken(method) || target.empty() || target.find(' ') != std::string_view::npos ||
+  size_t sp2 = sp1 == absl::string_view::npos ? sp1 : request_line.find(' ', sp1 + 1);
+  if (sp2 == absl::string_view::npos) return MakeResponse(400, "", "bad request\n");
+  absl::string_view method = request_line.substr(0, sp1);
+  absl::string_view target = request_line.substr(sp1 + 1, sp2 - sp1 - 1);
+  absl::string_view version = request_line.substr(sp2 + 1);
+  if (!IsToken(method) || target.empty() || target.find(' ') != absl::string_view::npos ||
       (version != "HTTP/1.1" && version != "HTTP/1.0")) {
     return MakeResponse(400, "", "bad request\n");
   }
-  std::string_view authorization;
+  absl::string_view authorization;
   bool have_authorization = false;
   while (!rest.empty()) {
-    std::string_view line = NextLine(&rest);
+    absl::string_view line = NextLine(&rest);
     if (line.empty()) break;
     size_t colon = line.find(':');
-    if (colon == std::string_view::npos || !IsToken(line.substr(0, colon))) {
+    if (colon == absl::string_view::npos || !IsToken(line.substr(0, colon))) {
       return MakeResponse(400, "", "bad request\n");  // also obsolete line folding
     }
-    if (EqualsIgnoreCase(line.substr(0, colon), "authorization") && !have_authorization) {
-      authorization = Trim(line.substr(colon + 1));
+    if (absl::EqualsIgnoreCase(line.substr(0, colon), "authorization") && !have_authorization) {
+      authorization = absl::StripAsciiWhitespace(line.substr(colon + 1));
       have_authorization = true;
     }
   }
@@ -229,13 +216,13 @@ HttpResponse MetricsHttpServer::Respond(std::string_view head) const {
   if (method != "GET" && !head_only) {
     return MakeResponse(405, "Allow: GET, HEAD\r\n", "method not allowed\n");
   }
-  std::string_view path = target.substr(0, target.find_first_of("?#"));
+  absl::string_view path = target.substr(0, target.find_first_of("?#"));
   if (path != "/metrics") return MakeResponse(404, "", "not found\n", head_only);
   if (!token_.empty()) {
     bool ok = false;
-    if (authorization.size() > 6 && EqualsIgnoreCase(authorization.substr(0, 6), "bearer") &&
+    if (authorization.size() > 6 && absl::EqualsIgnoreCase(authorization.substr(0, 6), "bearer") &&
         (authorization[6] == ' ' || authorization[6] == '\t')) {
-      ok = ConstantTimeEquals(Trim(authorization.substr(7)), token_);
+      ok = ConstantTimeEquals(absl::StripAsciiWhitespace(authorization.substr(7)), token_);
     }
     if (!ok) {
       return MakeResponse(401, "WWW-Authenticate: Bearer\r\n", "unauthorized\n", head_only);
@@ -287,8 +274,8 @@ void MetricsHttpServer::Run() {
         if (r > 0) {
           c.in.append(buf, static_cast<size_t>(r));
           size_t head_len = 0;
-          if (FindHeadEnd(c.in, &head_len) != std::string_view::npos && head_len <= kMaxHead) {
-            start_response(c, Respond(std::string_view(c.in).substr(0, head_len)));
+          if (FindHeadEnd(c.in, &head_len) != absl::string_view::npos && head_len <= kMaxHead) {
+            start_response(c, Respond(absl::string_view(c.in).substr(0, head_len)));
           } else if (c.in.size() > kMaxHead) {
             start_response(c, MakeResponse(400, "", "request head too large\n"));
           }

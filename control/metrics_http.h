@@ -1,4 +1,4 @@
-// Prometheus metrics endpoint (PROTOCOL.md §7): a minimal HTTP/1.1 server on
+// Prometheus metrics endpoint (docs/protocol.md §7): a minimal HTTP/1.1 server on
 // a thread of its own, one request per connection, `GET /metrics` with an
 // optional bearer token.
 #ifndef DRASYL_CONTROL_METRICS_HTTP_H_
@@ -7,10 +7,10 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/socket_address.h"
 
 namespace drasyl {
@@ -44,7 +44,7 @@ class MetricsHttpServer {
   // Answers a complete request head (request line and headers, without the
   // terminating empty line). Malformed → 400; not GET/HEAD → 405; a path
   // other than /metrics → 404; wrong or missing token → 401.
-  HttpResponse Respond(std::string_view head) const;
+  HttpResponse Respond(absl::string_view head) const;
 
  private:
   MetricsHttpServer(std::string bearer_token, Renderer renderer);

@@ -100,15 +100,34 @@ std::string RenderPrometheus(const ControlCounters& c,
 
   Header(&out, "drasyl_tcp_connections", "gauge", "Open TCP fallback connections.");
   Sample(&out, "drasyl_tcp_connections", "", CounterGet(c.tcp_connections));
+  Header(&out, "drasyl_peers_limit", "gauge", "MAX_PEERS (0: no limit).");
+  Sample(&out, "drasyl_peers_limit", "", CounterGet(c.peers_limit));
+  Header(&out, "drasyl_tcp_connections_limit", "gauge",
+         "MAX_TCP_CONNECTIONS in force (0: no limit, or no TCP listener).");
+  Sample(&out, "drasyl_tcp_connections_limit", "", CounterGet(c.tcp_connections_limit));
   Header(&out, "drasyl_tcp_events_total", "counter", "TCP fallback connection events.");
   Sample(&out, "drasyl_tcp_events_total", "event=\"accepted\"", CounterGet(c.tcp_accepted));
   Sample(&out, "drasyl_tcp_events_total", "event=\"rejected_over_limit\"",
          CounterGet(c.tcp_rejected_over_limit));
+  Sample(&out, "drasyl_tcp_events_total", "event=\"rejected_per_source\"",
+         CounterGet(c.tcp_rejected_per_source));
+  Sample(&out, "drasyl_tcp_events_total", "event=\"evicted_unauthenticated\"",
+         CounterGet(c.tcp_evicted_unauthenticated));
+  Sample(&out, "drasyl_tcp_events_total", "event=\"closed_unauthenticated\"",
+         CounterGet(c.tcp_closed_unauthenticated));
   Sample(&out, "drasyl_tcp_events_total", "event=\"closed_malformed\"",
          CounterGet(c.tcp_closed_malformed));
   Sample(&out, "drasyl_tcp_events_total", "event=\"closed_idle\"", CounterGet(c.tcp_closed_idle));
   Sample(&out, "drasyl_tcp_events_total", "event=\"closed_slow_reader\"",
          CounterGet(c.tcp_closed_slow_reader));
+  Sample(&out, "drasyl_tcp_events_total", "event=\"closed_by_peer\"",
+         CounterGet(c.tcp_closed_by_peer));
+  Sample(&out, "drasyl_tcp_events_total", "event=\"closed_by_server\"",
+         CounterGet(c.tcp_closed_by_server));
+  Header(&out, "drasyl_tcp_bytes_total", "counter",
+         "TCP fallback stream bytes by direction, framing included.");
+  Sample(&out, "drasyl_tcp_bytes_total", "direction=\"in\"", CounterGet(c.tcp_bytes_in));
+  Sample(&out, "drasyl_tcp_bytes_total", "direction=\"out\"", CounterGet(c.tcp_bytes_out));
   Header(&out, "drasyl_tcp_frames_total", "counter", "TCP frames by direction.");
   Sample(&out, "drasyl_tcp_frames_total", "direction=\"in\"", CounterGet(c.tcp_frames_in));
   Sample(&out, "drasyl_tcp_frames_total", "direction=\"out\"", CounterGet(c.tcp_frames_out));

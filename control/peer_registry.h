@@ -17,6 +17,7 @@
 #include "common/wire.h"
 #include "dataplane/peer_path.h"
 #include "dataplane/peer_table.h"
+#include "dataplane/source_admission.h"
 
 namespace drasyl {
 
@@ -24,7 +25,13 @@ struct PeerRecord {
   PublicKey key{};
   SessionKeys keys{};          // when arming
   PeerPath path;               // kNone once its TCP connection closed
-  uint64_t last_hello_ms = 0;  // monotonic
+  uint64_t last_hello_ms = 0;  // monotonic, when its newest HELLO arrived
+  // The time (its own clock, µs) of the newest HELLO accepted from it:
+  // older ones are replays, equal ones copies over its other paths.
+  uint64_t hello_time_us = 0;
+  // The source (address, /64) its table share is counted against: that of
+  // the path its newest HELLO moved it to.
+  SourceKey source = 0;
 
   bool has_path() const { return path.transport != Transport::kNone; }
   // Endpoints of its last HELLO (for UNITEs).
@@ -39,7 +46,7 @@ struct PeerRecord {
   uint8_t endpoint_count_ = 0;
   bool live_ = false;
 };
-static_assert(sizeof(PeerRecord) <= 152, "a peer record is what a registered node costs");
+static_assert(sizeof(PeerRecord) <= 168, "a peer record is what a registered node costs");
 
 class PeerRegistry {
  public:

@@ -58,7 +58,10 @@ struct TcpServer::Connection {
   uint32_t id = 0;
   int fd = -1;
   SocketAddress peer;
+  SourceKey source = 0;
+  uint64_t accepted_ms = 0;
   uint64_t last_frame_ms = 0;
+  bool authenticated = false;
   // The partial frame being reassembled (length prefix included); empty at a
   // frame boundary.
   std::vector<uint8_t> in;
@@ -218,13 +221,66 @@ void TcpServer::HandleAccept(size_t listener_index) {
       LOG_EVERY_N(ERROR, 1000) << "TCP accept: " << strerror(err);
       return;
     }
-    if (options_.max_connections != 0 && connections_.size() >= options_.max_connections) {
+    absl::StatusOr<SocketAddress> peer =
+        SocketAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&ss), len);
+    if (!peer.ok() || !MakeRoomFor(SourceKeyOf(*peer))) {
       close(fd);
-      ++counters_.rejected_over_limit;
       continue;
     }
     Register(fd, ss, len);
   }
+}
+
+bool TcpServer::MakeRoomFor(SourceKey source) {
+  if (options_.max_connections_per_source != 0) {
+    auto it = per_source_.find(source);
+    if (it != per_source_.end() && it->second >= options_.max_connections_per_source) {
+      ++counters_.rejected_per_source;
+      return false;
+    }
+  }
+  if (options_.max_connections == 0 || connections_.size() < options_.max_connections) return true;
+  Connection* victim = OldestUnauthenticated();
+  if (victim == nullptr) {
+    ++counters_.rejected_over_limit;
+    return false;
+  }
+  CloseConnection(victim, CloseReason::kEvicted);
+  return true;
+}
+
+TcpServer::Connection* TcpServer::OldestUnauthenticated() {
+  while (!unauthenticated_.empty()) {
+    Connection* c = Find(unauthenticated_.front());
+    if (c != nullptr && !c->authenticated) return c;
+    unauthenticated_.pop_front();
+  }
+  return nullptr;
+}
+
+void TcpServer::MarkAuthenticated(uint32_t conn_id) {
+  if (Connection* c = Find(conn_id)) c->authenticated = true;
+}
+
+size_t TcpServer::ExpireUnauthenticated(uint64_t now_ms) {
+  size_t closed = 0;
+  if (options_.auth_timeout_ms != 0) {
+    while (Connection* c = OldestUnauthenticated()) {
+      if (now_ms < c->accepted_ms + options_.auth_timeout_ms) break;
+      unauthenticated_.pop_front();
+      CloseConnection(c, CloseReason::kUnauthenticated);
+      ++closed;
+    }
+  }
+  // Entries of connections gone or authenticated behind a live head: keep
+  // the queue proportional to the open connections.
+  if (unauthenticated_.size() > 2 * connections_.size() + 64) {
+    std::erase_if(unauthenticated_, [this](uint32_t id) {
+      const Connection* c = Find(id);
+      return c == nullptr || c->authenticated;
+    });
+  }
+  return closed;
 }
 
 void TcpServer::Register(int fd, const sockaddr_storage& ss, socklen_t ss_len) {
@@ -243,7 +299,8 @@ void TcpServer::Register(int fd, const sockaddr_storage& ss, socklen_t ss_len) {
   absl::StatusOr<SocketAddress> peer =
       SocketAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&ss), ss_len);
   if (peer.ok()) c->peer = *peer;
-  c->last_frame_ms = MonotonicMillis();
+  c->source = SourceKeyOf(c->peer);
+  c->accepted_ms = c->last_frame_ms = MonotonicMillis();
 
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLRDHUP;
@@ -256,6 +313,8 @@ void TcpServer::Register(int fd, const sockaddr_storage& ss, socklen_t ss_len) {
   }
   ++counters_.accepted;
   VLOG(1) << "TCP connection " << id << " from " << c->peer.ToString();
+  ++per_source_[c->source];
+  unauthenticated_.push_back(id);
   connections_.emplace(id, std::move(c));
 }
 
@@ -453,6 +512,15 @@ void TcpServer::CloseConnection(Connection* c, CloseReason reason) {
     case CloseReason::kServer:
       ++counters_.closed_by_server;
       break;
+    case CloseReason::kEvicted:
+      ++counters_.evicted_unauthenticated;
+      break;
+    case CloseReason::kUnauthenticated:
+      ++counters_.closed_unauthenticated;
+      break;
+  }
+  if (auto s = per_source_.find(c->source); s != per_source_.end() && --s->second == 0) {
+    per_source_.erase(s);
   }
   // Explicit DEL: close() alone leaves it registered if the file is shared
   // (e.g. inherited by a forked child).

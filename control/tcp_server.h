@@ -1,4 +1,4 @@
-// TCP fallback transport (PROTOCOL.md §6): non-blocking sockets driven by an
+// TCP fallback transport (docs/protocol.md §6): non-blocking sockets driven by an
 // epoll instance of its own, run on the control thread. Frames are
 // `length u16 BE || message`; each complete message goes to a FrameHandler.
 // Not thread-safe: every method must be called from the same (control) thread.
@@ -13,9 +13,12 @@
 #include <string>
 #include <vector>
 
+#include <deque>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "common/socket_address.h"
+#include "dataplane/source_admission.h"
 
 namespace drasyl {
 
@@ -23,9 +26,18 @@ struct TcpServerOptions {
   // Each is bound with SO_REUSEADDR. A wildcard [::] is dual-stack unless an
   // IPv4 listener shares its port (then IPV6_V6ONLY=1). Port 0 = ephemeral.
   std::vector<SocketAddress> listeners;
-  // 0 = unlimited; over the limit a new connection is accepted and closed at
-  // once (never registered, no CloseHandler call).
+  // 0 = unlimited. At the limit the oldest connection not yet authenticated
+  // (MarkAuthenticated) is closed to make room; when every connection is
+  // authenticated, the new one is accepted and closed at once (never
+  // registered, no CloseHandler call). Authenticated connections are never
+  // pushed out by new ones.
   size_t max_connections = 0;
+  // Connections one source (IPv4 address, IPv6 /64) may hold; 0 = unlimited.
+  // Over it a new connection is closed at once, as over max_connections.
+  size_t max_connections_per_source = 0;
+  // A connection not authenticated this long after accept is closed by
+  // ExpireUnauthenticated; 0 = no deadline.
+  uint64_t auth_timeout_ms = 0;
   // Per-connection pending output; over it the connection is closed (slow
   // reader) instead of buffering forever.
   size_t max_output_bytes = 1 << 20;
@@ -34,6 +46,9 @@ struct TcpServerOptions {
 struct TcpServerCounters {
   uint64_t accepted = 0;
   uint64_t rejected_over_limit = 0;  // max_connections reached, or out of fds
+  uint64_t rejected_per_source = 0;  // max_connections_per_source reached
+  uint64_t evicted_unauthenticated = 0;  // closed to make room for a new one
+  uint64_t closed_unauthenticated = 0;   // auth_timeout_ms passed without authentication
   uint64_t closed_by_peer = 0;       // EOF, reset or other socket error
   uint64_t closed_malformed = 0;     // zero-length frame or FrameHandler said no
   uint64_t closed_idle = 0;          // CloseIdle()
@@ -85,6 +100,12 @@ class TcpServer {
   // Closes connections that received no complete frame for idle_ms (since
   // accept if none); returns how many.
   size_t CloseIdle(uint64_t now_ms, uint64_t idle_ms);
+  // The connection proved who it is (its peer sent a valid HELLO): it is no
+  // longer subject to auth_timeout_ms or eviction.
+  void MarkAuthenticated(uint32_t conn_id);
+  // Closes the connections whose auth_timeout_ms passed unauthenticated;
+  // returns how many. Cheap: call it every loop turn.
+  size_t ExpireUnauthenticated(uint64_t now_ms);
 
   size_t connection_count() const { return connections_.size(); }
   std::optional<SocketAddress> peer_address(uint32_t conn_id) const;
@@ -94,13 +115,20 @@ class TcpServer {
 
  private:
   struct Connection;
-  enum class CloseReason { kPeer, kMalformed, kIdle, kSlowReader, kServer };
+  enum class CloseReason {
+    kPeer, kMalformed, kIdle, kSlowReader, kServer, kEvicted, kUnauthenticated
+  };
 
   TcpServer(const TcpServerOptions& options, FrameHandler on_frame, CloseHandler on_close);
   absl::Status Init();
   absl::Status AddListener(const SocketAddress& addr, bool v6only);
 
   void HandleAccept(size_t listener_index);
+  // Whether a connection from `source` may be added now (closing the oldest
+  // unauthenticated one at the limit); counts the refusal otherwise.
+  bool MakeRoomFor(SourceKey source);
+  // The oldest connection still unauthenticated (pruning the queue's head).
+  Connection* OldestUnauthenticated();
   void Register(int fd, const sockaddr_storage& ss, socklen_t ss_len);
   void HandleRead(Connection* c);
   // Feeds stream bytes to the frame parser; false once the connection closed.
@@ -122,6 +150,10 @@ class TcpServer {
   int reserve_fd_ = -1;
   uint32_t next_id_ = 1;
   absl::flat_hash_map<uint32_t, std::unique_ptr<Connection>> connections_;
+  absl::flat_hash_map<SourceKey, uint32_t> per_source_;
+  // Ids in accept order; entries of connections closed or authenticated
+  // since are skipped (and dropped) when they reach the head.
+  std::deque<uint32_t> unauthenticated_;
   // Closed while Poll() runs: kept alive until the event that closed them is
   // fully handled (a handler's frame may live in their input buffer).
   std::vector<std::unique_ptr<Connection>> graveyard_;

@@ -40,6 +40,13 @@ class Backend {
   // so that other threads can keep off the workers' CPUs. False: it binds
   // nothing.
   virtual bool PinnedCpus(cpu_set_t* workers, cpu_set_t* main) const { return false; }
+  // Called about once a second from the main thread (never from a worker):
+  // logs what the workers noted for the log (they never log themselves) and
+  // checks what the backend depends on outside the process. Not OK: the
+  // backend cannot go on as configured (the message says why and what to
+  // do); the super peer then shuts down and exits non-zero, for its
+  // service manager to restart it.
+  virtual absl::Status Housekeeping() { return absl::OkStatus(); }
 };
 
 }  // namespace drasyl

@@ -19,6 +19,7 @@ const char* DropReasonName(DropReason reason) {
     case DropReason::kNotForUs: return "not_for_us";
     case DropReason::kUnknownVlan: return "unknown_vlan";
     case DropReason::kStackedVlan: return "stacked_vlan";
+    case DropReason::kSourceRateLimited: return "source_rate_limited";
     case DropReason::kArmMismatch: return "arm_mismatch";
     case DropReason::kPeerTableFull: return "peer_table_full";
     case DropReason::kPowInvalid: return "pow_invalid";
@@ -27,7 +28,13 @@ const char* DropReasonName(DropReason reason) {
     case DropReason::kBadTag: return "bad_tag";
     case DropReason::kBadHello: return "bad_hello";
     case DropReason::kHelloTooOld: return "hello_too_old";
+    case DropReason::kReplayedHello: return "replayed_hello";
+    case DropReason::kSourcePeerLimit: return "source_peer_limit";
+    case DropReason::kSourceKeyExchangeLimit: return "source_key_exchange_limit";
     case DropReason::kTcpOutputFull: return "tcp_output_full";
+    case DropReason::kBadChecksum: return "bad_checksum";
+    case DropReason::kMalformedFrame: return "malformed_frame";
+    case DropReason::kBadSource: return "bad_source";
     case DropReason::kFragmentTableFull: return "fragment_table_full";
     case DropReason::kFragmentTimeout: return "fragment_timeout";
     case DropReason::kBadFragment: return "bad_fragment";

@@ -18,18 +18,19 @@ enum class DropReason : uint8_t {
   kBadType,
   kWrongNetwork,
   // Relay decision.
-  kRelayNotApp,
+  kRelayNotApp,  // to another peer, but not an APP: only APPs are relayed
   kLoopback,
   kHopLimit,
   kUnknownRecipient,
   kUnverifiedSender,  // --verify_senders: sender not registered, or not from its path
   // Backend.
-  kOversized,
+  kOversized,  // over the control ring's message size, or (DPDK) not in one mbuf segment
   kControlRingFull,
-  kTxFailed,
-  kNotForUs,  // DPDK: a frame that is not ours and not for the kernel
+  kTxFailed,  // the TX queue was full, or the frame could not be rewritten / tagged
+  kNotForUs,  // DPDK: a unicast frame to another MAC than the port's
   kUnknownVlan,  // DPDK: 802.1Q-tagged with a VLAN that has no address on that port
   kStackedVlan,  // DPDK: stacked tags (QinQ) or an 802.1ad S-tag: not supported
+  kSourceRateLimited,  // to the control thread over its source's rate (CONTROL_RATE_PER_SOURCE)
   // Control plane (messages to the super peer itself).
   kArmMismatch,
   kPeerTableFull,
@@ -39,7 +40,22 @@ enum class DropReason : uint8_t {
   kBadTag,
   kBadHello,
   kHelloTooOld,
+  kReplayedHello,  // older than the newest HELLO accepted from that peer
+  kSourcePeerLimit,  // its source holds MAX_PEERS_PER_SOURCE peers already
+  kSourceKeyExchangeLimit,  // its source has its share of pending key exchanges
   kTcpOutputFull,
+  // DPDK: a frame for us with a wrong IPv4 header or UDP checksum (the
+  // kernel would have dropped it): flagged by the port, a zero one over
+  // IPv6, or failing the check of what goes to the control thread (relayed
+  // frames are not verified). Typically a local sender that leaves
+  // checksums to an offload (the backend logs the first few per port).
+  kBadChecksum,
+  // DPDK: a frame for us whose headers contradict each other or the frame
+  // (lengths, IP version) or that is too short for them.
+  kMalformedFrame,
+  // DPDK: a source no real sender has: group MAC, martian IP (0/8,
+  // 127/8, multicast, ::, ::1) or UDP port 0.
+  kBadSource,
   // DPDK: IP fragments (dataplane/dpdk_fragments.h).
   kFragmentTableFull,  // no room in the worker's reassembly table: the fragment is dropped
   kFragmentTimeout,    // a datagram's fragments not complete in time: those held are dropped

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <utility>
 
@@ -53,6 +54,10 @@ constexpr uint32_t kIdleRoundsBeforeSleep = 1024;
 constexpr uint32_t kFirstNapUs = 8;
 // Under full load, a worker polls its TAP queues every this many rounds.
 constexpr uint32_t kTapPollEvery = 16;
+// Frames with wrong checksums logged per port (then only counted), and the
+// notes a worker keeps for the log at most.
+constexpr uint8_t kChecksumLogsPerPort = 5;
+constexpr uint32_t kChecksumNoteSlots = 64;
 
 // Where a worker polls: an RX queue of an ethernet port (its exceptions go
 // to `peer`, the port's TAP, or to the TAP of their VLAN) or of a TAP (its
@@ -107,6 +112,19 @@ struct DpdkBackend::Worker {
   uint32_t NextFragmentId() { return next_fragment_id += fragment_id_stride; }
   bool launched = false;
   std::thread thread;
+  // Frames to the super peer itself whose checksums were wrong, noted for
+  // Housekeeping to log (a worker never logs): the first
+  // kChecksumLogsPerPort per port while the slots last. The worker fills
+  // a slot, then publishes it (release); Housekeeping reads up to there.
+  struct ChecksumNote {
+    uint16_t port;
+    dpdk::ChecksumFault fault;
+    PeerPath from;
+  };
+  std::array<ChecksumNote, kChecksumNoteSlots> checksum_notes;
+  std::atomic<uint32_t> checksum_notes_published{0};
+  uint8_t checksum_notes_per_port[kMaxPorts] = {};  // the worker's
+  uint32_t checksum_notes_read = 0;                 // Housekeeping's
 };
 
 struct DpdkBackend::Impl {
@@ -129,6 +147,7 @@ struct DpdkBackend::Impl {
     uint16_t eth;   // the ethernet port whose link it stands for
     uint16_t vlan;  // 0: the port's untagged traffic
     std::string name;
+    unsigned ifindex = 0;  // the kernel's, to notice a deletion or a rename
   };
   std::vector<Tap> taps;
   // Per ethernet port id: (VLAN id, TAP port id) of its VLANs. Read by the
@@ -137,6 +156,7 @@ struct DpdkBackend::Impl {
   std::vector<uint16_t> configured;  // ports to stop and close
   bool is_eth[kMaxPorts] = {};
   int idle_sleep_us = 0;
+  uint8_t checksum_logged[kMaxPorts] = {};  // Housekeeping's, per port
   const std::atomic<bool>* stop = nullptr;
   std::atomic<bool> accepting{false};  // SendFromControl allowed
 };
@@ -215,6 +235,22 @@ void ToKernel(const Impl& im, Worker& w, const RxSource& src, rte_mbuf** exc, si
   TransmitGrouped(exc, taps, n, w.txq, ctr, /*to_kernel=*/true);
 }
 
+// Notes a frame to the super peer itself whose checksums are wrong (see
+// Worker::checksum_notes); off the hot path, and cheap after the first few.
+[[gnu::noinline, gnu::cold]] void NoteBadChecksum(Worker& w, uint16_t port, const rte_mbuf* m,
+                                                  const ParsedFrame& f) {
+  const uint32_t n = w.checksum_notes_published.load(std::memory_order_relaxed);
+  if (w.checksum_notes_per_port[port] >= kChecksumLogsPerPort || n >= kChecksumNoteSlots) return;
+  ++w.checksum_notes_per_port[port];
+  Worker::ChecksumNote& note = w.checksum_notes[n];
+  note.port = port;
+  note.fault = dpdk::CheckChecksums(m, f);
+  note.from = dpdk::SourceEndpoint(m, f);
+  std::memcpy(note.from.mac.data(), rte_pktmbuf_mtod_offset(m, const uint8_t*, 6), 6);
+  note.from.vlan = f.vlan;
+  w.checksum_notes_published.store(n + 1, std::memory_order_release);
+}
+
 // Transmits n frames (any number) on one port.
 void TransmitToPort(rte_mbuf** pkts, size_t n, uint16_t port, uint16_t txq, WorkerCounters& ctr) {
   uint16_t ports[kBurst];
@@ -255,7 +291,7 @@ void WholeDatagram(const Impl& im, Worker& w, const RxSource& src, rte_mbuf* m) 
   WorkerCounters& ctr = core.counters();
   ParsedFrame parsed;
   PacketView view;
-  DropReason why = DropReason::kNotForUs;
+  DropReason why = DropReason::kMalformedFrame;
   const dpdk::CommonFrame common(im.pcfg, src.port);
   switch (dpdk::ParseFrame(m, im.pcfg, common, src.port, &parsed, &view, &why)) {
     case FrameClass::kOurs:
@@ -287,7 +323,11 @@ void WholeDatagram(const Impl& im, Worker& w, const RxSource& src, rte_mbuf* m) 
   Decision dec;
   core.Process(
       &view, 1, MonotonicMillis(),
-      [&](size_t) { return dpdk::SourcePath(m, parsed, src.port); },
+      [&](size_t) {
+        const PeerPath from = dpdk::SourcePath(m, parsed, src.port);
+        if (from.transport == Transport::kNone) NoteBadChecksum(w, src.port, m, parsed);
+        return from;
+      },
       [&](size_t, const PeerPath& from) { return dpdk::CameFrom(m, parsed, from); }, &dec);
   if (dec.verdict == Verdict::kForward) {
     const PeerPath& path = *dec.path;
@@ -382,7 +422,11 @@ void FromWire(const Impl& im, Worker& w, const RxSource& src, rte_mbuf** pkts, u
   if (k > 0) {
     core.Process(
         views, k, MonotonicMillis(),
-        [&](size_t i) { return dpdk::SourcePath(ours[i], parsed[i], src.port); },
+        [&](size_t i) {
+          const PeerPath from = dpdk::SourcePath(ours[i], parsed[i], src.port);
+          if (from.transport == Transport::kNone) NoteBadChecksum(w, src.port, ours[i], parsed[i]);
+          return from;
+        },
         [&](size_t i, const PeerPath& from) { return dpdk::CameFrom(ours[i], parsed[i], from); },
         dec);
     size_t f = 0;
@@ -756,7 +800,7 @@ absl::Status DpdkBackend::Init() {
         dpdk::ProbeTap(ifname, dpdk::MacToString(pcfg.port_mac[eth]), static_cast<int>(i));
     if (!tap.ok()) return tap.status();
     if (*tap >= kMaxPorts) return absl::InternalError("TAP port id out of range");
-    im.taps.push_back({*tap, eth, wanted[i].vlan, ifname});
+    im.taps.push_back({*tap, eth, wanted[i].vlan, ifname, if_nametoindex(ifname.c_str())});
     im.configured.push_back(*tap);
     if (wanted[i].vlan != 0) im.vlan_taps[eth].push_back({wanted[i].vlan, *tap});
   }
@@ -1002,6 +1046,53 @@ void DpdkBackend::Stop() {
     rte_eth_dev_close(port);  // a TAP's kernel interface goes away here
   }
   impl_->configured.clear();
+}
+
+absl::Status DpdkBackend::Housekeeping() {
+  Impl& im = *impl_;
+  for (auto& w : workers_) {
+    const uint32_t n = w->checksum_notes_published.load(std::memory_order_acquire);
+    for (; w->checksum_notes_read < n; ++w->checksum_notes_read) {
+      const Worker::ChecksumNote& note = w->checksum_notes[w->checksum_notes_read];
+      uint8_t& logged = im.checksum_logged[note.port];
+      if (logged >= kChecksumLogsPerPort) continue;
+      ++logged;
+      char dev[RTE_ETH_NAME_MAX_LEN] = "?";
+      rte_eth_dev_get_name_by_port(note.port, dev);
+      LOG(WARNING) << absl::StrFormat(
+          "DPDK port %d (%s): dropped a message to the super peer from %s (MAC %s%s): its %s "
+          "checksum is wrong (drasyl_drops_total{reason=\"bad_checksum\"}). Likely cause: a "
+          "sender on this host (a container or VM behind a veth or TAP) that leaves checksums "
+          "to offloading; the kernel hands its partial checksums to DPDK's af_packet as they "
+          "are. Fix: turn TX checksum offload off on the sender's interface, `ethtool -K <dev> "
+          "tx off`.%s",
+          note.port, dev, note.from.address().ToString(),
+          dpdk::MacToString(*reinterpret_cast<const rte_ether_addr*>(note.from.mac.data())),
+          note.from.vlan ? absl::StrCat(", VLAN ", note.from.vlan & 0xfff) : "",
+          note.fault == dpdk::ChecksumFault::kIpv4Header ? "IPv4 header" : "UDP",
+          logged == kChecksumLogsPerPort ? " (further ones on this port are only counted)" : "");
+    }
+  }
+  // A TAP deleted or renamed under us: the kernel side of the exception
+  // path is gone (relaying would go on, but not ARP, ND, ping, TCP). A
+  // restart recreates it with its addresses, which is what a service
+  // manager does after a failure exit.
+  for (const Impl::Tap& tap : im.taps) {
+    const unsigned now = if_nametoindex(tap.name.c_str());
+    if (now == tap.ifindex) continue;
+    char renamed[IF_NAMESIZE] = {};
+    const bool exists = tap.ifindex != 0 && if_indextoname(tap.ifindex, renamed) != nullptr;
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "DPDK: the TAP interface %s (the kernel side of port %d%s: ARP, ND, ping and the TCP "
+        "fallback) %s; shutting down so that the service manager restarts the super peer, "
+        "which creates it again with its addresses (start it again by hand otherwise; leave "
+        "the %s<N> interfaces alone while it runs)",
+        tap.name, tap.eth, tap.vlan ? absl::StrCat(", VLAN ", tap.vlan) : "",
+        exists ? absl::StrCat("was renamed to ", renamed)
+               : (now != 0 ? "was replaced by another interface of that name" : "was deleted"),
+        opts_.tap_name));
+  }
+  return absl::OkStatus();
 }
 
 bool DpdkBackend::SendFromControl(const PeerPath& path, const uint8_t* data, size_t len) {

@@ -88,6 +88,10 @@ class DpdkBackend : public Backend {
   bool SendFromControl(const PeerPath& path, const uint8_t* data, size_t len) override;
   std::vector<SocketAddress> udp_listeners() const override { return opts_.listeners; }
   bool PinnedCpus(cpu_set_t* workers, cpu_set_t* main) const override;
+  // Logs the first few frames per port whose checksums were wrong (with
+  // the likely cause and the fix), and fails when a TAP interface is gone
+  // or renamed: without it ARP, ND, ping and the TCP fallback are dead.
+  absl::Status Housekeeping() override;
 
   // Kernel names of the TAP interfaces: one per ethernet port, then one per
   // VLAN with addresses.

@@ -123,7 +123,7 @@ void StripAtomicFragmentHeader(rte_mbuf* m) {
 
 DropReason RefineDropReason(const rte_mbuf* m, const PacketConfig& cfg, uint16_t port_id,
                             DropReason reason) {
-  if (reason != DropReason::kNotForUs || port_id >= kMaxPorts) return reason;
+  if (reason != DropReason::kMalformedFrame || port_id >= kMaxPorts) return reason;
   const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
   const uint32_t len = rte_pktmbuf_data_len(m);
   if (len < kEthLen + kIpv6Len || !MacEqual(p, cfg.port_mac[port_id])) return reason;

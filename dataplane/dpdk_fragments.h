@@ -122,7 +122,8 @@ rte_mbuf* Linearize(rte_mbuf* chain, rte_mempool* pool, DropReason* why);
 size_t FragmentDatagram(const uint8_t* frame, size_t len, size_t l2_len, uint16_t mtu, uint32_t id,
                         rte_mempool* pool, rte_mbuf** out, size_t max_out, DropReason* why);
 
-// For a frame ParseFrame dropped with `reason`: kTruncatedFrame when it is
+// For a frame ParseFrame dropped with `reason` (kMalformedFrame, as it says
+// of every length that contradicts the frame): kTruncatedFrame when it is
 // an IPv4 or IPv6 packet to the port's MAC whose IP length says more than
 // the frame holds (net_af_packet: the kernel reassembled an IPv4 datagram,
 // PACKET_FANOUT_FLAG_DEFRAG, and the PMD's ring frame cut it, see

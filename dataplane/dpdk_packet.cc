@@ -68,28 +68,32 @@ CommonFrame::CommonFrame(const PacketConfig& cfg, uint16_t port_id) {
   FillOurs(&parsed6, kEthLen, kIpv6Len, kUdpLen, 6, cfg.v6_index[0], t + 54, 0, 6);
 }
 
-PeerPath SourcePath(const rte_mbuf* m, const ParsedFrame& f, uint16_t port_id) {
-  const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
-  const uint8_t* l3 = p + f.l2_len;
+ChecksumFault CheckChecksums(const rte_mbuf* m, const ParsedFrame& f) {
+  const uint8_t* l3 = rte_pktmbuf_mtod_offset(m, const uint8_t*, f.l2_len);
   const uint8_t* udp = l3 + f.l3_len;
-  PeerPath path;
-  // What the control thread learns a path from must be intact, as the
-  // kernel would have checked: IPv4 header and UDP checksums (unless the
-  // port did). A frame that fails gets no path (the control thread drops it).
   const uint64_t ip_ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
   if (f.family == 4 && ip_ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
       Fold(SumWords(l3, kIpv4Len)) != 0xffff) {
-    return path;
+    return ChecksumFault::kIpv4Header;
   }
   const uint64_t l4_ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
-  if (l4_ck == RTE_MBUF_F_RX_L4_CKSUM_BAD) return path;
+  if (l4_ck == RTE_MBUF_F_RX_L4_CKSUM_BAD) return ChecksumFault::kUdp;
   if (l4_ck != RTE_MBUF_F_RX_L4_CKSUM_GOOD && !(f.family == 4 && f.udp_cksum == 0)) {
     const int bad = f.family == 4 ? rte_ipv4_udptcp_cksum_verify(
                                         reinterpret_cast<const rte_ipv4_hdr*>(l3), udp)
                                   : rte_ipv6_udptcp_cksum_verify(
                                         reinterpret_cast<const rte_ipv6_hdr*>(l3), udp);
-    if (bad) return path;
+    if (bad) return ChecksumFault::kUdp;
   }
+  return ChecksumFault::kNone;
+}
+
+PeerPath SourcePath(const rte_mbuf* m, const ParsedFrame& f, uint16_t port_id) {
+  // What the control thread learns a path from must be intact, as the
+  // kernel would have checked.
+  PeerPath path;
+  if (CheckChecksums(m, f) != ChecksumFault::kNone) return path;
+  const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
   path = SourceEndpoint(m, f);
   path.listener = static_cast<uint8_t>(port_id);
   path.local_addr = f.local_addr;

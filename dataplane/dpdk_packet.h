@@ -403,11 +403,17 @@ inline FrameClass ParseFrameChecks(const rte_mbuf* m, const PacketConfig& cfg, u
   const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
   const uint32_t len = rte_pktmbuf_data_len(m);  // the first segment's bytes
   const uint32_t pkt_len = rte_pktmbuf_pkt_len(m);
-  *drop = DropReason::kNotForUs;
+  *drop = DropReason::kMalformedFrame;  // unless said otherwise below
   if (len < kEthLen) return FrameClass::kDrop;
-  if (p[6] & 1) return FrameClass::kDrop;  // group source MAC: never a real sender
+  if (p[6] & 1) {  // group source MAC: never a real sender
+    *drop = DropReason::kBadSource;
+    return FrameClass::kDrop;
+  }
   if (p[0] & 1) return FrameClass::kException;  // broadcast / multicast: ARP, ND, ...
-  if (!MacEqual(p, cfg.port_mac[port_id])) return FrameClass::kDrop;  // someone else's
+  if (!MacEqual(p, cfg.port_mac[port_id])) {  // someone else's
+    *drop = DropReason::kNotForUs;
+    return FrameClass::kDrop;
+  }
 
   uint16_t type = Load16(p + 12);
   size_t l2 = kEthLen;
@@ -455,11 +461,15 @@ inline FrameClass ParseFrameChecks(const rte_mbuf* m, const PacketConfig& cfg, u
     // updated incrementally, so corruption stays detectable at the
     // recipient; SourcePath verifies what goes to the control thread.
     if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD) {
+      *drop = DropReason::kBadChecksum;
       return FrameClass::kDrop;
     }
     const uint16_t ulen = LoadBe16(udp + 4);
     if (ulen < kUdpLen || ulen > total - kIpv4Len) return FrameClass::kDrop;
-    if (MartianV4(l3 + 12) || Load16(udp) == 0) return FrameClass::kDrop;
+    if (MartianV4(l3 + 12) || Load16(udp) == 0) {
+      *drop = DropReason::kBadSource;
+      return FrameClass::kDrop;
+    }
     if (l2 + kIpv4Len + ulen > len) {  // not contiguous in the first segment
       *drop = DropReason::kOversized;
       return FrameClass::kDrop;
@@ -489,11 +499,17 @@ inline FrameClass ParseFrameChecks(const rte_mbuf* m, const PacketConfig& cfg, u
     if (Load16(udp + 2) != cfg.udp6_port_be) return FrameClass::kException;
     const uint16_t ulen = LoadBe16(udp + 4);
     if (ulen < kUdpLen || ulen > plen) return FrameClass::kDrop;
-    if (MartianV6(l3 + 8) || Load16(udp) == 0) return FrameClass::kDrop;
+    if (MartianV6(l3 + 8) || Load16(udp) == 0) {
+      *drop = DropReason::kBadSource;
+      return FrameClass::kDrop;
+    }
     // Over IPv6 the UDP checksum is mandatory (RFC 8200 8.1): a zero one is
     // invalid, as the kernel would also say. (Relayed to an IPv4 peer it
     // would pass for "no checksum", hiding whatever it should catch.)
-    if (Load16(udp + 6) == 0) return FrameClass::kDrop;
+    if (Load16(udp + 6) == 0) {
+      *drop = DropReason::kBadChecksum;
+      return FrameClass::kDrop;
+    }
     if (l2 + kIpv6Len + ulen > len) {
       *drop = DropReason::kOversized;
       return FrameClass::kDrop;
@@ -509,9 +525,10 @@ inline FrameClass ParseFrameChecks(const rte_mbuf* m, const PacketConfig& cfg, u
 
 // Classifies a frame received on `port_id`. A frame whose (unicast)
 // destination MAC is not the port's is dropped (kNotForUs), as are
-// malformed ones (an IPv6 UDP datagram without a checksum among them),
-// martian sources, and a tagged one whose VLAN the port does not accept
-// (kUnknownVlan; group-addressed frames are checked on the way to the
+// malformed ones (kMalformedFrame), an IPv6 UDP datagram without a
+// checksum or one the port flagged bad (kBadChecksum), martian sources and
+// source port 0 (kBadSource), and a tagged one whose VLAN the port does not
+// accept (kUnknownVlan; group-addressed frames are checked on the way to the
 // kernel, PopVlanForKernel). Multi-segment frames are dropped
 // (kOversized): the payload must be contiguous. Checksums are not verified
 // (unless the port flagged them bad): a relayed frame keeps its UDP
@@ -547,11 +564,17 @@ inline void PrefetchFrame(const rte_mbuf* m) {
 // How far ahead of the frame being parsed to prefetch.
 inline constexpr uint16_t kPrefetchAhead = 4;
 
+// Which checksum of a parsed frame is wrong, as the kernel would check
+// them (the port's RX checksum flags where it set them): the IPv4 header's
+// (checked first), the UDP one (none over IPv4 is fine), or neither.
+enum class ChecksumFault : uint8_t { kNone, kIpv4Header, kUdp };
+ChecksumFault CheckChecksums(const rte_mbuf* m, const ParsedFrame& f);
+
 // The path a frame came from (for messages to the control thread): UDP,
 // its source address and port, source MAC as next hop, the index of our
 // address it was sent to, the port id as listener, its VLAN tag. A frame
-// whose IPv4 header or UDP checksum is wrong gets an empty path
-// (Transport::kNone), which the control thread drops.
+// with a ChecksumFault gets an empty path (Transport::kNone), which the
+// worker drops and counts (DropReason::kBadChecksum).
 PeerPath SourcePath(const rte_mbuf* m, const ParsedFrame& f, uint16_t port_id);
 
 // The endpoint a parsed frame came from: UDP, its IP version, source

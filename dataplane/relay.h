@@ -1,4 +1,4 @@
-// The relay decision (PROTOCOL.md §5), one function over a burst, shared by
+// The relay decision (docs/protocol.md §5), one function over a burst, shared by
 // every backend and by the control thread for TCP frames. Backends turn
 // their packets into PacketViews and act on the Decisions.
 #ifndef DRASYL_DATAPLANE_RELAY_H_

@@ -1,5 +1,6 @@
 // The backend-independent part of a worker: its table replica, UNITE
-// pre-filter, counters and the two rings to and from the control thread.
+// pre-filter, counters, the per-source admission in front of the control
+// thread and the rings to and from it.
 // A backend receives a burst, calls Process(), transmits the kForward
 // decisions itself and calls EndBurst().
 #ifndef DRASYL_DATAPLANE_WORKER_CORE_H_
@@ -14,6 +15,7 @@
 #include "dataplane/control_channel.h"
 #include "dataplane/counters.h"
 #include "dataplane/relay.h"
+#include "dataplane/source_admission.h"
 
 namespace drasyl {
 
@@ -25,7 +27,8 @@ class WorkerCore {
         unites_(send_unites_ms),
         control_wakeup_(control_wakeup),
         updates_(std::make_unique<UpdateRing>(kUpdateRingSize)),
-        to_control_(std::make_unique<ControlRing>(kControlRingSize)) {}
+        to_control_(std::make_unique<ControlRing>(kControlRingSize)),
+        to_control_priority_(std::make_unique<ControlRing>(kControlRingSize)) {}
 
   // Applies the table changes the control thread queued. Between bursts only.
   size_t ApplyUpdates() {
@@ -58,11 +61,21 @@ class WorkerCore {
         case Verdict::kDrop:
           counters_.Drop(d.reason);
           continue;
-        case Verdict::kToControl:
-          Enqueue(ControlItem::Kind::kMessage, source_of(i), pkts[i].data, pkts[i].len);
+        case Verdict::kToControl: {
+          // No path: the DPDK backend found the frame's IPv4 header or UDP
+          // checksum wrong (the kernel drops such datagrams before the
+          // socket backend sees them).
+          const PeerPath from = source_of(i);
+          if (from.transport == Transport::kNone) {
+            counters_.Drop(DropReason::kBadChecksum);
+            continue;
+          }
+          ToControl(pkts[i], from, now_ms);
           continue;
+        }
         case Verdict::kForwardTcp:
-          Enqueue(ControlItem::Kind::kRelayToTcp, *d.path, pkts[i].data, pkts[i].len);
+          Enqueue(*to_control_, ControlItem::Kind::kRelayToTcp, *d.path, pkts[i].data,
+                  pkts[i].len);
           break;
         case Verdict::kForward:
           break;
@@ -83,17 +96,38 @@ class WorkerCore {
 
   PeerTable& table() { return table_; }
   UpdateRing& updates() { return *updates_; }
+  // Messages to the control thread: HELLOs of registered peers from their
+  // current path (served first), and everything else.
   ControlRing& to_control() { return *to_control_; }
+  ControlRing& to_control_priority() { return *to_control_priority_; }
+  // Messages/s (and burst) each source may send to the control thread
+  // through this worker. Before Start(), or from the worker.
+  SourceBuckets& admission() { return admission_; }
   WorkerCounters& counters() { return counters_; }
   const RelayConfig& config() const { return cfg_; }
 
  private:
-  void Enqueue(ControlItem::Kind kind, const PeerPath& path, const uint8_t* data, size_t len) {
+  // A message to the super peer itself: admitted against its source's
+  // bucket, then queued; a registered peer's from its current path jumps the
+  // queue, so that floods of unknown senders cannot starve known peers.
+  void ToControl(const PacketView& pkt, const PeerPath& source, uint64_t now_ms) {
+    if (!admission_.Admit(SourceKeyOf(source), now_ms)) {
+      counters_.Drop(DropReason::kSourceRateLimited);
+      return;
+    }
+    const PeerPath* known = table_.Find(table_.Prefetch(pkt.data + wire::off::kSender));
+    const bool current = known != nullptr && SameEndpoint(*known, source);
+    Enqueue(current ? *to_control_priority_ : *to_control_, ControlItem::Kind::kMessage, source,
+            pkt.data, pkt.len);
+  }
+
+  void Enqueue(ControlRing& ring, ControlItem::Kind kind, const PeerPath& path,
+               const uint8_t* data, size_t len) {
     if (len > kMaxMessageBytes) {
       counters_.Drop(DropReason::kOversized);
       return;
     }
-    ControlItem* item = to_control_->Reserve();
+    ControlItem* item = ring.Reserve();
     if (item == nullptr) {
       counters_.Drop(DropReason::kControlRingFull);
       return;
@@ -102,7 +136,7 @@ class WorkerCore {
     item->path = path;
     item->len = static_cast<uint16_t>(len);
     std::memcpy(item->data, data, len);
-    to_control_->Push();
+    ring.Push();
     CounterAdd(counters_.to_control);
     pending_wakeup_ = true;
   }
@@ -127,6 +161,8 @@ class WorkerCore {
   bool pending_wakeup_ = false;
   std::unique_ptr<UpdateRing> updates_;
   std::unique_ptr<ControlRing> to_control_;
+  std::unique_ptr<ControlRing> to_control_priority_;
+  SourceBuckets admission_;
 };
 
 }  // namespace drasyl

@@ -19,7 +19,7 @@ if [[ $# -gt 0 ]]; then
   TARGETS=("$@")
 else
   TARGETS=(wire_parse_fuzz wire_disarm_fuzz dpdk_frame_fuzz ip_reassembly_fuzz text_input_fuzz
-           tcp_stream_fuzz)
+    tcp_stream_fuzz control_plane_fuzz)
 fi
 
 GEN=()

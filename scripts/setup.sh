@@ -34,6 +34,11 @@ PACKAGES=(
   libbenchmark-dev libgtest-dev libgmock-dev googletest
   clang libclang-rt-14-dev
   iproute2 iputils-ping ethtool procps kmod gnuplot-nox python3 valgrind
+  # The Debian package and its test (scripts/package-test.sh): man pages, lintian,
+  # systemd-analyze, promtool and a Prometheus server for the scrape test. Where
+  # systemd runs, Debian's prometheus package also enables prometheus.service
+  # (`systemctl disable --now prometheus` if you do not want it).
+  help2man lintian systemd prometheus
 )
 
 missing=()

@@ -28,7 +28,7 @@ PublicKey TestKey() {
 
 constexpr char kKeyHex[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
-// Default listeners with the network id of the PROTOCOL.md example.
+// Default listeners with the network id of the docs/protocol.md example.
 Config TestConfig() {
   Config c;
   c.network_id = 1234567890;

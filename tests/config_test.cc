@@ -65,6 +65,10 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(c->prometheus_token, "");
   EXPECT_EQ(c->workers, 0);
   EXPECT_EQ(c->max_tcp_connections, 0);
+  EXPECT_EQ(c->max_peers_per_source, 256);
+  EXPECT_EQ(c->control_rate_per_source, 500);
+  EXPECT_EQ(c->max_tcp_connections_per_source, 64);
+  EXPECT_EQ(c->tcp_hello_timeout_ms, 5000);
   EXPECT_EQ(c->log_level, 0);
   EXPECT_FALSE(c->verbose);
   EXPECT_EQ(c->dpdk_eal, "");
@@ -96,6 +100,10 @@ TEST_P(ConfigPrefixTest, ReadsEveryVariable) {
       {p + "PROMETHEUS_TOKEN", "s3cret"},
       {p + "WORKERS", "1024"},
       {p + "MAX_TCP_CONNECTIONS", "100"},
+      {p + "MAX_PEERS_PER_SOURCE", "0"},
+      {p + "CONTROL_RATE_PER_SOURCE", "1000000000"},
+      {p + "MAX_TCP_CONNECTIONS_PER_SOURCE", "7"},
+      {p + "TCP_HELLO_TIMEOUT", "250"},
       {p + "DPDK_EAL", "-l 0-3 -a 0000:01:00.0"},
       {p + "DPDK_ADDR", "192.0.2.1/24, 2001:db8::1/64"},
       {p + "DPDK_MTU", "9000"},
@@ -120,6 +128,10 @@ TEST_P(ConfigPrefixTest, ReadsEveryVariable) {
   EXPECT_EQ(c->prometheus_token, "s3cret");
   EXPECT_EQ(c->workers, 1024);
   EXPECT_EQ(c->max_tcp_connections, 100);
+  EXPECT_EQ(c->max_peers_per_source, 0);
+  EXPECT_EQ(c->control_rate_per_source, 1000000000);
+  EXPECT_EQ(c->max_tcp_connections_per_source, 7);
+  EXPECT_EQ(c->tcp_hello_timeout_ms, 250);
   EXPECT_EQ(c->dpdk_eal, "-l 0-3 -a 0000:01:00.0");
   EXPECT_EQ(c->dpdk_addr, (std::vector<std::string>{"192.0.2.1/24", "2001:db8::1/64"}));
   EXPECT_EQ(c->dpdk_mtu, 9000);
@@ -200,6 +212,11 @@ TEST_P(ConfigPrefixTest, InvalidValuesNameTheVariable) {
       {"WORKERS", "1025"},
       {"MAX_TCP_CONNECTIONS", "-1"},
       {"MAX_TCP_CONNECTIONS", "lots"},
+      {"MAX_PEERS_PER_SOURCE", "-1"},
+      {"CONTROL_RATE_PER_SOURCE", "1000000001"},
+      {"CONTROL_RATE_PER_SOURCE", "fast"},
+      {"MAX_TCP_CONNECTIONS_PER_SOURCE", "-2"},
+      {"TCP_HELLO_TIMEOUT", "0"},
       {"DPDK_ADDR", "192.0.2.1"},
       {"DPDK_ADDR", "192.0.2.1/33"},
       {"DPDK_ADDR", "2001:db8::1/129"},

@@ -213,10 +213,13 @@ TEST_F(DpdkFragmentsTest, ClassifiesWhatItReassemblesAndWhatIsMalformed) {
   std::memcpy(ip + 10, &hck, 2);
   EXPECT_EQ(ClassifyFragment(f[0], cfg_, 0), FragmentKind::kBad);
   // Cut short of what its header says: a truncated frame, if dropped.
-  EXPECT_EQ(RefineDropReason(f[1], cfg_, 0, DropReason::kNotForUs), DropReason::kNotForUs);
+  EXPECT_EQ(RefineDropReason(f[1], cfg_, 0, DropReason::kMalformedFrame),
+            DropReason::kMalformedFrame);
   rte_pktmbuf_trim(f[1], 10);
   EXPECT_EQ(ClassifyFragment(f[1], cfg_, 0), FragmentKind::kBad);
-  EXPECT_EQ(RefineDropReason(f[1], cfg_, 0, DropReason::kNotForUs), DropReason::kTruncatedFrame);
+  EXPECT_EQ(RefineDropReason(f[1], cfg_, 0, DropReason::kMalformedFrame),
+            DropReason::kTruncatedFrame);
+  EXPECT_EQ(RefineDropReason(f[1], cfg_, 0, DropReason::kBadSource), DropReason::kBadSource);
   FreeAll(f);
   rte_pktmbuf_free(whole);
 

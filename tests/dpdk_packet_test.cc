@@ -748,34 +748,42 @@ TEST_F(DpdkPacketTest, ForeignAndMalformedFramesAreDropped) {
   s = FrameSpec{};
   s.src_mac = {{0x01, 0, 0x5e, 0, 0, 1}};  // group source MAC
   EXPECT_EQ(cls(s), FrameClass::kDrop);
+  EXPECT_EQ(why, DropReason::kBadSource);
   for (const char* martian : {"0.1.2.3", "127.0.0.1", "224.0.0.1", "255.255.255.255"}) {
     s = FrameSpec{};
     s.src = martian;
     EXPECT_EQ(cls(s), FrameClass::kDrop) << martian;
+    EXPECT_EQ(why, DropReason::kBadSource) << martian;
   }
   for (const char* martian : {"::", "::1", "ff02::1"}) {
     s = FrameSpec{};
     s.src = martian;
     s.dst = "fd99::1";
     EXPECT_EQ(cls(s), FrameClass::kDrop) << martian;
+    EXPECT_EQ(why, DropReason::kBadSource) << martian;
   }
   s = FrameSpec{};
   s.sport = 0;
   EXPECT_EQ(cls(s), FrameClass::kDrop);
+  EXPECT_EQ(why, DropReason::kBadSource);
   // Truncated: the IP total length claims more than the frame has.
   rte_mbuf* m = Frame(FrameSpec{}, msg);
   rte_pktmbuf_trim(m, 10);
   EXPECT_EQ(ParseFrame(m, cfg_, 0, &f, &why), FrameClass::kDrop);
+  EXPECT_EQ(why, DropReason::kMalformedFrame);
   m = Frame(FrameSpec{}, msg);
   rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - 20);
   EXPECT_EQ(ParseFrame(m, cfg_, 0, &f, &why), FrameClass::kDrop);
+  EXPECT_EQ(why, DropReason::kMalformedFrame);
   m = Frame(FrameSpec{}, msg);
   rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - 10);
   EXPECT_EQ(ParseFrame(m, cfg_, 0, &f, &why), FrameClass::kDrop);
+  EXPECT_EQ(why, DropReason::kMalformedFrame);
   // UDP length larger than the IP payload.
   m = Frame(FrameSpec{}, msg);
   rte_pktmbuf_mtod_offset(m, uint8_t*, 34 + 4)[0] = 0xff;
   EXPECT_EQ(ParseFrame(m, cfg_, 0, &f, &why), FrameClass::kDrop);
+  EXPECT_EQ(why, DropReason::kMalformedFrame);
 }
 
 // ParseFrame takes a shortcut for the common frame (untagged IPv4 to our
@@ -987,6 +995,7 @@ TEST_F(DpdkPacketTest, CorruptionIsNeverHidden) {
     ASSERT_EQ(ParseFrame(m, cfg_, 0, &f, &why), FrameClass::kOurs);
     PayloadOf(m, f)[60] ^= 0x10;
     EXPECT_EQ(SourcePath(m, f, 0).transport, Transport::kNone);
+    EXPECT_EQ(CheckChecksums(m, f), ChecksumFault::kUdp);
     // ... and relayed, the recipient still sees a wrong checksum.
     PayloadOf(m, f)[wire::off::kHopCount]++;
     for (const char* to : {"10.99.0.3", "fd99::3"}) {
@@ -1013,8 +1022,10 @@ TEST_F(DpdkPacketTest, CorruptionIsNeverHidden) {
   rte_mbuf* m = Frame(s, msg);
   ASSERT_EQ(ParseFrame(m, cfg_, 0, &f, &why), FrameClass::kOurs);
   EXPECT_EQ(SourcePath(m, f, 0).transport, Transport::kNone);
+  EXPECT_EQ(CheckChecksums(m, f), ChecksumFault::kIpv4Header);
   m->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_BAD;
   EXPECT_EQ(ParseFrame(m, cfg_, 0, &f, &why), FrameClass::kDrop);
+  EXPECT_EQ(why, DropReason::kBadChecksum);
   // IPv4 without a UDP checksum is fine.
   s = FrameSpec{};
   s.udp_cksum = false;
@@ -1027,7 +1038,7 @@ TEST_F(DpdkPacketTest, CorruptionIsNeverHidden) {
   s.dst = "fd99::1";
   m = Frame(s, msg);
   EXPECT_EQ(ParseFrame(m, cfg_, 0, &f, &why), FrameClass::kDrop);
-  EXPECT_EQ(why, DropReason::kNotForUs);
+  EXPECT_EQ(why, DropReason::kBadChecksum);
 }
 
 TEST_F(DpdkPacketTest, RewriteFailsWithoutSourceAddressOfTheFamily) {

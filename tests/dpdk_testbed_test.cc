@@ -25,11 +25,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -583,6 +585,251 @@ TEST_F(DpdkTestbedTest, VerifiedSendersAreRelayedOnlyFromTheirPath) {
   // The next test gets the suite's usual super peer.
   EXPECT_EQ(StopSuperPeer(), 0);
   sp_.reset();
+}
+
+// ---------------------------------------------------------------------------
+// Faults: checksum offload at a local sender, the TAP deleted or renamed, the
+// port's link down and up, SIGKILL and SIGTERM under load.
+
+// Sends `msg` from a socket in namespace `ns` to `server` as fast as a
+// thread does (a short pause every 64 datagrams leaves the super peer a
+// core), until stopped or `max` passed.
+class Flood {
+ public:
+  Flood(const std::string& ns, const std::string& server, std::vector<uint8_t> msg,
+        std::chrono::milliseconds max = 20000ms)
+      : msg_(std::move(msg)) {
+    fd_ = InNetns(ns, [] { return ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0); });
+    to_len_ = Addr(server).ToSockaddr(&to_);
+    thread_ = std::thread([this, max] {
+      const auto end = std::chrono::steady_clock::now() + max;
+      while (!stop_.load() && std::chrono::steady_clock::now() < end) {
+        for (int i = 0; i < 64; ++i) {
+          if (::sendto(fd_, msg_.data(), msg_.size(), MSG_DONTWAIT,
+                       reinterpret_cast<sockaddr*>(&to_), to_len_) > 0) {
+            sent_.fetch_add(1);
+          }
+        }
+        std::this_thread::sleep_for(200us);
+      }
+    });
+  }
+  ~Flood() {
+    Stop();
+    if (fd_ >= 0) ::close(fd_);
+  }
+  void Stop() {
+    stop_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+  uint64_t sent() const { return sent_.load(); }
+
+ private:
+  std::vector<uint8_t> msg_;
+  int fd_ = -1;
+  sockaddr_storage to_{};
+  socklen_t to_len_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> sent_{0};
+  std::thread thread_;
+};
+
+// TX checksum offload of one interface, turned off again (the testbed's
+// setting) when the test ends.
+class TxChecksumOffload {
+ public:
+  TxChecksumOffload(std::string ns, std::string dev) : ns_(std::move(ns)), dev_(std::move(dev)) {}
+  ~TxChecksumOffload() { Set(false); }
+  bool Set(bool on) {
+    std::string out;
+    const int rc = Shell(
+        absl::StrCat("ip netns exec ", ns_, " ethtool -K ", dev_, " tx ", on ? "on" : "off"), &out);
+    if (rc != 0) std::fprintf(stderr, "ethtool -K %s tx: %s\n", dev_.c_str(), out.c_str());
+    return rc == 0;
+  }
+
+ private:
+  std::string ns_, dev_;
+};
+
+// A local sender that leaves UDP checksums to offloading (a veth's default;
+// the testbed turns it off): af_packet hands the partial checksums to the
+// super peer as they are. Its HELLOs are dropped as bad_checksum, the log
+// says why and how to fix it (at most 5 times per port), and with the
+// offload off it registers.
+TEST_F(DpdkTestbedTest, BadChecksumsFromAnOffloadingSenderAreCountedAndExplained) {
+  if (Shell("command -v ethtool") != 0) {
+    std::printf("SKIPPED: no ethtool (scripts/setup.sh installs it)\n");
+    GTEST_SKIP() << "no ethtool";
+  }
+  // n1's eth0 leaves the checksum partial, and so does the switch port that
+  // hands it to veth0 (else the kernel completes it there).
+  TxChecksumOffload n1(kN1, "eth0"), sw("dsp-sw", "sp");
+  ASSERT_TRUE(n1.Set(true) && sw.Set(true));
+  const std::string before = Metrics();
+  auto b = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527", false, std::nullopt,
+                    /*register_it=*/false);
+  ASSERT_NE(b, nullptr);
+  HelloOptions h;
+  h.endpoints = {b->local_endpoint()};
+  EXPECT_FALSE(b->Register(1500ms, h)) << "a HELLO with a partial checksum was answered";
+  const std::string series = "drasyl_drops_total{reason=\"bad_checksum\"}";
+  const std::string after =
+      MetricsOnce([&](const std::string& m) { return Metric(m, series) > Metric(before, series); });
+  EXPECT_GE(Metric(after, series) - Metric(before, series), 1) << after;
+  EXPECT_EQ(Metric(after, "drasyl_drops_total{reason=\"bad_hello\"}"),
+            Metric(before, "drasyl_drops_total{reason=\"bad_hello\"}"))
+      << after;
+  EXPECT_TRUE(sp_->WaitForStderr("`ethtool -K <dev> tx off`", 3000ms)) << sp_->OutputTail();
+  EXPECT_TRUE(sp_->WaitForStderr("from 10.99.0.2:", 100ms)) << sp_->OutputTail();
+  EXPECT_TRUE(sp_->WaitForStderr("UDP checksum is wrong", 100ms)) << sp_->OutputTail();
+  // The fix, at the sender: its HELLO registers.
+  ASSERT_TRUE(n1.Set(false));
+  bool ok = false;
+  for (int i = 0; i < 3 && !ok; ++i) ok = b->Register(2000ms, h);
+  EXPECT_TRUE(ok) << "no ACK after ethtool -K eth0 tx off";
+  // At most 5 log lines per port, however many such frames.
+  ASSERT_TRUE(n1.Set(true));
+  for (int i = 0; i < 20; ++i) b->SendHello(h);
+  std::this_thread::sleep_for(1500ms);
+  const std::string log = sp_->stderr_text();
+  size_t lines = 0;
+  for (size_t at = log.find("tx off`"); at != std::string::npos; at = log.find("tx off`", at + 1)) {
+    ++lines;
+  }
+  EXPECT_EQ(lines, 5u) << sp_->OutputTail();
+  EXPECT_NE(log.find("further ones on this port are only counted"), std::string::npos);
+}
+
+// The TAP deleted or renamed under a running super peer: it says so and
+// exits with 1 within its housekeeping second, so that its service manager
+// restarts it; the restart brings the TAP back with its addresses.
+class DpdkTapFaultTest : public DpdkTestbedTest {
+ protected:
+  void ExpectExitOnTapChange(const std::string& change, const std::string& what,
+                             const std::string& leftover) {
+    ASSERT_TRUE(InterfaceExists(kSpNs, kTap));
+    std::string out;
+    ASSERT_EQ(Shell(absl::StrCat("ip netns exec ", kSpNs, " ip link ", change), &out), 0) << out;
+    const std::optional<int> code = sp_->WaitExit(5000ms);
+    ASSERT_TRUE(code.has_value()) << "still running after: ip link " << change << "\n"
+                                  << sp_->OutputTail();
+    EXPECT_EQ(*code, 1) << sp_->OutputTail();
+    const std::string log = sp_->stderr_text();
+    for (const std::string& needle :
+         {absl::StrCat("TAP interface ", kTap, " (the kernel side of port 0"), what,
+          std::string("service manager restarts")}) {
+      EXPECT_NE(log.find(needle), std::string::npos) << needle << "\n" << sp_->OutputTail();
+    }
+    if (!leftover.empty()) {
+      EXPECT_FALSE(InterfaceExists(kSpNs, leftover)) << leftover << " outlived the process";
+    }
+    // Restarted, it has its TAP and addresses again: ping and TCP work.
+    sp_.reset();
+    EnsureSuperPeer();
+    ASSERT_NE(sp_, nullptr);
+    EXPECT_TRUE(InterfaceExists(kSpNs, kTap));
+    EXPECT_TRUE(Ping(kN1, "10.99.0.1", 3000ms));
+    auto b = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:8443", /*tcp=*/true);
+    EXPECT_NE(b, nullptr) << "no TCP registration after the restart";
+  }
+};
+
+TEST_F(DpdkTapFaultTest, TapDeletedEndsTheProcessForARestart) {
+  ExpectExitOnTapChange(absl::StrCat("del ", kTap), "was deleted", "");
+}
+
+TEST_F(DpdkTapFaultTest, TapRenamedEndsTheProcessForARestart) {
+  ExpectExitOnTapChange(absl::StrCat("set ", kTap, " name dsp-renamed"),
+                        "was renamed to dsp-renamed", "dsp-renamed");
+}
+
+// veth0 down and up again: the super peer keeps running and relays again.
+TEST_F(DpdkTestbedTest, RelaysAgainAfterTheLinkWentDownAndUp) {
+  auto b = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527");
+  auto c = MakeNode(kN2, "10.99.0.3:0", "10.99.0.1:22527");
+  ASSERT_TRUE(b && c);
+  ExpectRelay(*b, *c, "before the flap");
+  const std::string ip = absl::StrCat("ip netns exec ", kSpNs, " ip link set veth0 ");
+  std::string out;
+  ASSERT_EQ(Shell(ip + "down", &out), 0) << out;
+  for (int i = 0; i < 50; ++i) b->SendApp(c->public_key(), RandomBytes(40));  // into the void
+  std::this_thread::sleep_for(1000ms);
+  ASSERT_EQ(Shell(ip + "up", &out), 0) << out;
+  ASSERT_TRUE(sp_->running()) << sp_->OutputTail();
+  // Relayed again once the link is back.
+  const std::vector<uint8_t> payload = RandomBytes(40);
+  bool relayed = false;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20 && !relayed; ++i) {
+    b->SendApp(c->public_key(), payload);
+    for (auto m = c->ReceiveType(MessageType::kApp, 500ms); m && !relayed;
+         m = c->ReceiveType(MessageType::kApp, 100ms)) {
+      relayed = m->payload() == payload;
+    }
+  }
+  ASSERT_TRUE(relayed) << "not relayed after the link came back\n" << sp_->OutputTail();
+  std::printf("relayed again %.0f ms after ip link set veth0 up\n",
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                  .count());
+  ExpectRelay(*c, *b, "after the flap, the other way");
+  EXPECT_TRUE(Ping(kN1, "10.99.0.1", 3000ms));
+  HelloOptions h;
+  h.endpoints = {b->local_endpoint()};
+  EXPECT_TRUE(b->Register(2000ms, h));
+}
+
+// SIGTERM while relaying a flood: the process is gone within 2 s.
+TEST_F(DpdkTestbedTest, SigtermUnderLoadExitsWithinTwoSeconds) {
+  auto b = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527");
+  auto c = MakeNode(kN2, "10.99.0.3:0", "10.99.0.1:22527");
+  ASSERT_TRUE(b && c);
+  Flood flood(kN1, "10.99.0.1:22527", b->BuildApp(c->public_key(), RandomBytes(200)));
+  std::this_thread::sleep_for(1000ms);
+  ASSERT_GT(flood.sent(), 1000u);
+  ASSERT_GT(MetricSum(Metrics(), "drasyl_relayed_packets_total"), 500) << "no load";
+  const auto t0 = std::chrono::steady_clock::now();
+  sp_->Signal(SIGTERM);
+  const std::optional<int> code = sp_->WaitExit(10000ms);
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  flood.Stop();
+  std::printf("DPDK: SIGTERM to exit under load (%llu datagrams sent): %.0f ms\n",
+              static_cast<unsigned long long>(flood.sent()), ms);
+  ASSERT_TRUE(code.has_value()) << sp_->OutputTail();
+  EXPECT_EQ(*code, 0) << sp_->OutputTail();
+  EXPECT_LT(ms, 2000) << sp_->OutputTail();
+  sp_.reset();
+}
+
+// SIGKILL under load, then a restart: the same identity, and nodes
+// registered again with their next HELLO, relaying as before.
+TEST_F(DpdkTestbedTest, RestartAfterSigkillUnderLoad) {
+  auto b = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527");
+  auto c = MakeNode(kN2, "10.99.0.3:0", "10.99.0.1:22527");
+  ASSERT_TRUE(b && c);
+  const PublicKey key = sp_->public_key();
+  {
+    Flood flood(kN1, "10.99.0.1:22527", b->BuildApp(c->public_key(), RandomBytes(200)));
+    std::this_thread::sleep_for(1000ms);
+    sp_->Signal(SIGKILL);
+    ASSERT_TRUE(sp_->WaitExit(5000ms).has_value());
+    // The kernel closed the TAP with the process; the flood goes on.
+    std::this_thread::sleep_for(300ms);
+    EXPECT_FALSE(InterfaceExists(kSpNs, kTap));
+    sp_.reset();
+    EnsureSuperPeer();
+    ASSERT_NE(sp_, nullptr);
+    EXPECT_EQ(sp_->public_key(), key);
+  }
+  while (c->Receive(100ms)) {
+  }
+  HelloOptions hb, hc;
+  hb.endpoints = {b->local_endpoint()};
+  hc.endpoints = {c->local_endpoint()};
+  EXPECT_TRUE(b->Register(2000ms, hb));
+  EXPECT_TRUE(c->Register(2000ms, hc));
+  ExpectRelay(*b, *c, "after the restart");
 }
 
 // Keep last: it stops the suite's super peer.

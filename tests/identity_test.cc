@@ -1,4 +1,4 @@
-// Identity, proof of work and identity file (PROTOCOL.md §1).
+// Identity, proof of work and identity file (docs/protocol.md §1).
 #include "common/identity.h"
 
 #include <sodium.h>
@@ -25,7 +25,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// The secret keys and pows of the fixed identities A, B and C (PROTOCOL.md §1).
+// The secret keys and pows of the fixed identities A, B and C (docs/protocol.md §1).
 using testing::kPowA;
 using testing::kPowB;
 using testing::kPowC;

@@ -1,6 +1,6 @@
 // The operator interface of the real binary: configuration through the
 // environment (DRASYL_* and NETSODY_*), the identity file, the startup
-// banner, the /metrics endpoint and signals (PROTOCOL.md §1, §7).
+// banner, the /metrics endpoint and signals (docs/protocol.md §1, §7).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>

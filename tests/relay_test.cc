@@ -1,4 +1,4 @@
-// The relay decision (PROTOCOL.md §5 step 4) over bursts, on real buffers.
+// The relay decision (docs/protocol.md §5 step 4) over bursts, on real buffers.
 #include "dataplane/relay.h"
 
 #include <gtest/gtest.h>
@@ -146,7 +146,7 @@ TEST_F(RelayTest, KeysThatDifferOnlyInTheirLastByteAreDifferentPeers) {
   EXPECT_EQ(d.path->port, 1000);
 }
 
-// --verify_senders (PROTOCOL.md §8): an APP is relayed only from its sender's
+// --verify_senders (docs/protocol.md §8): an APP is relayed only from its sender's
 // registered path; the sender key alone proves nothing.
 TEST_F(RelayTest, VerifiedSendersMustComeFromTheirRegisteredPath) {
   const PeerPath a1_path = PeerPath::Udp(SocketAddress::V4(0x0a000001, 1000), 0);

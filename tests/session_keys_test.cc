@@ -1,4 +1,4 @@
-// Session keys (PROTOCOL.md §3) against test-vectors/messages.json.
+// Session keys (docs/protocol.md §3) against tests/vectors/messages.json.
 #include "common/session_keys.h"
 
 #include <sodium.h>

@@ -317,7 +317,7 @@ TEST_F(UdpArmed, LoopbackAppIsDropped) {
   EXPECT_TRUE(OnlyAppArrives(*b, control, kWait, kQuiet));
 }
 
-// As the reference does (PROTOCOL.md §8), by default an APP's sender key is
+// As the reference does (docs/protocol.md §8), by default an APP's sender key is
 // not checked against where the message comes from.
 TEST_F(UdpArmed, ForgedSenderIsRelayedByDefaultAsByTheReference) {
   std::unique_ptr<Node> c = RegisteredUdpNode(*sp_, IdentityC());

@@ -1,4 +1,4 @@
-// Integration tests of the TCP fallback (PROTOCOL.md §6) against the real
+// Integration tests of the TCP fallback (docs/protocol.md §6) against the real
 // binary: HELLO/ACK over TCP, relaying across transports, framing edge cases
 // and connection handling.
 #include <chrono>

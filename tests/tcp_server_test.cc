@@ -418,29 +418,101 @@ TEST_F(TcpServerTest, QueuedOutputIsFlushedInOrder) {
   EXPECT_EQ(server_->connection_count(), 1u);
 }
 
-TEST_F(TcpServerTest, MaxConnections) {
+TEST_F(TcpServerTest, MaxConnectionsRefusesNewOnesWhenAllAreAuthenticated) {
   TcpServerOptions options;
   options.listeners = {Addr("127.0.0.1:0")};
   options.max_connections = 2;
   StartServer(options);
   int a = AcceptedClient();
   int b = AcceptedClient();
+  ASSERT_TRUE(WriteAll(a, Frame("hello a")));
+  ASSERT_TRUE(WriteAll(b, Frame("hello b")));
+  ASSERT_TRUE(Pump([&] { return frames_.size() == 2; }));
+  for (const auto& [id, frame] : frames_) server_->MarkAuthenticated(id);
   int c = Client();
   ASSERT_TRUE(Pump([&] { return server_->counters().rejected_over_limit == 1; }));
   EXPECT_TRUE(WaitEof(c));
   EXPECT_EQ(server_->connection_count(), 2u);
   EXPECT_EQ(server_->counters().accepted, 2u);
+  EXPECT_EQ(server_->counters().evicted_unauthenticated, 0u);
   EXPECT_TRUE(closes_.empty());  // never registered, no CloseHandler
   EXPECT_TRUE(ClientOpen(a));
   EXPECT_TRUE(ClientOpen(b));
-  // The accepted ones still work, and a freed slot is usable again.
-  ASSERT_TRUE(WriteAll(a, Frame("still here")));
-  ASSERT_TRUE(Pump([&] { return frames_.size() == 1; }));
-  server_->Close(frames_[0].first);
+  // A freed slot is usable again.
+  for (const auto& [id, frame] : frames_) {
+    if (frame == "hello a") server_->Close(id);
+  }
   EXPECT_TRUE(WaitEof(a));
   AcceptedClient();
   EXPECT_EQ(server_->connection_count(), 2u);
   EXPECT_EQ(server_->counters().accepted, 3u);
+}
+
+TEST_F(TcpServerTest, AtTheLimitTheOldestUnauthenticatedConnectionMakesRoom) {
+  TcpServerOptions options;
+  options.listeners = {Addr("127.0.0.1:0")};
+  options.max_connections = 3;
+  StartServer(options);
+  int authenticated = AcceptedClient();
+  int idle_old = AcceptedClient();
+  int idle_new = AcceptedClient();
+  ASSERT_TRUE(WriteAll(authenticated, Frame("hello")));
+  ASSERT_TRUE(Pump([&] { return frames_.size() == 1; }));
+  const uint32_t authenticated_id = frames_[0].first;
+  server_->MarkAuthenticated(authenticated_id);
+
+  int newcomer = AcceptedClient();
+  EXPECT_TRUE(WaitEof(idle_old));
+  EXPECT_EQ(server_->counters().evicted_unauthenticated, 1u);
+  EXPECT_EQ(server_->counters().rejected_over_limit, 0u);
+  EXPECT_EQ(server_->connection_count(), 3u);
+  EXPECT_EQ(closes_.size(), 1u);
+  EXPECT_FALSE(closes_.contains(authenticated_id));
+  EXPECT_TRUE(ClientOpen(authenticated));
+  EXPECT_TRUE(ClientOpen(idle_new));
+  EXPECT_TRUE(ClientOpen(newcomer));
+}
+
+TEST_F(TcpServerTest, ConnectionsPerSourceAreCapped) {
+  TcpServerOptions options;
+  options.listeners = {Addr("127.0.0.1:0")};
+  options.max_connections_per_source = 2;
+  StartServer(options);
+  AcceptedClient();
+  AcceptedClient();
+  int third = Client();
+  ASSERT_TRUE(Pump([&] { return server_->counters().rejected_per_source == 1; }));
+  EXPECT_TRUE(WaitEof(third));
+  // Another source (127.0.0.2 is loopback too) is not affected.
+  int other = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  client_fds_.push_back(other);
+  sockaddr_storage ss;
+  socklen_t len = Addr("127.0.0.2:0").ToSockaddr(&ss);
+  ASSERT_EQ(bind(other, reinterpret_cast<sockaddr*>(&ss), len), 0) << strerror(errno);
+  len = address_.ToSockaddr(&ss);
+  ASSERT_EQ(connect(other, reinterpret_cast<sockaddr*>(&ss), len), 0) << strerror(errno);
+  fcntl(other, F_SETFL, fcntl(other, F_GETFL) | O_NONBLOCK);
+  ASSERT_TRUE(Pump([&] { return server_->counters().accepted == 3; }));
+  EXPECT_EQ(server_->connection_count(), 3u);
+  EXPECT_TRUE(ClientOpen(other));
+}
+
+TEST_F(TcpServerTest, UnauthenticatedConnectionsAreClosedAfterTheDeadline) {
+  TcpServerOptions options;
+  options.listeners = {Addr("127.0.0.1:0")};
+  options.auth_timeout_ms = 50;
+  StartServer(options);
+  int authenticated = AcceptedClient();
+  int idle = AcceptedClient();
+  ASSERT_TRUE(WriteAll(authenticated, Frame("hello")));
+  ASSERT_TRUE(Pump([&] { return frames_.size() == 1; }));
+  server_->MarkAuthenticated(frames_[0].first);
+  EXPECT_EQ(server_->ExpireUnauthenticated(MonotonicMillis()), 0u) << "not yet";
+  EXPECT_EQ(server_->ExpireUnauthenticated(MonotonicMillis() + 1000), 1u);
+  EXPECT_TRUE(WaitEof(idle));
+  EXPECT_TRUE(ClientOpen(authenticated));
+  EXPECT_EQ(server_->counters().closed_unauthenticated, 1u);
+  EXPECT_EQ(server_->connection_count(), 1u);
 }
 
 TEST_F(TcpServerTest, CloseIdle) {

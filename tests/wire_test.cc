@@ -1,5 +1,5 @@
-// Tests of the wire codec (common/wire.h) against PROTOCOL.md §2–§4 and the
-// shared vectors in test-vectors/messages.json.
+// Tests of the wire codec (common/wire.h) against docs/protocol.md §2–§4 and the
+// vectors in tests/vectors/messages.json.
 #include "common/wire.h"
 
 #include <sodium.h>

@@ -68,7 +68,7 @@ void FuzzDpdkAddr(const std::string& text) {
   CHECK_OR_TRAP(absl::StartsWith(text, split->first));
 }
 
-// The settings (PROTOCOL.md §7 and ours): the flags common/config.cc
+// The settings (docs/protocol.md §7 and ours): the flags common/config.cc
 // defines, each also a DRASYL_ / NETSODY_ variable, in gflags' (name) order.
 const std::vector<std::string>& Settings() {
   static const std::vector<std::string>* names = [] {

@@ -1,7 +1,7 @@
 // libFuzzer target: the wire parsers (common/wire.h) over arbitrary bytes.
 // The header parser runs on the whole input; every body parser runs on the
 // bytes after the header and on the raw input. Besides not crashing (ASan /
-// UBSan), each parser is compared with an independent model of PROTOCOL.md
+// UBSan), each parser is compared with an independent model of docs/protocol.md
 // §2/§4 and its output is re-serialized and re-parsed; any disagreement traps.
 #include <cstddef>
 #include <cstdint>

@@ -1,7 +1,7 @@
 // A drasyl / Netsody node for tests, load generators and testbeds, built on
 // common/: an identity, session keys with one super peer, and one real
 // transport (a UDP socket on a loopback address, or a TCP connection with the
-// 2-byte big-endian length framing of PROTOCOL.md §6).
+// 2-byte big-endian length framing of docs/protocol.md §6).
 //
 // The node builds HELLO / APP messages with every field overridable (to test
 // the super peer's drop rules), sends raw bytes, and parses what it receives:
@@ -33,7 +33,7 @@ namespace drasyl::testing {
 // ---------------------------------------------------------------------------
 // Identities.
 
-// The fixed identities of PROTOCOL.md §1 / messages.json (pow valid at 24).
+// The fixed identities of docs/protocol.md §1 / messages.json (pow valid at 24).
 // A is meant for the super peer, B and C for nodes.
 const Identity& IdentityA();
 const Identity& IdentityB();

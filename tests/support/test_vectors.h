@@ -1,4 +1,4 @@
-// Loading of the shared test vectors: file reading, a small JSON parser and
+// Loading of the test vectors in tests/vectors/: file reading, a small JSON parser and
 // hex decoding. Errors throw std::runtime_error (GoogleTest reports them as a
 // failure of the test that called).
 #ifndef DRASYL_TESTS_SUPPORT_TEST_VECTORS_H_
@@ -17,7 +17,7 @@ namespace drasyl::testing {
 // Whole file as bytes; throws when it cannot be read.
 std::string ReadFile(const std::string& path);
 
-// Path of a file in the shared test-vector folder (DRASYL_TEST_VECTORS_DIR).
+// Path of a file in the test-vector folder tests/vectors/ (DRASYL_TEST_VECTORS_DIR).
 std::string TestVectorPath(const std::string& name);
 
 // A parsed JSON value: null, bool, integer, floating-point number, string,
