@@ -832,7 +832,11 @@ absl::Status DpdkBackend::Init() {
 
   // RX queues: one per worker with RSS, else one per port. net_af_packet
   // spreads flows over its queue pairs in the kernel (PACKET_FANOUT_HASH)
-  // and must have all of them polled.
+  // and must have all of them polled. Each worker reassembles the IP
+  // fragments its queues get, so those of one datagram must meet: RSS
+  // hashes fragments (RTE_ETH_RSS_FRAG_IPV4/6, in RTE_ETH_RSS_IP) on their
+  // addresses only, as the kernel's flow hash behind net_af_packet's fanout
+  // does (and that fanout has the kernel reassemble IPv4 ones first).
   std::vector<uint16_t> nb_rxq(im.eth_ports.size(), 1);
   std::vector<uint64_t> rss_hf(im.eth_ports.size(), 0);
   for (size_t i = 0; i < im.eth_ports.size(); ++i) {

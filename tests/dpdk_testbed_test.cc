@@ -1251,6 +1251,18 @@ TEST_F(DpdkFragmentsTest, RelaysWhatTheNodesKernelsFragmentAndWhatExceedsThePort
   ExpectRelaySize(*t, *b4, 3000);
   ExpectRelaySize(*t, *c6, 1393);
   ExpectRelaySize(*c6, *t, 3000);
+  // Relayed beyond what the control thread takes (4 079 bytes > 4 032,
+  // above); to the super peer itself such a message is oversized.
+  const std::string before_self = Metrics();
+  ASSERT_TRUE(c6->SendApp(SpKey(), std::vector<uint8_t>(5000, 0x5a)));
+  const std::string after_self = MetricsOnce([&](const std::string& t) {
+    return Metric(t, "drasyl_drops_total{reason=\"oversized\"}") >
+           Metric(before_self, "drasyl_drops_total{reason=\"oversized\"}");
+  });
+  EXPECT_EQ(Metric(after_self, "drasyl_drops_total{reason=\"oversized\"}") -
+                Metric(before_self, "drasyl_drops_total{reason=\"oversized\"}"),
+            1)
+      << after_self;
   const std::string after = Metrics();
   for (const char* reason : {"fragment_table_full", "fragment_timeout", "bad_fragment",
                              "bad_fragment_set", "fragment_alloc_failed", "too_big_to_fragment",
@@ -1352,7 +1364,10 @@ TEST_F(DpdkFragmentsTest, FragmentFloodCostsBoundedAndIsCounted) {
       uint32_t id = 1;
       const auto end = std::chrono::steady_clock::now() + 1500ms;
       while (flooding && std::chrono::steady_clock::now() < end && n < 200000) {
-        for (int k = 0; k < 64; ++k, ++id) {
+        // ~15 000 fragments a second: a flood the super peer's worker takes
+        // in even on a loaded 2-CPU machine (faster, net_af_packet's kernel
+        // ring drops frames before DPDK sees them, the nodes' too).
+        for (int k = 0; k < 32; ++k, ++id) {
           switch (k % 4) {
             case 0:  // incomplete: a first fragment only (fills the table)
               send_fragment(id, 0, true, 64);
@@ -1374,7 +1389,7 @@ TEST_F(DpdkFragmentsTest, FragmentFloodCostsBoundedAndIsCounted) {
               break;
           }
         }
-        std::this_thread::sleep_for(1ms);
+        std::this_thread::sleep_for(2ms);
       }
       ::close(fd);
       return n;
@@ -1394,7 +1409,7 @@ TEST_F(DpdkFragmentsTest, FragmentFloodCostsBoundedAndIsCounted) {
   flooding = false;
   flood.join();
   EXPECT_GT(flood_sent.load(), 1000u);
-  EXPECT_GE(got, sent * 98 / 100) << "sent " << sent;
+  EXPECT_GE(got, sent * 95 / 100) << "sent " << sent;
   ASSERT_TRUE(sp_->running()) << "the super peer died under the fragment flood";
 
   // The incomplete datagrams time out (2 s); then fragments reassemble again.
@@ -1423,12 +1438,15 @@ TEST_F(DpdkFragmentsTest, FragmentFloodCostsBoundedAndIsCounted) {
               flood_sent.load(), delta("fragment_table_full"), delta("fragment_timeout"),
               delta("bad_fragment"), delta("bad_fragment_set"), got, sent);
   EXPECT_LE(counted, static_cast<double>(flood_sent.load()));
-  // What the port took in (the rest the kernel's ring dropped under the
-  // flood) is all accounted for: fragments, and the nodes' messages.
+  // What the port took in is all accounted for: the flood's fragments
+  // dropped by reason, the nodes' messages relayed (the two 2 000-byte
+  // ones after the flood: three frames, two messages).
   const double received = MetricSum(after, "drasyl_rx_packets_total") -
                           MetricSum(before, "drasyl_rx_packets_total");
-  EXPECT_NEAR(counted, received - sent, 50) << after;
-  EXPECT_GT(counted, static_cast<double>(flood_sent.load()) / 4) << after;
+  const double relayed = MetricSum(after, "drasyl_relayed_packets_total") -
+                         MetricSum(before, "drasyl_relayed_packets_total");
+  EXPECT_NEAR(counted, received - relayed, 20) << after;
+  EXPECT_GT(counted, static_cast<double>(flood_sent.load()) / 2) << after;
 }
 
 }  // namespace
