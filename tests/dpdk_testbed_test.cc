@@ -1174,7 +1174,7 @@ TEST_F(DpdkTestbedFullTest, ShutsDownAndRemovesEveryTap) {
 // asks it to) and hands them over cut to the ring frame: 8 KiB frames take
 // the 4 000-byte messages. IPv6 fragments are the backend's to
 // reassemble on any port (and IPv4 ones on NICs, memif, TAP).
-class DpdkFragmentsTest : public DpdkTestbedTest {
+class DpdkTestbedFragmentsTest : public DpdkTestbedTest {
  protected:
   static void SetUpTestSuite() {
     layout_ = "";
@@ -1232,7 +1232,7 @@ class DpdkFragmentsTest : public DpdkTestbedTest {
 };
 
 // Every row of the table: the kernel-socket backend relays them all.
-TEST_F(DpdkFragmentsTest, RelaysWhatTheNodesKernelsFragmentAndWhatExceedsThePortMtu) {
+TEST_F(DpdkTestbedFragmentsTest, RelaysWhatTheNodesKernelsFragmentAndWhatExceedsThePortMtu) {
   auto b4 = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527");
   auto c4 = MakeNode(kN2, "10.99.0.3:0", "10.99.0.1:22527");
   auto c6 = MakeNode(kN2, "[fd99::3]:0", "[fd99::1]:22527");
@@ -1275,7 +1275,7 @@ TEST_F(DpdkFragmentsTest, RelaysWhatTheNodesKernelsFragmentAndWhatExceedsThePort
 // A path whose links all have an MTU of 1 400: the super peer reads it from
 // its port's interface and fragments what exceeds it; and --dpdk_mtu sets
 // it on the port (net_af_packet: on the interface).
-TEST_F(DpdkFragmentsTest, SmallerMtuFromTheInterfaceAndFromTheFlag) {
+TEST_F(DpdkTestbedFragmentsTest, SmallerMtuFromTheInterfaceAndFromTheFlag) {
   ASSERT_EQ(StopSuperPeer(), 0);
   SetLinkMtu(1400, /*with_port=*/true);
   StartSuperPeer("-l " + CoreList());
@@ -1314,7 +1314,7 @@ TEST_F(DpdkFragmentsTest, SmallerMtuFromTheInterfaceAndFromTheFlag) {
 // relay: their messages all arrive, the drop counters say what happened,
 // and once the incomplete ones have timed out, fragmented messages are
 // relayed again.
-TEST_F(DpdkFragmentsTest, FragmentFloodCostsBoundedAndIsCounted) {
+TEST_F(DpdkTestbedFragmentsTest, FragmentFloodCostsBoundedAndIsCounted) {
   auto b = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527");
   auto c = MakeNode(kN2, "[fd99::3]:0", "[fd99::1]:22527");
   ASSERT_TRUE(b && c);
