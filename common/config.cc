@@ -102,6 +102,11 @@ DEFINE_string(dpdk_addr, "",
               "10.0.0.1/24,10.1.0.1/24@vlan100,10.2.0.1/24@port1. Tagged frames of VLANs "
               "without an address are dropped. "
               "Env: DRASYL_DPDK_ADDR / NETSODY_DPDK_ADDR.");
+DEFINE_int32(dpdk_mtu, 0,
+             "MTU (IP bytes) of every DPDK port, set on the port; 0 = the port's own (for "
+             "net_af_packet its interface's). Larger datagrams are sent in IP fragments; "
+             "jumbo frames where the port supports them; at least 1280. "
+             "Env: DRASYL_DPDK_MTU / NETSODY_DPDK_MTU.");
 
 namespace drasyl {
 namespace {
@@ -331,6 +336,7 @@ absl::StatusOr<Config> LoadConfigFrom(EnvLookup env, void* ctx) {
     int64_t* out;
   };
   int64_t max_peers = 0, min_pow = 0, workers = 0, max_tcp = 0, max_tcp_per_source = 0;
+  int64_t dpdk_mtu = 0;
   for (const IntSetting& s : {
            IntSetting{"send_unites", -1, kMaxMillis, &c.send_unites_ms},
            IntSetting{"max_peers", 0, std::numeric_limits<uint32_t>::max(), &max_peers},
@@ -346,6 +352,7 @@ absl::StatusOr<Config> LoadConfigFrom(EnvLookup env, void* ctx) {
            IntSetting{"max_tcp_connections_per_source", 0, std::numeric_limits<int32_t>::max(),
                       &max_tcp_per_source},
            IntSetting{"tcp_hello_timeout", 1, kMaxMillis, &c.tcp_hello_timeout_ms},
+           IntSetting{"dpdk_mtu", 0, 65535, &dpdk_mtu},
        }) {
     DRASYL_RAW(raw, s.flag);
     absl::StatusOr<int64_t> v = ParseInt(raw, s.min, s.max);
@@ -357,6 +364,11 @@ absl::StatusOr<Config> LoadConfigFrom(EnvLookup env, void* ctx) {
   c.workers = static_cast<int>(workers);
   c.max_tcp_connections = static_cast<int>(max_tcp);
   c.max_tcp_connections_per_source = static_cast<int>(max_tcp_per_source);
+  if (dpdk_mtu > 0 && dpdk_mtu < 1280) {
+    DRASYL_RAW(raw, "dpdk_mtu");
+    return InvalidValue(raw, "must be 0 (the port's MTU) or at least 1280 (IPv6's minimum)");
+  }
+  c.dpdk_mtu = static_cast<int>(dpdk_mtu);
   {
     DRASYL_RAW(raw, "prometheus_token");
     c.prometheus_token = raw.text;

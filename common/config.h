@@ -47,6 +47,7 @@ struct Config {
   // DPDK backend; an empty dpdk_eal selects kernel sockets.
   std::string dpdk_eal;
   std::vector<std::string> dpdk_addr;
+  int dpdk_mtu = 0;  // 0: each port's own
 };
 
 // Builds the configuration from the already parsed gflags (call after

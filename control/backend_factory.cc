@@ -95,6 +95,7 @@ absl::StatusOr<std::unique_ptr<Backend>> CreateDpdk(const Config& cfg, ControlPl
   o.control_wakeup = control.wakeup_fd();
   o.idle_sleep_us = FLAGS_dpdk_idle_sleep_us;
   o.tap_name = FLAGS_dpdk_tap;
+  o.mtu = cfg.dpdk_mtu;  // --dpdk_mtu (common/config.cc: it has its environment variables)
   return CreateDpdkBackend(o);
 }
 #endif

@@ -35,6 +35,13 @@ const char* DropReasonName(DropReason reason) {
     case DropReason::kBadChecksum: return "bad_checksum";
     case DropReason::kMalformedFrame: return "malformed_frame";
     case DropReason::kBadSource: return "bad_source";
+    case DropReason::kFragmentTableFull: return "fragment_table_full";
+    case DropReason::kFragmentTimeout: return "fragment_timeout";
+    case DropReason::kBadFragment: return "bad_fragment";
+    case DropReason::kBadFragmentSet: return "bad_fragment_set";
+    case DropReason::kFragmentAllocFailed: return "fragment_alloc_failed";
+    case DropReason::kTooBigToFragment: return "too_big_to_fragment";
+    case DropReason::kTruncatedFrame: return "truncated_frame";
     case DropReason::kCount: break;
   }
   return "unknown";

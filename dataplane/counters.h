@@ -56,6 +56,15 @@ enum class DropReason : uint8_t {
   // DPDK: a source no real sender has: group MAC, martian IP (0/8,
   // 127/8, multicast, ::, ::1) or UDP port 0.
   kBadSource,
+  // DPDK: IP fragments (dataplane/dpdk_fragments.h).
+  kFragmentTableFull,  // no room in the worker's reassembly table: the fragment is dropped
+  kFragmentTimeout,    // a datagram's fragments not complete in time: those held are dropped
+  kBadFragment,        // a malformed fragment (lengths, offset, header checksum, tiny)
+  kBadFragmentSet,     // fragments of one datagram that do not fit together (overlapping,
+                       // duplicate, more than the table holds): all of them dropped
+  kFragmentAllocFailed,  // no mbuf to copy a datagram into or to send it in fragments
+  kTooBigToFragment,     // a datagram that does not fit into the fragments one can send
+  kTruncatedFrame,       // shorter than its IP header says (net_af_packet: cut to its ring frame)
   kCount,
 };
 

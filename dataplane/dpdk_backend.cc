@@ -1,5 +1,6 @@
 #include "dataplane/dpdk_backend.h"
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_ether.h>
@@ -10,7 +11,9 @@
 #include <rte_prefetch.h>
 #include <rte_ring.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,6 +28,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "dataplane/dpdk_eal.h"
+#include "dataplane/dpdk_fragments.h"
 #include "dataplane/dpdk_packet.h"
 #include "dataplane/dpdk_tap.h"
 #include "glog/logging.h"
@@ -99,6 +103,13 @@ struct DpdkBackend::Worker {
   uint16_t txq = 0;               // its TX queue on every port
   std::vector<RxSource> rx;
   bool drains_egress = false;     // transmits the control thread's frames
+  std::unique_ptr<dpdk::Reassembler> reassembly;
+  // IPv4 / IPv6 identification of the datagrams it fragments: its own
+  // residue class, so that no two workers (or the control thread) reuse
+  // one at the same time.
+  uint32_t next_fragment_id = 0;
+  uint32_t fragment_id_stride = 1;
+  uint32_t NextFragmentId() { return next_fragment_id += fragment_id_stride; }
   bool launched = false;
   std::thread thread;
   // Frames to the super peer itself whose checksums were wrong, noted for
@@ -119,6 +130,15 @@ struct DpdkBackend::Worker {
 struct DpdkBackend::Impl {
   PacketConfig pcfg;
   rte_mempool* pool = nullptr;
+  // Mbufs of kLinearMbufDataRoom for reassembled datagrams and the control
+  // thread's oversized frames, while they are handled.
+  rte_mempool* linear_pool = nullptr;
+  // Per ethernet port id: its MTU (IP bytes of a frame; --dpdk_mtu or the
+  // port's), and the longest untagged frame that fits it.
+  uint16_t mtu[kMaxPorts] = {};
+  uint32_t max_untagged_frame[kMaxPorts] = {};
+  uint32_t control_fragment_id = 0;  // the control thread's, as Worker's
+  uint32_t fragment_id_stride = 1;
   rte_ring* egress = nullptr;  // control thread -> worker 0 (mbuf->port = destination)
   std::vector<uint16_t> eth_ports;
   // Every TAP: first eth_ports[i]'s own (index i), then those of the VLANs.
@@ -231,6 +251,126 @@ void ToKernel(const Impl& im, Worker& w, const RxSource& src, rte_mbuf** exc, si
   w.checksum_notes_published.store(n + 1, std::memory_order_release);
 }
 
+// Transmits n frames (any number) on one port.
+void TransmitToPort(rte_mbuf** pkts, size_t n, uint16_t port, uint16_t txq, WorkerCounters& ctr) {
+  uint16_t ports[kBurst];
+  std::fill(ports, ports + kBurst, port);
+  for (size_t done = 0; done < n; done += kBurst) {
+    TransmitGrouped(pkts + done, ports, std::min<size_t>(kBurst, n - done), txq, ctr);
+  }
+}
+
+// A frame (rewritten for its next hop on `port`) that exceeds the port's
+// MTU, or sits in a linear mbuf: out in fragments (or one copy), as the
+// sending host the super peer is for it. Takes m.
+void SendFitted(const Impl& im, Worker& w, rte_mbuf* m, uint16_t port, bool tagged) {
+  WorkerCounters& ctr = w.core->counters();
+  const size_t l2 = tagged ? dpdk::detail::kEthLen + dpdk::detail::kVlanLen : dpdk::detail::kEthLen;
+  dpdk::FinishChecksumsInSoftware(m, l2);
+  rte_mbuf* out[dpdk::kMaxOutFragments];
+  DropReason why;
+  const size_t n = dpdk::FragmentDatagram(rte_pktmbuf_mtod(m, const uint8_t*),
+                                          rte_pktmbuf_pkt_len(m), l2, im.mtu[port],
+                                          w.NextFragmentId(), im.pool, out, dpdk::kMaxOutFragments,
+                                          &why);
+  rte_pktmbuf_free(m);
+  if (n == 0) {
+    ctr.Drop(why);
+    return;
+  }
+  TransmitToPort(out, n, port, w.txq, ctr);
+}
+
+// A whole datagram in one mbuf that is not from the fast path (reassembled
+// and linearized, or an IPv6 atomic fragment without its header): parsed,
+// decided and sent as a frame of a burst would be, fragmented to fit the
+// MTU on the way out; UDP to another port goes to the kernel, fragmented
+// to the TAP's MTU (the port's). Takes m.
+void WholeDatagram(const Impl& im, Worker& w, const RxSource& src, rte_mbuf* m) {
+  WorkerCore& core = *w.core;
+  WorkerCounters& ctr = core.counters();
+  ParsedFrame parsed;
+  PacketView view;
+  DropReason why = DropReason::kMalformedFrame;
+  const dpdk::CommonFrame common(im.pcfg, src.port);
+  switch (dpdk::ParseFrame(m, im.pcfg, common, src.port, &parsed, &view, &why)) {
+    case FrameClass::kOurs:
+      break;
+    case FrameClass::kException: {
+      const bool tagged = dpdk::detail::Load16(rte_pktmbuf_mtod(m, const uint8_t*) + 12) ==
+                          dpdk::detail::kEthVlan;
+      dpdk::FinishChecksumsInSoftware(m, tagged ? 18 : 14);
+      rte_mbuf* out[dpdk::kMaxOutFragments];
+      const size_t n = dpdk::FragmentDatagram(
+          rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_pkt_len(m), tagged ? 18 : 14,
+          im.mtu[src.port], w.NextFragmentId(), im.pool, out, dpdk::kMaxOutFragments, &why);
+      for (size_t i = 0; i < n; ++i) {  // the tag the port stripped, for ToKernel
+        out[i]->ol_flags = m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED;
+        out[i]->vlan_tci = m->vlan_tci;
+      }
+      rte_pktmbuf_free(m);
+      if (n == 0) ctr.Drop(why);
+      for (size_t done = 0; done < n; done += kBurst) {
+        ToKernel(im, w, src, out + done, std::min<size_t>(kBurst, n - done));
+      }
+      return;
+    }
+    case FrameClass::kDrop:
+      ctr.Drop(why);
+      rte_pktmbuf_free(m);
+      return;
+  }
+  Decision dec;
+  core.Process(
+      &view, 1, MonotonicMillis(),
+      [&](size_t) {
+        const PeerPath from = dpdk::SourcePath(m, parsed, src.port);
+        if (from.transport == Transport::kNone) NoteBadChecksum(w, src.port, m, parsed);
+        return from;
+      },
+      [&](size_t, const PeerPath& from) { return dpdk::CameFrom(m, parsed, from); }, &dec);
+  if (dec.verdict == Verdict::kForward) {
+    const PeerPath& path = *dec.path;
+    if (im.is_eth[path.listener] && dpdk::RewriteForward(m, parsed, path, im.pcfg)) {
+      SendFitted(im, w, m, path.listener, path.vlan & dpdk::kVlanTagged);
+      return;
+    }
+    ctr.Drop(DropReason::kTxFailed);
+  }
+  rte_pktmbuf_free(m);
+}
+
+// Fragments of UDP datagrams to our addresses (ClassifyFragment), from
+// the exception path of a burst: into the worker's reassembly; each
+// datagram they complete goes on as a whole (WholeDatagram).
+void FromWireFragments(const Impl& im, Worker& w, const RxSource& src, rte_mbuf** frags,
+                       const dpdk::FragmentKind* kinds, size_t n) {
+  WorkerCounters& ctr = w.core->counters();
+  const uint64_t tsc = rte_rdtsc();
+  for (size_t i = 0; i < n; ++i) {
+    rte_mbuf* m = frags[i];
+    if (kinds[i] == dpdk::FragmentKind::kBad) {
+      ctr.Drop(DropReason::kBadFragment);
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    if (kinds[i] == dpdk::FragmentKind::kAtomic) {
+      dpdk::StripAtomicFragmentHeader(m);
+    } else {
+      rte_mbuf* whole = w.reassembly->Add(m, tsc, ctr);
+      if (whole == nullptr) continue;
+      DropReason why;
+      m = dpdk::Linearize(whole, im.linear_pool, &why);
+      if (m == nullptr) {
+        ctr.Drop(why);
+        continue;
+      }
+    }
+    WholeDatagram(im, w, src, m);
+  }
+  w.reassembly->FreeDropped();
+}
+
 // A burst from an ethernet port: relay what is ours, the rest to the TAP.
 void FromWire(const Impl& im, Worker& w, const RxSource& src, rte_mbuf** pkts, uint16_t n) {
   WorkerCore& core = *w.core;
@@ -242,7 +382,11 @@ void FromWire(const Impl& im, Worker& w, const RxSource& src, rte_mbuf** pkts, u
   rte_mbuf* exc[kBurst];
   rte_mbuf* fwd[kBurst];
   uint16_t fwd_port[kBurst];
-  size_t k = 0, e = 0;
+  rte_mbuf* frags[kBurst];
+  dpdk::FragmentKind frag_kinds[kBurst];
+  rte_mbuf* over[kBurst];
+  const PeerPath* over_path[kBurst];
+  size_t k = 0, e = 0, nf = 0, o = 0;
   uint64_t bytes = 0;
   const dpdk::CommonFrame common(im.pcfg, src.port);
   for (uint16_t i = 0; i < n && i < dpdk::kPrefetchAhead; ++i) dpdk::PrefetchFrame(pkts[i]);
@@ -255,11 +399,19 @@ void FromWire(const Impl& im, Worker& w, const RxSource& src, rte_mbuf** pkts, u
       case FrameClass::kOurs:
         ours[k++] = m;
         break;
-      case FrameClass::kException:
-        exc[e++] = m;
+      case FrameClass::kException: {
+        // IP fragments to us are ours to reassemble, not the kernel's.
+        const dpdk::FragmentKind fk = dpdk::ClassifyFragment(m, im.pcfg, src.port);
+        if (fk != dpdk::FragmentKind::kNone) {
+          frags[nf] = m;
+          frag_kinds[nf++] = fk;
+        } else {
+          exc[e++] = m;
+        }
         break;
+      }
       case FrameClass::kDrop:
-        ctr.Drop(reason);
+        ctr.Drop(dpdk::RefineDropReason(m, im.pcfg, src.port, reason));
         rte_pktmbuf_free(m);
         break;
     }
@@ -282,6 +434,14 @@ void FromWire(const Impl& im, Worker& w, const RxSource& src, rte_mbuf** pkts, u
       if (dec[i].verdict == Verdict::kForward) {
         const PeerPath& path = *dec[i].path;
         if (im.is_eth[path.listener] && dpdk::RewriteForward(ours[i], parsed[i], path, im.pcfg)) {
+          // Longer than the port's MTU allows (a tagged frame may be 4
+          // bytes longer): fragmented after the burst.
+          if (rte_pktmbuf_pkt_len(ours[i]) > im.max_untagged_frame[path.listener] &&
+              dpdk::IpBytes(ours[i], path.vlan & dpdk::kVlanTagged) > im.mtu[path.listener]) {
+            over[o] = ours[i];
+            over_path[o++] = &path;
+            continue;
+          }
           fwd[f] = ours[i];
           fwd_port[f++] = path.listener;
           continue;
@@ -292,9 +452,13 @@ void FromWire(const Impl& im, Worker& w, const RxSource& src, rte_mbuf** pkts, u
       rte_pktmbuf_free(ours[i]);
     }
     TransmitGrouped(fwd, fwd_port, f, w.txq, ctr);
+    for (size_t i = 0; i < o; ++i) {
+      SendFitted(im, w, over[i], over_path[i]->listener, over_path[i]->vlan & dpdk::kVlanTagged);
+    }
   }
 
   if (e > 0) ToKernel(im, w, src, exc, e);
+  if (nf > 0) FromWireFragments(im, w, src, frags, frag_kinds, nf);
   core.EndBurst();
 }
 
@@ -340,9 +504,14 @@ void RunWorker(const Impl& im, Worker& w) {
   uint32_t idle = 0;
   uint32_t nap_us = 0;
   uint32_t round = 0;
+  uint32_t expire_round = 0;
   bool saturated = false;
   while (!im.stop->load(std::memory_order_relaxed)) {
     bool busy = core.ApplyUpdates() > 0;
+    // Incomplete datagrams whose time is up: every so many rounds (under
+    // load a round is a burst; idle, a nap of at most idle_sleep_us).
+    constexpr uint32_t kExpireEvery = 256;
+    if (++expire_round % kExpireEvery == 0) w.reassembly->Expire(rte_rdtsc(), core.counters());
     // Polling a TAP costs a system call: under full load (the last burst
     // was full) only every kTapPollEvery rounds; exceptions are rare.
     const bool poll_taps = !saturated || (++round % kTapPollEvery) == 0;
@@ -424,6 +593,45 @@ absl::Status ConfigurePort(uint16_t port, uint16_t nb_rxq, uint16_t nb_txq, uint
   return absl::OkStatus();
 }
 
+// The MTU of the kernel interface with index if_index; 0 if unknown.
+int KernelMtu(uint32_t if_index) {
+  char name[IF_NAMESIZE];
+  if (if_index == 0 || if_indextoname(if_index, name) == nullptr) return 0;
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  ifreq ifr;
+  std::memset(&ifr, 0, sizeof(ifr));
+  std::memcpy(ifr.ifr_name, name, sizeof(ifr.ifr_name));
+  const int r = ::ioctl(fd, SIOCGIFMTU, &ifr);
+  ::close(fd);
+  return r == 0 ? ifr.ifr_mtu : 0;
+}
+
+// The MTU a port is run with: `wanted` (--dpdk_mtu) when given, else the
+// one of the kernel interface it is bound to (net_af_packet on a veth,
+// ...: DPDK itself says 1500 until told), else the port's.
+absl::StatusOr<uint16_t> PortMtu(uint16_t port, const rte_eth_dev_info& info, int wanted) {
+  int mtu = wanted;
+  const char* from = "--dpdk_mtu";
+  if (mtu <= 0) {
+    mtu = KernelMtu(info.if_index);
+    from = "its kernel interface";
+  }
+  if (mtu <= 0) {
+    uint16_t own = 0;
+    if (rte_eth_dev_get_mtu(port, &own) != 0 || own == 0) own = RTE_ETHER_MTU;
+    mtu = own;
+    from = "the port";
+  }
+  if (mtu < dpdk::kMinMtu || mtu > info.max_mtu || mtu < info.min_mtu) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "DPDK port %d (%s): MTU %d (from %s) is not usable: the backend needs %d (IPv6's "
+        "minimum) or more, the port takes %d to %d",
+        port, info.driver_name, mtu, from, dpdk::kMinMtu, info.min_mtu, info.max_mtu));
+  }
+  return static_cast<uint16_t>(mtu);
+}
+
 }  // namespace
 
 DpdkBackend::DpdkBackend() : impl_(std::make_unique<Impl>()) {}
@@ -440,6 +648,7 @@ DpdkBackend::~DpdkBackend() {
       rte_ring_free(impl_->egress);
       impl_->egress = nullptr;
     }
+    for (auto& w : workers_) w->reassembly.reset();  // DPDK memory: before the cleanup
     dpdk::CleanupEal();
   }
 }
@@ -526,6 +735,10 @@ absl::Status DpdkBackend::Init() {
     r = rte_eth_macaddr_get(port, &pcfg.port_mac[port]);
     if (r != 0) return PortError("MAC address", port, r);
     im.is_eth[port] = true;
+    absl::StatusOr<uint16_t> mtu = PortMtu(port, infos[i], opts_.mtu);
+    if (!mtu.ok()) return mtu.status();
+    im.mtu[port] = *mtu;
+    im.max_untagged_frame[port] = *mtu + uint32_t{RTE_ETHER_HDR_LEN};
   }
   for (const DpdkAddress& a : opts_.addresses) {
     if (a.port >= kMaxPorts || !im.is_eth[a.port]) {
@@ -619,7 +832,11 @@ absl::Status DpdkBackend::Init() {
 
   // RX queues: one per worker with RSS, else one per port. net_af_packet
   // spreads flows over its queue pairs in the kernel (PACKET_FANOUT_HASH)
-  // and must have all of them polled.
+  // and must have all of them polled. Each worker reassembles the IP
+  // fragments its queues get, so those of one datagram must meet: RSS
+  // hashes fragments (RTE_ETH_RSS_FRAG_IPV4/6, in RTE_ETH_RSS_IP) on their
+  // addresses only, as the kernel's flow hash behind net_af_packet's fanout
+  // does (and that fanout has the kernel reassemble IPv4 ones first).
   std::vector<uint16_t> nb_rxq(im.eth_ports.size(), 1);
   std::vector<uint64_t> rss_hf(im.eth_ports.size(), 0);
   for (size_t i = 0; i < im.eth_ports.size(); ++i) {
@@ -638,16 +855,40 @@ absl::Status DpdkBackend::Init() {
     mbufs += size_t{nb_rxq[i]} * kRxDesc + n_workers * kTxDesc;
   }
   mbufs += im.taps.size() * n_workers * 2 * size_t{kTapDesc};
+  // What reassembly may hold (a fragment flood must not starve RX), and
+  // one datagram's fragments in flight per sender.
+  mbufs += n_workers * size_t{dpdk::kFragmentMbufsPerWorker} +
+           (n_workers + 1) * dpdk::kMaxOutFragments;
   size_t pool_size = 1;
   while (pool_size < mbufs + 1) pool_size <<= 1;
   int socket = rte_eth_dev_socket_id(im.eth_ports[0]);
   if (socket < 0) socket = static_cast<int>(SOCKET_ID_ANY);
+  // Room for a frame of the largest MTU (and two tags) in one mbuf, and
+  // for a whole frame of net_af_packet's ring (framesz=: its RX needs it).
+  size_t data_room = std::max<size_t>(RTE_MBUF_DEFAULT_BUF_SIZE,
+                                      RTE_PKTMBUF_HEADROOM + dpdk::AfPacketFrameSize(opts_.eal_args));
+  for (uint16_t port : im.eth_ports) {
+    data_room = std::max<size_t>(data_room, RTE_PKTMBUF_HEADROOM + im.mtu[port] +
+                                                RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN);
+  }
+  data_room = std::min<size_t>(data_room, 0xffff);
   im.pool = dpdk::CreateMbufPool("drasyl_mbufs", static_cast<unsigned>(pool_size - 1), kMbufCache,
-                                 socket);
+                                 socket, static_cast<uint16_t>(data_room));
   if (im.pool == nullptr) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "cannot create the mbuf pool (", pool_size - 1, " mbufs): ", rte_strerror(rte_errno),
         "; give DPDK more memory (-m) or hugepages"));
+  }
+  // Two per worker (a datagram being handled, and slack) and a few for the
+  // control thread; no cache (the control thread has none).
+  size_t linear = 1;
+  while (linear < 2 * n_workers + 8 + 1) linear <<= 1;
+  im.linear_pool = dpdk::CreateMbufPool("drasyl_linear", static_cast<unsigned>(linear - 1), 0,
+                                        socket, dpdk::kLinearMbufDataRoom);
+  if (im.linear_pool == nullptr) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot create the pool for reassembled datagrams (", linear - 1,
+                     " mbufs of 64 KiB): ", rte_strerror(rte_errno)));
   }
   im.egress = rte_ring_create("drasyl_egress", kEgressRingSize, socket,
                               RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -669,13 +910,24 @@ absl::Status DpdkBackend::Init() {
         !s.ok()) {
       return s;
     }
+    // The MTU onto the port (net_af_packet: onto its interface) when the
+    // operator chose it; one read from the kernel is DPDK's news only.
+    uint16_t port_mtu = 0;
+    rte_eth_dev_get_mtu(port, &port_mtu);
+    if (port_mtu != im.mtu[port]) {
+      const int m = rte_eth_dev_set_mtu(port, im.mtu[port]);
+      if (m != 0 && opts_.mtu > 0) return PortError("setting --dpdk_mtu", port, m);
+      if (m != 0) {
+        LOG(WARNING) << "DPDK port " << port << ": cannot set its MTU to its interface's ("
+                     << im.mtu[port] << "): " << rte_strerror(-m);
+      }
+    }
     int r = rte_eth_dev_start(port);
     if (r < 0) return PortError("start", port, r);
     // Multicast for IPv6 neighbour discovery; our unicast MAC filter is in
     // software, so promiscuous mode is not needed.
     rte_eth_allmulticast_enable(port);
-    uint16_t mtu = 0;
-    rte_eth_dev_get_mtu(port, &mtu);
+    const uint16_t mtu = im.mtu[port];
     std::vector<std::string> tap_list;
     for (size_t t = 0; t < im.taps.size(); ++t) {
       const Impl::Tap& tap = im.taps[t];
@@ -696,8 +948,9 @@ absl::Status DpdkBackend::Init() {
           wanted[t].text.empty() ? "" : absl::StrCat(" ", absl::StrJoin(wanted[t].text, " "))));
     }
     LOG(INFO) << absl::StrFormat(
-        "DPDK port %d (%s, MAC %s): %d RX queue(s)%s, %d TX queue(s), TX offloads:%s%s; TAP(s) %s",
-        port, infos[i].driver_name, dpdk::MacToString(pcfg.port_mac[port]), nb_rxq[i],
+        "DPDK port %d (%s, MAC %s, MTU %d): %d RX queue(s)%s, %d TX queue(s), TX offloads:%s%s; "
+        "TAP(s) %s",
+        port, infos[i].driver_name, dpdk::MacToString(pcfg.port_mac[port]), mtu, nb_rxq[i],
         nb_rxq[i] > 1 ? (rss_hf[i] ? " with RSS" : " (kernel fanout)") : "", n_workers,
         (tx_off & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) ? " ipv4-cksum" : "",
         (tx_off & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) ? " udp-cksum" : (tx_off ? "" : " none"),
@@ -713,6 +966,13 @@ absl::Status DpdkBackend::Init() {
     worker->lcore = lcores.empty() ? LCORE_ID_ANY : lcores[w];
     worker->txq = static_cast<uint16_t>(w);
     worker->drains_egress = w == 0;
+    worker->reassembly = dpdk::Reassembler::Create(socket);
+    if (worker->reassembly == nullptr) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot create a fragment table: ", rte_strerror(rte_errno)));
+    }
+    worker->next_fragment_id = static_cast<uint32_t>(w);
+    worker->fragment_id_stride = static_cast<uint32_t>(n_workers + 1);
     for (const Impl::Tap& tap : im.taps) {
       // The kernel spreads what it sends over the TAP's queues: one each.
       worker->rx.push_back({tap.port, static_cast<uint16_t>(w), true, tap.eth, tap.vlan});
@@ -729,6 +989,8 @@ absl::Status DpdkBackend::Init() {
   for (auto& w : workers_) {
     where.push_back(w->lcore == LCORE_ID_ANY ? "thread" : absl::StrCat("lcore ", w->lcore));
   }
+  im.control_fragment_id = static_cast<uint32_t>(n_workers);
+  im.fragment_id_stride = static_cast<uint32_t>(n_workers + 1);
   LOG(INFO) << "DPDK: " << n_workers << " worker(s) on " << absl::StrJoin(where, ", ");
   im.accepting.store(true);
   return absl::OkStatus();
@@ -845,6 +1107,8 @@ bool DpdkBackend::SendFromControl(const PeerPath& path, const uint8_t* data, siz
   }
   // The control thread is not an EAL thread: the pool's per-lcore cache is
   // bypassed and its (multi-producer/consumer) ring used directly.
+  const size_t ip_bytes = (path.family == 4 ? 20 : 40) + 8 + len;
+  if (ip_bytes > im.mtu[path.listener]) return SendFragmentsFromControl(path, data, len);
   rte_mbuf* m = rte_pktmbuf_alloc(im.pool);
   if (m == nullptr) return false;
   if (!dpdk::BuildFrame(m, path, im.pcfg, data, len)) {
@@ -854,6 +1118,35 @@ bool DpdkBackend::SendFromControl(const PeerPath& path, const uint8_t* data, siz
   m->port = path.listener;
   if (rte_ring_sp_enqueue(im.egress, m) != 0) {
     rte_pktmbuf_free(m);
+    return false;
+  }
+  return true;
+}
+
+bool DpdkBackend::SendFragmentsFromControl(const PeerPath& path, const uint8_t* data, size_t len) {
+  Impl& im = *impl_;
+  // Built whole in a linear mbuf, then copied out in fragments (a TCP
+  // peer's message to a UDP peer, or the super peer's own, beyond the MTU).
+  rte_mbuf* whole = rte_pktmbuf_alloc(im.linear_pool);
+  if (whole == nullptr) return false;
+  if (!dpdk::BuildFrame(whole, path, im.pcfg, data, len)) {
+    rte_pktmbuf_free(whole);
+    return false;
+  }
+  rte_mbuf* out[dpdk::kMaxOutFragments];
+  DropReason why;
+  im.control_fragment_id += im.fragment_id_stride;
+  const size_t n = dpdk::FragmentDatagram(rte_pktmbuf_mtod(whole, const uint8_t*),
+                                          rte_pktmbuf_pkt_len(whole), whole->l2_len,
+                                          im.mtu[path.listener], im.control_fragment_id, im.pool,
+                                          out, dpdk::kMaxOutFragments, &why);
+  rte_pktmbuf_free(whole);
+  if (n == 0) return false;
+  for (size_t i = 0; i < n; ++i) out[i]->port = path.listener;
+  // All of them or none: a datagram without a fragment is lost anyway.
+  if (rte_ring_sp_enqueue_bulk(im.egress, reinterpret_cast<void**>(out),
+                               static_cast<unsigned>(n), nullptr) == 0) {
+    for (size_t i = 0; i < n; ++i) rte_pktmbuf_free(out[i]);
     return false;
   }
   return true;

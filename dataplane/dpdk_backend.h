@@ -63,6 +63,10 @@ struct DpdkBackendOptions {
   int idle_sleep_us = 100;
   // Pre-sizes every worker's table replica (0: grow on demand).
   size_t table_reserve = 0;
+  // MTU of every ethernet port, set on the port (--dpdk_mtu; 0: each
+  // port's own, for net_af_packet its interface's). Larger datagrams leave
+  // in fragments.
+  int mtu = 0;
 };
 
 // Parses "10.99.0.1/24" / "fd99::1/64", optionally with "@port<N>" and/or
@@ -99,6 +103,8 @@ class DpdkBackend : public Backend {
  private:
   DpdkBackend();
   absl::Status Init();
+  // SendFromControl for a datagram beyond the port's MTU.
+  bool SendFragmentsFromControl(const PeerPath& path, const uint8_t* data, size_t len);
 
   DpdkBackendOptions opts_;
   std::unique_ptr<Impl> impl_;

@@ -8,6 +8,7 @@
 #include <rte_mbuf_pool_ops.h>
 #include <rte_mempool.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <fstream>
@@ -156,6 +157,22 @@ bool EalInitialized() { return g_eal_state.load() == 1; }
 void CleanupEal() {
   int expected = 1;
   if (g_eal_state.compare_exchange_strong(expected, 2)) rte_eal_cleanup();
+}
+
+size_t AfPacketFrameSize(const std::string& eal_args) {
+  absl::StatusOr<std::vector<std::string>> args = SplitArgs(eal_args);
+  if (!args.ok()) return 0;
+  size_t largest = 0;
+  for (const std::string& a : *args) {
+    if (!absl::StrContains(a, "net_af_packet") && !absl::StrContains(a, "eth_af_packet")) continue;
+    for (absl::string_view kv : absl::StrSplit(a, ',')) {
+      size_t v = 0;
+      if (absl::ConsumePrefix(&kv, "framesz=") && absl::SimpleAtoi(kv, &v)) {
+        largest = std::max(largest, v);
+      }
+    }
+  }
+  return largest;
 }
 
 rte_mempool* CreateMbufPool(const char* name, unsigned n, unsigned cache, int socket,

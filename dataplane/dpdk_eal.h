@@ -55,6 +55,14 @@ bool EalInitialized();
 // rte_eal_cleanup (once; no DPDK call may follow).
 void CleanupEal();
 
+// The largest ring frame (framesz=) of the net_af_packet ports in the EAL
+// arguments; 0 if none sets one. That PMD receives into one mbuf per frame
+// and needs the data room; and as it joins a PACKET_FANOUT group with
+// PACKET_FANOUT_FLAG_DEFRAG, the kernel reassembles IPv4 fragments before
+// it: a datagram arrives whole, cut to the frame (framesz=8192,blocksz=8192
+// takes IPv4 datagrams up to 8 KiB; the default 2048 bytes, ~2 000).
+size_t AfPacketFrameSize(const std::string& eal_args);
+
 // A packet mbuf pool, data_room bytes per mbuf with the headroom (0:
 // RTE_MBUF_DEFAULT_BUF_SIZE). Without hugepages and with IOVA as VA, objects
 // may straddle 4 KiB pages (IOVA contiguity is VA contiguity then):

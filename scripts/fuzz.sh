@@ -18,8 +18,8 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 if [[ $# -gt 0 ]]; then
   TARGETS=("$@")
 else
-  TARGETS=(wire_parse_fuzz wire_disarm_fuzz dpdk_frame_fuzz text_input_fuzz tcp_stream_fuzz
-    control_plane_fuzz)
+  TARGETS=(wire_parse_fuzz wire_disarm_fuzz dpdk_frame_fuzz ip_reassembly_fuzz text_input_fuzz
+    tcp_stream_fuzz control_plane_fuzz)
 fi
 
 GEN=()

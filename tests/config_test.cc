@@ -73,6 +73,7 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_FALSE(c->verbose);
   EXPECT_EQ(c->dpdk_eal, "");
   EXPECT_TRUE(c->dpdk_addr.empty());
+  EXPECT_EQ(c->dpdk_mtu, 0);
 }
 
 class ConfigPrefixTest : public ConfigTest,
@@ -105,6 +106,7 @@ TEST_P(ConfigPrefixTest, ReadsEveryVariable) {
       {p + "TCP_HELLO_TIMEOUT", "250"},
       {p + "DPDK_EAL", "-l 0-3 -a 0000:01:00.0"},
       {p + "DPDK_ADDR", "192.0.2.1/24, 2001:db8::1/64"},
+      {p + "DPDK_MTU", "9000"},
   };
   absl::StatusOr<Config> c = Load();
   ASSERT_TRUE(c.ok()) << c.status();
@@ -132,6 +134,7 @@ TEST_P(ConfigPrefixTest, ReadsEveryVariable) {
   EXPECT_EQ(c->tcp_hello_timeout_ms, 250);
   EXPECT_EQ(c->dpdk_eal, "-l 0-3 -a 0000:01:00.0");
   EXPECT_EQ(c->dpdk_addr, (std::vector<std::string>{"192.0.2.1/24", "2001:db8::1/64"}));
+  EXPECT_EQ(c->dpdk_mtu, 9000);
 }
 
 TEST_P(ConfigPrefixTest, EmptyListenDisables) {
@@ -319,6 +322,7 @@ TEST_F(ConfigTest, InvalidFlagValuesNameTheFlag) {
       {"max_peers", "-1"},       {"udp4_listen", "garbage"}, {"udp6_listen", "1.2.3.4:1"},
       {"hello_timeout", "0"},    {"workers", "2000"},        {"min_pow_difficulty", "300"},
       {"send_unites", "-3"},     {"dpdk_addr", "10.0.0.1"},  {"identity_file", ""},
+      {"dpdk_mtu", "1279"},      {"dpdk_mtu", "65536"},      {"dpdk_mtu", "-1"},
   };
   for (const auto& [flag, value] : cases) {
     SCOPED_TRACE("--" + flag + "=" + value);
