@@ -47,6 +47,9 @@ RSS_SLACK_KB = 2048
 BALANCE_SLACK = 4096  # messages a worker may have counted as received but not yet decided
 PROBE_MIN_ANSWERED = 0.5
 RESTART_GRACE_S = 3.0  # after a restart the probe may still be registering
+# Identities the clients use: relay 0..199, probe 500..501, attacks from 1000
+# in 10 ranges of 2200 (16 + 4 honest nodes and 2000 of the attacker's).
+IDENTITIES_USED = 23000
 ATTACKS = ["forged", "garbage", "tcp-idle", "sybil", "replay"]
 
 
@@ -350,6 +353,14 @@ class Soak:
 
     def run(self):
         self.start_sp()
+        # One run first that generates every identity (and session key) the
+        # clients use: started together, each would generate its own.
+        entry, _ = self.loadgen("warmup", [
+            "--attack=none", "--attack_seconds=2", "--attack_fresh=0", "--attack_registered=1",
+            f"--attack_first_identity={IDENTITIES_USED}"], timeout=600)
+        if entry["rc"] != 0:
+            raise RuntimeError(f"the first drasyl-loadgen run failed (see {entry['log']})")
+        self.t0 = time.monotonic()
         kills = restart_times(self.args.minutes)
         threads = [threading.Thread(target=f, daemon=True)
                    for f in (self.relay_loop, self.attack_loop, self.probe_loop)]

@@ -44,6 +44,10 @@
 //
 // Progress goes to stderr once a second; --json prints one JSON object on
 // stdout at the end.
+//
+// --attack=forged|sybil|replay|garbage|tcp-idle|none runs an attack from an
+// address of its own instead, measuring what honest nodes get meanwhile
+// (bench/loadgen/attack.h).
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -1415,7 +1419,8 @@ int main(int argc, char** argv) {
       "drasyl-loadgen --url 'udp://127.0.0.1:22527?publicKey=<hex>&networkId=1' [flags]\n"
       "Plays --nodes simulated drasyl nodes against a super peer: registers them (HELLO/ACK),\n"
       "floods HELLOs, then relays APP traffic between node pairs and reports rates, loss,\n"
-      "reordering and latency (see bench/loadgen/README-sizing.md).\n"
+      "reordering and latency (README: Sizing your super peer); with --attack=KIND it\n"
+      "attacks the super peer from an address of its own instead (bench/loadgen/attack.h).\n"
       "This tool's own flags: --helpon=loadgen (plus --dpdk_eal).");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   FLAGS_logtostderr = true;
