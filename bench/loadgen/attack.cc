@@ -419,6 +419,7 @@ void SendCopies(int fd, const std::string& bytes, uint64_t copies) {
 
 struct ReplayCase {
   const char* name;
+  const char* transport;
   uint64_t attacker_acks = 0, to_victim = 0, to_attacker = 0, sent = 0;
 };
 
@@ -586,12 +587,37 @@ int RunAttack(const AttackTarget& target, const std::atomic<bool>* interrupted) 
     hello_acked(b);
     nodes.PollUntil(MonoNs() + 20'000'000, nullptr);
     const std::string newest = hello_acked(b);
-    auto run_case = [&](const char* name, const std::string& bytes) {
-      ReplayCase rc{name};
-      const uint64_t acks0 = nodes.watched_by_type[static_cast<int>(wire::MessageType::kAck)];
-      const uint64_t apps_att0 = nodes.watched_by_type[static_cast<int>(wire::MessageType::kApp)];
-      const uint64_t apps_b0 = nodes.node(b).apps;
-      SendCopies(*attack_fd, bytes, FLAGS_attack_replays);
+    // The attacker's TCP connection (when the super peer has TCP): a node
+    // object with B's identity, so that what reaches it is counted (the
+    // ACKs are decrypted with B's key, which a real attacker lacks).
+    std::optional<size_t> att_tcp;
+    if (sp_tcp) {
+      absl::StatusOr<size_t> a = nodes.Add(nodes.node(b).id, *attacker, true);
+      if (a.ok()) {
+        att_tcp = *a;
+        nodes.Open(*att_tcp);
+        const uint64_t deadline = MonoNs() + 2'000'000'000ull;
+        while (!nodes.node(*att_tcp).connected && MonoNs() < deadline) nodes.Poll(5, nullptr);
+        if (!nodes.node(*att_tcp).connected) att_tcp.reset();
+      }
+      if (!att_tcp) std::fprintf(stderr, "attack: replay: no TCP connection; UDP only\n");
+    }
+    auto run_case = [&](const char* name, const char* transport, const std::string& bytes) {
+      ReplayCase rc{name, transport};
+      const bool tcp = std::strcmp(transport, "tcp") == 0;
+      auto acks = [&] {
+        return tcp ? nodes.node(*att_tcp).acks
+                   : nodes.watched_by_type[static_cast<int>(wire::MessageType::kAck)];
+      };
+      auto apps = [&] {
+        return tcp ? nodes.node(*att_tcp).apps
+                   : nodes.watched_by_type[static_cast<int>(wire::MessageType::kApp)];
+      };
+      const uint64_t acks0 = acks(), apps_att0 = apps(), apps_b0 = nodes.node(b).apps;
+      for (uint64_t k = 0; k < FLAGS_attack_replays; ++k) {
+        if (tcp) nodes.SendRaw(*att_tcp, bytes);
+        else SendCopies(*attack_fd, bytes, 1);
+      }
       Bump(ac.sent, FLAGS_attack_replays);
       nodes.PollUntil(MonoNs() + 100'000'000, nullptr);  // the path change reaches the workers
       for (uint64_t k = 0; k < FLAGS_attack_replay_apps; ++k) {
@@ -600,23 +626,29 @@ int RunAttack(const AttackTarget& target, const std::atomic<bool>* interrupted) 
       }
       nodes.PollUntil(MonoNs() + 300'000'000, nullptr);
       rc.sent = FLAGS_attack_replay_apps;
-      rc.attacker_acks = nodes.watched_by_type[static_cast<int>(wire::MessageType::kAck)] - acks0;
-      rc.to_attacker = nodes.watched_by_type[static_cast<int>(wire::MessageType::kApp)] - apps_att0;
+      rc.attacker_acks = acks() - acks0;
+      rc.to_attacker = apps() - apps_att0;
       rc.to_victim = nodes.node(b).apps - apps_b0;
       std::fprintf(stderr,
-                   "attack: replay of the %s HELLO (%" PRIu64 " copies): attacker got %" PRIu64
-                   " ACKs; of %" PRIu64 " APPs to the victim %" PRIu64 " reached it, %" PRIu64
-                   " the attacker\n",
-                   name, FLAGS_attack_replays, rc.attacker_acks, rc.sent, rc.to_victim,
-                   rc.to_attacker);
+                   "attack: replay of the %s HELLO over %s (%" PRIu64 " copies): attacker got %"
+                   PRIu64 " ACKs; of %" PRIu64 " APPs to the victim %" PRIu64 " reached it, %"
+                   PRIu64 " the attacker\n",
+                   name, transport, FLAGS_attack_replays, rc.attacker_acks, rc.sent,
+                   rc.to_victim, rc.to_attacker);
       replay.push_back(rc);
+      // The victim moves on: a newer HELLO takes its path back.
+      hello_acked(b);
+      nodes.PollUntil(MonoNs() + 100'000'000, nullptr);
     };
-    run_case("newest", newest);
-    // The victim moves on (a newer HELLO takes its path back), then the
-    // attacker replays its oldest HELLO.
-    hello_acked(b);
-    nodes.PollUntil(MonoNs() + 100'000'000, nullptr);
-    run_case("older", oldest);
+    run_case("newest", "udp", newest);
+    // The oldest HELLO, after the victim sent newer ones.
+    run_case("older", "udp", oldest);
+    if (att_tcp) {
+      const std::string newest_now = hello_acked(b);
+      nodes.PollUntil(MonoNs() + 20'000'000, nullptr);
+      run_case("newest", "tcp", newest_now);
+      run_case("older", "tcp", oldest);
+    }
     ac.seconds_ns.store(1);
   } else {
     // ---- the attack, with the measurement
@@ -717,11 +749,10 @@ int RunAttack(const AttackTarget& target, const std::atomic<bool>* interrupted) 
   const std::optional<double> r50 = QuantileMs(rtt_ns, 0.5), r99 = QuantileMs(rtt_ns, 0.99);
   uint64_t rtt_lost = 0;
   for (uint64_t v : rtt_ns) rtt_lost += v == UINT64_MAX;
-  const uint64_t attacker_acks =
-      kind == Kind::kReplay ? nodes.watched_by_type[static_cast<int>(wire::MessageType::kAck)]
-                            : ac.rx_by_type[static_cast<int>(wire::MessageType::kAck)].load();
+  uint64_t attacker_acks = ac.rx_by_type[static_cast<int>(wire::MessageType::kAck)].load();
   uint64_t victim_to_victim = 0, victim_to_attacker = 0, victim_sent = 0;
   for (const ReplayCase& rc : replay) {
+    attacker_acks += rc.attacker_acks;
     victim_to_victim += rc.to_victim;
     victim_to_attacker += rc.to_attacker;
     victim_sent += rc.sent;
@@ -795,7 +826,8 @@ int RunAttack(const AttackTarget& target, const std::atomic<bool>* interrupted) 
                       ",\"victim_apps_to_attacker\":", victim_to_attacker, ",\"replay\":[");
       for (size_t i = 0; i < replay.size(); ++i) {
         const ReplayCase& rc = replay[i];
-        absl::StrAppend(&out, i ? "," : "", "{\"hello\":\"", rc.name, "\",\"copies\":",
+        absl::StrAppend(&out, i ? "," : "", "{\"hello\":\"", rc.name, "\",\"transport\":\"",
+                        rc.transport, "\",\"copies\":",
                         FLAGS_attack_replays, ",\"attacker_acks\":", rc.attacker_acks,
                         ",\"apps_sent\":", rc.sent, ",\"apps_to_victim\":", rc.to_victim,
                         ",\"apps_to_attacker\":", rc.to_attacker, "}");

@@ -197,6 +197,14 @@ std::string AttackNodes::SendHello(size_t i, uint64_t now_ns) {
   return std::string(reinterpret_cast<const char*>(msg), len);
 }
 
+void AttackNodes::SendRaw(size_t i, const std::string& bytes) {
+  SendBytes(i, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+}
+
+void AttackNodes::Open(size_t i) {
+  if (nodes_[i].tcp && nodes_[i].fd < 0) Connect(i, MonoNs());
+}
+
 void AttackNodes::SendApp(size_t from, size_t to) {
   const AttackNode& a = nodes_[from];
   wire::HeaderFields h;

@@ -66,6 +66,10 @@ class AttackNodes {
   // Sends a HELLO of node i now (a fresh one, newest time); returns its bytes
   // (for replay). TCP nodes that are not connected yet skip it.
   std::string SendHello(size_t i, uint64_t now_ns);
+  // Sends `bytes` as they are (TCP: framed), e.g. a captured HELLO.
+  void SendRaw(size_t i, const std::string& bytes);
+  // TCP: opens node i's connection now (Poll completes it).
+  void Open(size_t i);
   // Sends an APP from node `from` to node `to` (relayed by the super peer).
   void SendApp(size_t from, size_t to);
   // Sends what is due, then waits up to timeout_ms for arrivals and handles

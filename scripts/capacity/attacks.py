@@ -102,7 +102,8 @@ def markdown(rows):
     for r in rows:
         drops = ", ".join(f"{k} {fmt_int(v)}" for k, v in sorted(r["sp_drops"].items())) or "–"
         if r["attack"] == "replay":
-            md.append(f'| replay (newest and older HELLO) | – | {fmt_int(r["attacker_acks"])} | '
+            over = sorted({c.get("transport", "udp").upper() for c in (r.get("replay") or [])})
+            md.append(f'| replay (newest and older HELLO; {" and ".join(over) or "UDP"}) | – | {fmt_int(r["attacker_acks"])} | '
                       f'– | – | – | – | – | {drops} | '
                       f'{"yes" if r["goals_met"] else "no"}: {fmt_int(r.get("victim_apps_to_victim"))}'
                       f' of {fmt_int(r.get("victim_apps_sent"))} APPs reached the victim, '
