@@ -343,7 +343,8 @@ class Soak:
             start = self.now()
             entry, r = self.loadgen("probe", [
                 "--attack=none", "--attack_seconds=2", "--attack_fresh=0",
-                "--attack_registered=2", "--attack_first_identity=500"], timeout=40)
+                "--attack_registered=2", "--attack_first_identity=500",
+                "--attack_nodes_bind=127.102.0.0/16"], timeout=40)
             self.probes.append({"start": start, "end": self.now(), "rc": entry["rc"],
                                 "nodes": 2, "registered": r.get("registered_nodes", 0),
                                 "hellos": r.get("registered_hello_rtt_samples", 0),
