@@ -368,11 +368,18 @@ class Soak:
         for t in threads:
             t.start()
         end = self.args.minutes * 60
+        next_progress = 60.0
         while self.now() < end:
             if kills and self.now() >= kills[0]:
                 kills.pop(0)
                 self.kill_restart()
             self.sample()
+            if self.now() >= next_progress:
+                next_progress += 60
+                rss = self.samples[-1][2] if self.samples else 0
+                self.log(f"VmRSS {rss} KiB; {len(self.clients)} client runs, "
+                         f"{sum(c['rc'] != 0 for c in self.clients)} non-zero; "
+                         f"{self.balance_checks} balance checks, {len(self.balance_errors)} off")
             time.sleep(1)
         self.stop.set()
         self.log("stopping traffic")
