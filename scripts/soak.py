@@ -153,6 +153,19 @@ def check_alive(exits):
             for e in exits if not e["expected"]]
 
 
+def check_clients(clients):
+    """A client run that crashed (killed by a signal) or hung is an error; one
+    that exited non-zero is not (e.g. its nodes could not register during a
+    restart or under an attack the super peer does not withstand yet)."""
+    errors = []
+    for c in clients:
+        rc = c.get("rc")
+        if rc == "timeout" or (isinstance(rc, int) and rc < 0):
+            errors.append(f'{c["kind"]} run at {c["start"]}s: {"hung" if rc == "timeout" else f"killed by signal {-rc}"} '
+                          f'(see {c.get("log")})')
+    return errors
+
+
 def restart_times(minutes):
     """When to SIGKILL (seconds into the soak): half time for short runs,
     every 10 minutes for long ones."""
@@ -412,6 +425,7 @@ class Soak:
         relay = [c for c in self.clients if c["kind"] == "relay"]
         if not any(c.get("rc") == 0 and (c.get("summary") or {}).get("relayed_pps") for c in relay):
             errors.append("no relay run relayed anything")
+        errors += check_clients(self.clients)
         rtts = [p["rtt_p99_ms"] for p in self.probes if p.get("rtt_p99_ms") is not None]
         summary = {
             "minutes": self.args.minutes,

@@ -116,6 +116,15 @@ class AliveAndSchedule(unittest.TestCase):
         self.assertEqual(len(errors), 1)
         self.assertIn("-11", errors[0])
 
+    def test_crashed_or_hung_clients_fail_others_do_not(self):
+        clients = [{"kind": "relay", "start": 1, "rc": 0}, {"kind": "forged", "start": 2, "rc": 1},
+                   {"kind": "sybil", "start": 3, "rc": -11, "log": "x"},
+                   {"kind": "probe", "start": 4, "rc": "timeout"}]
+        errors = soak.check_clients(clients)
+        self.assertEqual(len(errors), 2)
+        self.assertIn("signal 11", errors[0])
+        self.assertIn("hung", errors[1])
+
     def test_restart_schedule(self):
         self.assertEqual(soak.restart_times(1), [30.0])
         self.assertEqual(soak.restart_times(30), [600.0, 1200.0])
