@@ -51,6 +51,26 @@ class ParseAndBalance(unittest.TestCase):
         self.assertEqual(soak.check_balance(soak.parse_metrics("drasyl_info 1\n"), 0), [])
 
 
+class Reregistration(unittest.TestCase):
+    def test_peers_gauge_is_parsed(self):
+        text = 'drasyl_peers{transport="udp"} 180\ndrasyl_peers{transport="tcp"} 3\n'
+        self.assertEqual(soak.parse_peers_udp(text), 180)
+        self.assertIsNone(soak.parse_peers_udp("drasyl_info 1\n"))
+
+    def test_nodes_back_after_a_restart_pass(self):
+        samples = [(29.0, 200), (31.0, 0), (32.0, 40), (34.0, 195)]
+        self.assertEqual(soak.check_reregistered(samples, [30.5], 100, 10), [])
+
+    def test_nodes_not_back_fail(self):
+        samples = [(31.0, 0), (35.0, 20), (39.0, 30), (45.0, 200)]
+        errors = soak.check_reregistered(samples, [30.5], 100, 10)
+        self.assertEqual(len(errors), 1)
+        self.assertIn("at most 30", errors[0])
+
+    def test_restart_without_samples_is_not_judged(self):
+        self.assertEqual(soak.check_reregistered([(10.0, 0)], [30.5], 100, 10), [])
+
+
 class Rss(unittest.TestCase):
     def series(self, pid, values, t0=0.0):
         return [(t0 + i, pid, v) for i, v in enumerate(values)]

@@ -54,6 +54,7 @@ DEFINE_uint64(attack_connections, 9000, "tcp-idle: connections to hold open (cap
                                         "RLIMIT_NOFILE, which is raised to its hard limit).");
 DEFINE_uint64(attack_replays, 3, "replay: copies of each captured HELLO the attacker sends.");
 DEFINE_uint64(attack_replay_apps, 20, "replay: APPs sent to the victim after each replay.");
+DEFINE_bool(attack_replay_tcp, true, "replay: also replay over TCP when the URL has a tcpPort.");
 
 DECLARE_string(identities);
 DECLARE_int32(difficulty);
@@ -314,7 +315,7 @@ int RunAttack(const AttackTarget& target, const std::atomic<bool>* interrupted) 
     // object with B's identity, so that what reaches it is counted (the
     // ACKs are decrypted with B's key, which a real attacker lacks).
     std::optional<size_t> att_tcp;
-    if (sp_tcp) {
+    if (sp_tcp && FLAGS_attack_replay_tcp) {
       absl::StatusOr<size_t> a = nodes.Add(nodes.node(b).id, *attacker, true);
       if (a.ok()) {
         att_tcp = *a;
