@@ -24,7 +24,8 @@
 # fresh nodes register and registered nodes' HELLOs are answered meanwhile
 # (scripts/capacity/attacks.py makes their rows and table).
 #
-# Writes DIR/capacity.json (one object per backend and configuration),
+# Writes DIR/capacity.json (one object per backend and configuration, and
+# one per attack, which has an "attack" key),
 # DIR/capacity.md (for operators), DIR/capacity.png (relayed Mpps and p99
 # latency against offered load, one curve per backend and worker count) and
 # DIR/logs/. Exits non-zero when a run fails or a report file is missing or
