@@ -1,10 +1,10 @@
-"""Unit tests of the soak's checks (scripts/soak.py): python3 -m unittest scripts/soak_test.py"""
+"""Unit tests of the soak's checks (scripts/soak_checks.py): python3 -m unittest scripts/soak_test.py"""
 import os
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import soak  # noqa: E402
+import soak_checks as soak  # noqa: E402
 
 METRICS = """\
 # HELP drasyl_rx_packets_total Datagrams/frames received.
