@@ -10,9 +10,9 @@
 # identity, and checks: no crash; RSS flat after warm-up (<= 1.10 x the
 # warm-up max + 2 MiB per process); per worker received = relayed + dropped
 # + handed to the control thread; a probe node's HELLOs answered throughout.
-# The logic is in scripts/soak.py, the checks and bounds in soak_checks.py (unit
-# tests: soak_test.py,
-# run first). Writes DIR/soak.json (default build/soak) and DIR/logs/.
+# The logic is in scripts/soak.py, the checks and bounds in soak_checks.py
+# (unit tests: soak_test.py, run first). Writes DIR/soak.json (default
+# build/soak) and DIR/logs/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MINUTES=1
