@@ -311,21 +311,7 @@ int RunAttack(const AttackTarget& target, const std::atomic<bool>* interrupted) 
     hello_acked(b);
     nodes.PollUntil(MonoNs() + 20'000'000, nullptr);
     const std::string newest = hello_acked(b);
-    // The attacker's TCP connection (when the super peer has TCP): a node
-    // object with B's identity, so that what reaches it is counted (the
-    // ACKs are decrypted with B's key, which a real attacker lacks).
     std::optional<size_t> att_tcp;
-    if (sp_tcp && FLAGS_attack_replay_tcp) {
-      absl::StatusOr<size_t> a = nodes.Add(nodes.node(b).id, *attacker, true);
-      if (a.ok()) {
-        att_tcp = *a;
-        nodes.Open(*att_tcp);
-        const uint64_t deadline = MonoNs() + 2'000'000'000ull;
-        while (!nodes.node(*att_tcp).connected && MonoNs() < deadline) nodes.Poll(5, nullptr);
-        if (!nodes.node(*att_tcp).connected) att_tcp.reset();
-      }
-      if (!att_tcp) std::fprintf(stderr, "attack: replay: no TCP connection; UDP only\n");
-    }
     auto run_case = [&](const char* name, const char* transport, const std::string& bytes) {
       ReplayCase rc{name, transport};
       const bool tcp = std::strcmp(transport, "tcp") == 0;
@@ -367,6 +353,22 @@ int RunAttack(const AttackTarget& target, const std::atomic<bool>* interrupted) 
     run_case("newest", "udp", newest);
     // The oldest HELLO, after the victim sent newer ones.
     run_case("older", "udp", oldest);
+    // The attacker's TCP connection (when the super peer has TCP), opened
+    // just before its replays (a super peer may give a connection only a
+    // short time to present a HELLO): a node object with B's identity, so
+    // that what reaches it is counted (the ACKs are decrypted with B's key,
+    // which a real attacker lacks).
+    if (sp_tcp && FLAGS_attack_replay_tcp) {
+      absl::StatusOr<size_t> a = nodes.Add(nodes.node(b).id, *attacker, true);
+      if (a.ok()) {
+        att_tcp = *a;
+        nodes.Open(*att_tcp);
+        const uint64_t deadline = MonoNs() + 2'000'000'000ull;
+        while (!nodes.node(*att_tcp).connected && MonoNs() < deadline) nodes.Poll(5, nullptr);
+        if (!nodes.node(*att_tcp).connected) att_tcp.reset();
+      }
+      if (!att_tcp) std::fprintf(stderr, "attack: replay: no TCP connection; UDP only\n");
+    }
     if (att_tcp) {
       const std::string newest_now = hello_acked(b);
       nodes.PollUntil(MonoNs() + 20'000'000, nullptr);
