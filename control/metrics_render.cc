@@ -98,6 +98,23 @@ std::string RenderPrometheus(const ControlCounters& c,
            absl::StrFormat("reason=\"%s\"", DropReasonName(static_cast<DropReason>(r))), sum);
   }
 
+  // The same per worker (and the control thread), so that per worker
+  // received = relayed + dropped + handed to the control thread can be
+  // checked (tx_failed drops are relayed messages whose send failed: they
+  // are also in drasyl_relayed_packets_total).
+  Header(&out, "drasyl_worker_drops_total", "counter", "Dropped messages by worker and reason.");
+  for (size_t r = 0; r < static_cast<size_t>(DropReason::kCount); ++r) {
+    const char* reason = DropReasonName(static_cast<DropReason>(r));
+    for (size_t w = 0; w < workers.size(); ++w) {
+      Sample(&out, "drasyl_worker_drops_total",
+             absl::StrFormat("worker=\"%d\",reason=\"%s\"", w, reason),
+             CounterGet(workers[w]->drops[r]));
+    }
+    Sample(&out, "drasyl_worker_drops_total",
+           absl::StrFormat("worker=\"control\",reason=\"%s\"", reason),
+           CounterGet(c.plane.drops[r]));
+  }
+
   Header(&out, "drasyl_tcp_connections", "gauge", "Open TCP fallback connections.");
   Sample(&out, "drasyl_tcp_connections", "", CounterGet(c.tcp_connections));
   Header(&out, "drasyl_peers_limit", "gauge", "MAX_PEERS (0: no limit).");

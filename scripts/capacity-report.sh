@@ -16,7 +16,16 @@
 # probe, a ladder of fractions of what it offered or, when it lost messages,
 # of what the super peer relayed under it, then bisection).
 #
-# Writes DIR/capacity.json (one object per backend and configuration),
+# The capacity rows turn the per-source limits off (MAX_PEERS_PER_SOURCE,
+# CONTROL_RATE_PER_SOURCE, MAX_TCP_CONNECTIONS_PER_SOURCE = 0): the generator
+# plays many nodes from a few addresses. The attack rows keep every default
+# (MIN_POW_DIFFICULTY = the identities' difficulty, TCP on 127.0.0.1) and
+# measure, for each attack from one address (bench/loadgen/attack.h), how
+# fresh nodes register and registered nodes' HELLOs are answered meanwhile
+# (scripts/capacity/attacks.py makes their rows and table).
+#
+# Writes DIR/capacity.json (one object per backend and configuration, and
+# one per attack, which has an "attack" key),
 # DIR/capacity.md (for operators), DIR/capacity.png (relayed Mpps and p99
 # latency against offered load, one curve per backend and worker count) and
 # DIR/logs/. Exits non-zero when a run fails or a report file is missing or
@@ -39,6 +48,10 @@
 #                        are control-plane work the generator cannot answer)
 #   --backends "socket dpdk"  backends to try (default both)
 #   --no-dpdk            same as --backends socket
+#   --attacks "forged ..."  attack rows (default: none forged sybil garbage
+#                        tcp-idle replay; "" skips them): one super peer with
+#                        default limits each, drasyl-loadgen --attack=KIND
+#   --attack-seconds S   duration of each attack (default 3 with --quick, else 10)
 #
 # The DPDK backend runs when both binaries have DPDK, we are root and
 # /dev/net/tun exists: the super peer gets a net_memif server port (plus the
@@ -65,6 +78,8 @@ DURATION=""
 SEND_UNITES=-1
 TRY_DPDK=1
 TRY_SOCKET=1
+ATTACKS="none forged sybil garbage tcp-idle replay"
+ATTACK_SECONDS=""
 while (($#)); do
   case "$1" in
     --quick) QUICK=1 ;;
@@ -87,6 +102,10 @@ while (($#)); do
     --send-unites) SEND_UNITES=$2; shift ;;
     --send-unites=*) SEND_UNITES=${1#*=} ;;
     --no-dpdk) TRY_DPDK=0 ;;
+    --attacks) ATTACKS=$2; shift ;;
+    --attacks=*) ATTACKS=${1#*=} ;;
+    --attack-seconds) ATTACK_SECONDS=$2; shift ;;
+    --attack-seconds=*) ATTACK_SECONDS=${1#*=} ;;
     --backends|--backends=*)
       if [[ $1 == --backends ]]; then list=$2; shift; else list=${1#*=}; fi
       TRY_SOCKET=0; TRY_DPDK=0
@@ -105,10 +124,10 @@ done
 
 if ((QUICK)); then
   : "${WORKERS:=1 2}" "${PEERS:=1000 20000}" "${PAYLOADS:=64 1024}" "${DURATION:=1}"
-  REFINE=2; FLOOD_MS=1000
+  REFINE=2; FLOOD_MS=1000; : "${ATTACK_SECONDS:=3}"
 else
   : "${WORKERS:=1 2}" "${PEERS:=1000 10000 100000 1000000}" "${PAYLOADS:=64 512 1400}" "${DURATION:=3}"
-  REFINE=3; FLOOD_MS=3000
+  REFINE=3; FLOOD_MS=3000; : "${ATTACK_SECONDS:=10}"
 fi
 CACHE=${DRASYL_LOADGEN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/drasyl-loadgen}
 mkdir -p "$CACHE" "$OUT/logs"
@@ -117,7 +136,7 @@ OUT=$(cd "$OUT" && pwd)
 SP_IDENTITY="$CACHE/super-peer-d$DIFFICULTY.identity"
 RUNS="$OUT/logs/runs.jsonl"
 : >"$RUNS"
-rm -f "$OUT/capacity.json" "$OUT/capacity.md" "$OUT/capacity.png"
+rm -f "$OUT/capacity.json" "$OUT/capacity.md" "$OUT/capacity.png" "$OUT"/logs/attack-*
 
 log() { echo "capacity-report: $*" >&2; }
 fail() {
@@ -126,6 +145,8 @@ fail() {
 }
 command -v python3 >/dev/null || fail "python3 is missing (scripts/setup.sh installs it)"
 command -v gnuplot >/dev/null || fail "gnuplot is missing (scripts/setup.sh installs gnuplot-nox)"
+python3 -m unittest -q scripts/capacity/attacks_test.py 2>"$OUT/logs/attacks_test.log" ||
+  fail "scripts/capacity/attacks_test.py: $(tail -3 "$OUT/logs/attacks_test.log")"
 
 # --- binaries
 # shellcheck source=scripts/lib.sh
@@ -167,21 +188,27 @@ cleanup() {
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
-# start_sp TAG BACKEND WORKERS HELLO_TIMEOUT_MS: sets SP_PID, SP_URL, SP_METRICS;
-# returns 1 (with SP_ERROR) when the super peer does not come up with BACKEND.
+# start_sp TAG BACKEND WORKERS HELLO_TIMEOUT_MS [attack]: sets SP_PID, SP_URL,
+# SP_METRICS; returns 1 (with SP_ERROR) when the super peer does not come up
+# with BACKEND. "attack": default limits and a TCP listener (HELLO_TIMEOUT_MS
+# is ignored); else the capacity settings (no table limit, no per-source ones).
 start_sp() {
-  local tag=$1 backend=$2 workers=$3 hello_timeout=$4
+  local tag=$1 backend=$2 workers=$3 hello_timeout=$4 mode=${5:-capacity}
   local -a env_extra=(DRASYL_UDP4_LISTEN=127.0.0.1:0)
+  local -a env_mode=(DRASYL_TCP4_LISTEN= DRASYL_MAX_PEERS=0 DRASYL_HELLO_TIMEOUT="$hello_timeout"
+                     DRASYL_MAX_PEERS_PER_SOURCE=0 DRASYL_CONTROL_RATE_PER_SOURCE=0
+                     DRASYL_MAX_TCP_CONNECTIONS_PER_SOURCE=0)
+  [[ $mode == attack ]] && env_mode=(DRASYL_TCP4_LISTEN=127.0.0.1:0)
   if [[ $backend == dpdk ]]; then
     rm -f "$MEMIF_SOCK"
     env_extra=(DRASYL_UDP4_LISTEN=$DPDK_SP_ADDR:22527 DRASYL_DPDK_ADDR=$DPDK_SP_ADDR/24
                "DRASYL_DPDK_EAL=--no-pci -l 0-$workers --vdev=net_memif0,role=server,socket=$MEMIF_SOCK")
   fi
   env DRASYL_IDENTITY_FILE="$SP_IDENTITY" "${env_extra[@]}" \
-  DRASYL_UDP6_LISTEN= DRASYL_TCP4_LISTEN= DRASYL_TCP6_LISTEN= \
+  DRASYL_UDP6_LISTEN= DRASYL_TCP6_LISTEN= "${env_mode[@]}" \
   DRASYL_PROMETHEUS_LISTEN=127.0.0.1:0 DRASYL_MIN_POW_DIFFICULTY="$DIFFICULTY" \
-  DRASYL_PEERS_PRINT_INTERVAL=0 DRASYL_MAX_PEERS=0 DRASYL_WORKERS="$workers" \
-  DRASYL_SEND_UNITES="$SEND_UNITES" DRASYL_HELLO_TIMEOUT="$hello_timeout" RUST_LOG=info \
+  DRASYL_PEERS_PRINT_INTERVAL=0 DRASYL_WORKERS="$workers" \
+  DRASYL_SEND_UNITES="$SEND_UNITES" RUST_LOG=info \
     "$SP_BIN" >"$OUT/logs/sp-$tag.out" 2>"$OUT/logs/sp-$tag.err" &
   SP_PID=$!
   SP_URL=""
@@ -327,6 +354,27 @@ EOF
       stop_sp
     done
   done
+done
+# --- attack rows: one super peer with default limits per attack
+attack_workers=$max_workers
+if ((TRY_SOCKET == 0)); then ATTACKS=""; fi
+for kind in $ATTACKS; do
+  tag="attack-$kind"
+  start_sp "$tag" socket "$attack_workers" 0 attack || fail "$SP_ERROR (see $OUT/logs/sp-$tag.err)"
+  log "run $tag: drasyl-loadgen --attack=$kind for ${ATTACK_SECONDS}s, $attack_workers worker(s)"
+  rc=0
+  "$LG_BIN" --url "$SP_URL" --attack="$kind" --attack_seconds="$ATTACK_SECONDS" \
+    --identities="$IDENTITIES" --difficulty="$DIFFICULTY" --json \
+    >"$OUT/logs/$tag.json" 2>"$OUT/logs/$tag.log" || rc=$?
+  grep -E '^attack: [a-z-]+:|^attack: (fresh|registered nodes|replay of)' "$OUT/logs/$tag.log" |
+    sed 's/^/    /' >&2 || true
+  if ((rc != 0)) || ! [[ -s $OUT/logs/$tag.json ]]; then
+    log "run $tag FAILED (exit $rc), see $OUT/logs/$tag.log"
+    tail -5 "$OUT/logs/$tag.log" | sed 's/^/    /' >&2
+    failures=$((failures + 1))
+  fi
+  scrape_metrics >"$OUT/logs/$tag.metrics.json"
+  stop_sp
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -507,6 +555,8 @@ with open(os.path.join(out, "capacity.md"), "w") as f:
     f.write("\n".join(md) + "\n")
 EOF
 
+python3 scripts/capacity/attacks.py collect "$OUT" || fail "could not add the attack rows"
+
 # --- capacity.png
 if [[ -s $OUT/logs/curves.txt ]]; then
   TERM_LINE="set terminal pngcairo size 1000,800 font ',10'"
@@ -550,6 +600,7 @@ if rows is not None:
     if not isinstance(rows, list) or not rows:
         errors.append("capacity.json: expected a non-empty array")
     else:
+        rows = [r for r in rows if "attack" not in r]  # (checked by attacks.py)
         for i, r in enumerate(rows):
             for k, t in need.items():
                 if k not in r:
@@ -577,10 +628,11 @@ for e in errors:
     print(f"capacity-report: {e}", file=sys.stderr)
 sys.exit(1 if errors else 0)
 EOF
+python3 scripts/capacity/attacks.py check "$OUT" "$ATTACKS" || fail "the attack rows are incomplete"
 
 elapsed=$(($(date +%s) - START_TIME))
 if ((failures)); then
   fail "$failures run(s) failed; report written to $OUT in ${elapsed}s"
 fi
-rows=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))))" "$OUT/capacity.json")
-echo "capacity-report: OK: $rows configuration(s) in ${elapsed}s -> $OUT/capacity.json, capacity.md, capacity.png"
+rows=$(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(sum('attack' not in x for x in r), 'configuration(s),', sum('attack' in x for x in r), 'attack row(s)')" "$OUT/capacity.json")
+echo "capacity-report: OK: $rows in ${elapsed}s -> $OUT/capacity.json, capacity.md, capacity.png"

@@ -2,7 +2,8 @@
 # Sets up, builds and runs the whole test suite: unit and integration tests
 # (ctest), each fuzz target for a bounded time (FUZZ_SECONDS, default 20), and
 # the quick capacity report (self-checking, so the operator report never rots),
-# the Debian package and alert rules (scripts/package-test.sh)
+# the Debian package and alert rules (scripts/package-test.sh), one minute of
+# the soak test (scripts/soak.sh)
 # and one run of scripts/socket-relay-remote.sh (root: its namespace setup).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,7 @@ ctest --test-dir build --output-on-failure --timeout 600 -j"$(nproc)" | tee "$lo
 FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/fuzz.sh
 scripts/capacity-report.sh --quick --out build/capacity-report
 scripts/package-test.sh
+scripts/soak.sh --minutes 1 --out build/soak
 if [[ $(id -u) == 0 ]]; then
   remote=$(scripts/socket-relay-remote.sh -- \
     '--benchmark_filter=workers:1/payload:1024/gso:1/gro:1/sink_gro:0/' 2>&1) ||

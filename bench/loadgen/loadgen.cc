@@ -44,6 +44,10 @@
 //
 // Progress goes to stderr once a second; --json prints one JSON object on
 // stdout at the end.
+//
+// --attack=forged|sybil|replay|garbage|tcp-idle|none runs an attack from an
+// address of its own instead, measuring what honest nodes get meanwhile
+// (bench/loadgen/attack.h).
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -59,6 +63,7 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -68,10 +73,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "bench/loadgen/attack.h"
 #include "bench/loadgen/csum.h"
 #include "bench/loadgen/histogram.h"
 #include "bench/loadgen/identity_cache.h"
 #include "bench/loadgen/packet_io.h"
+#include "bench/loadgen/rng.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/hex.h"
@@ -156,38 +163,6 @@ std::atomic<bool> g_interrupted{false};
 
 // ---------------------------------------------------------------- utilities
 
-struct Rng {  // xoshiro256**
-  uint64_t s[4];
-  explicit Rng(uint64_t seed) {
-    for (auto& v : s) {  // splitmix64
-      seed += 0x9e3779b97f4a7c15ull;
-      uint64_t z = seed;
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-      v = z ^ (z >> 31);
-    }
-  }
-  static uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  uint64_t Next() {
-    const uint64_t r = Rotl(s[1] * 5, 7) * 9;
-    const uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = Rotl(s[3], 45);
-    return r;
-  }
-  uint64_t Below(uint64_t n) { return static_cast<uint64_t>((static_cast<__uint128_t>(Next()) * n) >> 64); }
-  void Fill(uint8_t* out, size_t n) {
-    for (size_t i = 0; i < n; i += 8) {
-      uint64_t v = Next();
-      std::memcpy(out + i, &v, std::min<size_t>(8, n - i));
-    }
-  }
-};
-
 void Add(std::atomic<uint64_t>& c, uint64_t n = 1) {
   c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
@@ -229,6 +204,7 @@ struct Url {
   SocketAddress addr;
   PublicKey pk{};
   int32_t network_id = 1;
+  std::optional<uint16_t> tcp_port;  // the TCP fallback's port (--attack=tcp-idle)
 };
 
 absl::StatusOr<Url> ParseUrl(const std::string& text) {
@@ -252,6 +228,12 @@ absl::StatusOr<Url> ParseUrl(const std::string& text) {
           return absl::InvalidArgumentError("--url publicKey must be 64 hex digits");
         }
         have_pk = true;
+      } else if (key == "tcpPort") {
+        uint32_t port = 0;
+        if (!absl::SimpleAtoi(value, &port) || port == 0 || port > 65535) {
+          return absl::InvalidArgumentError("--url tcpPort must be a port number");
+        }
+        url.tcp_port = static_cast<uint16_t>(port);
       } else if (key == "networkId") {
         if (!absl::SimpleAtoi(value, &url.network_id)) {
           return absl::InvalidArgumentError("--url networkId must be a 32-bit integer");
@@ -1089,6 +1071,14 @@ int Run() {
     std::fprintf(stderr, "drasyl-loadgen: %s\n", std::string(url.status().message()).c_str());
     return 2;
   }
+  if (AttackRequested()) {
+    AttackTarget target;
+    target.udp = url->addr;
+    target.tcp_port = url->tcp_port;
+    target.pk = url->pk;
+    target.network_id = url->network_id;
+    return RunAttack(target, &g_interrupted);
+  }
   const size_t n = FLAGS_nodes;
   if (n < 2) {
     std::fprintf(stderr, "drasyl-loadgen: --nodes must be at least 2\n");
@@ -1429,7 +1419,8 @@ int main(int argc, char** argv) {
       "drasyl-loadgen --url 'udp://127.0.0.1:22527?publicKey=<hex>&networkId=1' [flags]\n"
       "Plays --nodes simulated drasyl nodes against a super peer: registers them (HELLO/ACK),\n"
       "floods HELLOs, then relays APP traffic between node pairs and reports rates, loss,\n"
-      "reordering and latency (see bench/loadgen/README-sizing.md).\n"
+      "reordering and latency (README: Sizing your super peer); with --attack=KIND it\n"
+      "attacks the super peer from an address of its own instead (bench/loadgen/attack.h).\n"
       "This tool's own flags: --helpon=loadgen (plus --dpdk_eal).");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   FLAGS_logtostderr = true;
