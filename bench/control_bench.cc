@@ -16,7 +16,7 @@
 #include "common/session_keys.h"
 #include "common/wire.h"
 #include "control/control_plane.h"
-#include "dataplane/socket_backend.h"
+#include "dataplane/socket/socket_backend.h"
 
 namespace drasyl {
 namespace {

@@ -4,7 +4,7 @@
 // 1 500-byte links, ns per message, 1 000 registered peers.
 // frag:1 as they really come: two fragments each (the sender's kernel
 // splits them), reassembled (librte_ip_frag), linearized, decided,
-// rewritten and sent as two fragments again (dataplane/dpdk_fragments.h,
+// rewritten and sent as two fragments again (dataplane/dpdk/dpdk_fragments.h,
 // as dpdk_backend.cc's fragment path does; not RX, not TX). frag:0 the
 // same messages unfragmented on a link that carries them whole, through
 // the relay fast path (as bench/dpdk_relay_bench.cc's RelayBurst): what
@@ -33,9 +33,9 @@
 #include "bench/bench_keys.h"
 #include "common/clock.h"
 #include "common/wire.h"
-#include "dataplane/dpdk_eal.h"
-#include "dataplane/dpdk_fragments.h"
-#include "dataplane/dpdk_packet.h"
+#include "dataplane/dpdk/dpdk_eal.h"
+#include "dataplane/dpdk/dpdk_fragments.h"
+#include "dataplane/dpdk/dpdk_packet.h"
 #include "dataplane/worker_core.h"
 
 namespace drasyl {

@@ -27,8 +27,8 @@
 #include "common/clock.h"
 #include "bench/bench_keys.h"
 #include "common/wire.h"
-#include "dataplane/dpdk_eal.h"
-#include "dataplane/dpdk_packet.h"
+#include "dataplane/dpdk/dpdk_eal.h"
+#include "dataplane/dpdk/dpdk_packet.h"
 #include "dataplane/worker_core.h"
 
 namespace drasyl {

@@ -41,8 +41,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/wire.h"
-#include "dataplane/socket_backend.h"
-#include "dataplane/udp_segment.h"
+#include "dataplane/socket/socket_backend.h"
+#include "dataplane/socket/udp_segment.h"
 
 namespace drasyl {
 namespace {

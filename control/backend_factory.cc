@@ -5,11 +5,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "control/banner.h"
-#include "dataplane/socket_backend.h"
+#include "dataplane/socket/socket_backend.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 #ifdef DRASYL_HAVE_DPDK
-#include "dataplane/dpdk_backend.h"
+#include "dataplane/dpdk/dpdk_backend.h"
 #endif
 
 DEFINE_int32(dpdk_idle_sleep_us, 100,

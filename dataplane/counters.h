@@ -56,7 +56,7 @@ enum class DropReason : uint8_t {
   // DPDK: a source no real sender has: group MAC, martian IP (0/8,
   // 127/8, multicast, ::, ::1) or UDP port 0.
   kBadSource,
-  // DPDK: IP fragments (dataplane/dpdk_fragments.h).
+  // DPDK: IP fragments (dataplane/dpdk/dpdk_fragments.h).
   kFragmentTableFull,  // no room in the worker's reassembly table: the fragment is dropped
   kFragmentTimeout,    // a datagram's fragments not complete in time: those held are dropped
   kBadFragment,        // a malformed fragment (lengths, offset, header checksum, tiny)

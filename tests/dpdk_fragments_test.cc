@@ -1,4 +1,4 @@
-// IP fragments on the DPDK path (dataplane/dpdk_fragments.h) on real mbufs
+// IP fragments on the DPDK path (dataplane/dpdk/dpdk_fragments.h) on real mbufs
 // of a real mempool, without a device: what FragmentDatagram makes, that
 // the per-worker reassembly puts it back together in any order, what
 // ClassifyFragment takes, and that every drop is counted under its reason
@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "dataplane/counters.h"
-#include "dataplane/dpdk_eal.h"
-#include "dataplane/dpdk_fragments.h"
-#include "dataplane/dpdk_packet.h"
+#include "dataplane/dpdk/dpdk_eal.h"
+#include "dataplane/dpdk/dpdk_fragments.h"
+#include "dataplane/dpdk/dpdk_packet.h"
 
 namespace drasyl::dpdk {
 namespace {

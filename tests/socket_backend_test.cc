@@ -1,6 +1,6 @@
 // The socket backend's receive burst sizing (NextRxBurst); the backend
 // itself is exercised end to end in super_peer_test.cc.
-#include "dataplane/socket_backend.h"
+#include "dataplane/socket/socket_backend.h"
 
 #include "gtest/gtest.h"
 

@@ -23,7 +23,7 @@
 #include "common/hex.h"
 #include "common/identity.h"
 #include "common/wire.h"
-#include "dataplane/udp_segment.h"
+#include "dataplane/socket/udp_segment.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/integration_helpers.h"

@@ -1,7 +1,7 @@
 // UdpTxBatch over real loopback sockets: whatever the grouping into GSO
 // messages, every receiver gets exactly the datagrams queued for it, in order
 // and with their boundaries.
-#include "dataplane/udp_tx_batch.h"
+#include "dataplane/socket/udp_tx_batch.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>

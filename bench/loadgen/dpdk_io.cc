@@ -45,8 +45,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "bench/loadgen/csum.h"
-#include "dataplane/dpdk_eal.h"
-#include "dataplane/dpdk_packet.h"
+#include "dataplane/dpdk/dpdk_eal.h"
+#include "dataplane/dpdk/dpdk_packet.h"
 #endif
 
 namespace drasyl::loadgen {

@@ -1,4 +1,4 @@
-// libFuzzer target: the DPDK backend's frame handling (dataplane/dpdk_packet.h)
+// libFuzzer target: the DPDK backend's frame handling (dataplane/dpdk/dpdk_packet.h)
 // on arbitrary frames, the parser every byte from the wire meets first.
 //
 // Input: 4 control bytes (RX offload flags, the port's TX offloads, the
@@ -34,7 +34,7 @@
 #include <vector>
 
 #include "common/wire.h"
-#include "dataplane/dpdk_packet.h"
+#include "dataplane/dpdk/dpdk_packet.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

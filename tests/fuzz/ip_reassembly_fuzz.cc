@@ -1,5 +1,5 @@
 // libFuzzer target: the DPDK backend's IP reassembly input
-// (dataplane/dpdk_fragments.h): ClassifyFragment, the per-worker
+// (dataplane/dpdk/dpdk_fragments.h): ClassifyFragment, the per-worker
 // Reassembler (librte_ip_frag), Linearize and FragmentDatagram, fed
 // sequences of fragments a sender could make of one UDP datagram, mangled,
 // repeated, interleaved with other datagrams and raw frames, while time
@@ -29,9 +29,9 @@
 #include <vector>
 
 #include "dataplane/counters.h"
-#include "dataplane/dpdk_eal.h"
-#include "dataplane/dpdk_fragments.h"
-#include "dataplane/dpdk_packet.h"
+#include "dataplane/dpdk/dpdk_eal.h"
+#include "dataplane/dpdk/dpdk_fragments.h"
+#include "dataplane/dpdk/dpdk_packet.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

@@ -9,8 +9,8 @@
 // more, where the kernel sees that VLAN's traffic untagged.
 //
 // This header has no DPDK includes: the factory can include it anywhere.
-#ifndef DRASYL_DATAPLANE_DPDK_BACKEND_H_
-#define DRASYL_DATAPLANE_DPDK_BACKEND_H_
+#ifndef DRASYL_DATAPLANE_DPDK_DPDK_BACKEND_H_
+#define DRASYL_DATAPLANE_DPDK_DPDK_BACKEND_H_
 
 #include <atomic>
 #include <cstdint>
@@ -118,4 +118,4 @@ absl::StatusOr<std::unique_ptr<Backend>> CreateDpdkBackend(const DpdkBackendOpti
 
 }  // namespace drasyl
 
-#endif  // DRASYL_DATAPLANE_DPDK_BACKEND_H_
+#endif  // DRASYL_DATAPLANE_DPDK_DPDK_BACKEND_H_

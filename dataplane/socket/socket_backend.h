@@ -1,8 +1,8 @@
 // The portable backend: kernel UDP sockets. Each worker thread owns one
 // SO_REUSEPORT socket per listener, receives with recvmmsg and relays in the
 // same burst with sendmmsg; the kernel spreads flows over the workers.
-#ifndef DRASYL_DATAPLANE_SOCKET_BACKEND_H_
-#define DRASYL_DATAPLANE_SOCKET_BACKEND_H_
+#ifndef DRASYL_DATAPLANE_SOCKET_SOCKET_BACKEND_H_
+#define DRASYL_DATAPLANE_SOCKET_SOCKET_BACKEND_H_
 
 #include <algorithm>
 #include <array>
@@ -13,7 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "dataplane/backend.h"
-#include "dataplane/udp_tx_batch.h"
+#include "dataplane/socket/udp_tx_batch.h"
 
 namespace drasyl {
 
@@ -95,4 +95,4 @@ class SocketBackend : public Backend {
 
 }  // namespace drasyl
 
-#endif  // DRASYL_DATAPLANE_SOCKET_BACKEND_H_
+#endif  // DRASYL_DATAPLANE_SOCKET_SOCKET_BACKEND_H_

@@ -1,4 +1,4 @@
-#include "dataplane/socket_backend.h"
+#include "dataplane/socket/socket_backend.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -12,8 +12,8 @@
 
 #include "absl/strings/str_format.h"
 #include "common/clock.h"
-#include "dataplane/udp_segment.h"
-#include "dataplane/udp_tx_batch.h"
+#include "dataplane/socket/udp_segment.h"
+#include "dataplane/socket/udp_tx_batch.h"
 #include "glog/logging.h"
 
 namespace drasyl {

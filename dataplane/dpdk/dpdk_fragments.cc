@@ -1,4 +1,4 @@
-#include "dataplane/dpdk_fragments.h"
+#include "dataplane/dpdk/dpdk_fragments.h"
 
 #include <rte_cycles.h>
 #include <rte_ip.h>

@@ -15,8 +15,8 @@
 // costs little next to the reassembly, and such mbufs are held only while
 // the worker handles the datagram: what leaves is copied into ordinary
 // mbufs (FragmentDatagram), so no big mbuf waits in a TX ring.
-#ifndef DRASYL_DATAPLANE_DPDK_FRAGMENTS_H_
-#define DRASYL_DATAPLANE_DPDK_FRAGMENTS_H_
+#ifndef DRASYL_DATAPLANE_DPDK_DPDK_FRAGMENTS_H_
+#define DRASYL_DATAPLANE_DPDK_DPDK_FRAGMENTS_H_
 
 #include <rte_ip_frag.h>
 #include <rte_mbuf.h>
@@ -26,7 +26,7 @@
 #include <memory>
 
 #include "dataplane/counters.h"
-#include "dataplane/dpdk_packet.h"
+#include "dataplane/dpdk/dpdk_packet.h"
 
 namespace drasyl::dpdk {
 
@@ -144,4 +144,4 @@ void FinishChecksumsInSoftware(rte_mbuf* m, size_t l2_len);
 
 }  // namespace drasyl::dpdk
 
-#endif  // DRASYL_DATAPLANE_DPDK_FRAGMENTS_H_
+#endif  // DRASYL_DATAPLANE_DPDK_DPDK_FRAGMENTS_H_

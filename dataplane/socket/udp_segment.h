@@ -1,8 +1,8 @@
 // The two control messages of UDP segmentation offload: UDP_SEGMENT on
 // send (one GSO datagram the kernel splits into equal segments) and UDP_GRO
 // on receive (the segment size of datagrams the kernel coalesced).
-#ifndef DRASYL_DATAPLANE_UDP_SEGMENT_H_
-#define DRASYL_DATAPLANE_UDP_SEGMENT_H_
+#ifndef DRASYL_DATAPLANE_SOCKET_UDP_SEGMENT_H_
+#define DRASYL_DATAPLANE_SOCKET_UDP_SEGMENT_H_
 
 #include <netinet/udp.h>
 #include <sys/socket.h>
@@ -51,4 +51,4 @@ inline uint32_t CoalescedSegmentBytes(msghdr& h) {
 
 }  // namespace drasyl
 
-#endif  // DRASYL_DATAPLANE_UDP_SEGMENT_H_
+#endif  // DRASYL_DATAPLANE_SOCKET_UDP_SEGMENT_H_

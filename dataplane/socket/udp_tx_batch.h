@@ -3,8 +3,8 @@
 // burst, and consecutive datagrams for the same peer with the same size
 // (a bulk flow through the relay) travel as one UDP GSO message (UDP_SEGMENT),
 // which the kernel splits into the original datagrams after routing them once.
-#ifndef DRASYL_DATAPLANE_UDP_TX_BATCH_H_
-#define DRASYL_DATAPLANE_UDP_TX_BATCH_H_
+#ifndef DRASYL_DATAPLANE_SOCKET_UDP_TX_BATCH_H_
+#define DRASYL_DATAPLANE_SOCKET_UDP_TX_BATCH_H_
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -13,7 +13,7 @@
 #include <cstdint>
 
 #include "dataplane/peer_path.h"
-#include "dataplane/udp_segment.h"
+#include "dataplane/socket/udp_segment.h"
 
 namespace drasyl {
 
@@ -75,4 +75,4 @@ class UdpTxBatch {
 
 }  // namespace drasyl
 
-#endif  // DRASYL_DATAPLANE_UDP_TX_BATCH_H_
+#endif  // DRASYL_DATAPLANE_SOCKET_UDP_TX_BATCH_H_

@@ -1,4 +1,4 @@
-#include "dataplane/dpdk_tap.h"
+#include "dataplane/dpdk/dpdk_tap.h"
 
 #include <errno.h>
 #include <linux/if_addr.h>

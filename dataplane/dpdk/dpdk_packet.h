@@ -4,8 +4,8 @@
 // hop: MACs, VLAN tag, IP version and addresses, UDP ports and checksums.
 //
 // Kept free of backend state so that it is unit-testable on plain mbufs.
-#ifndef DRASYL_DATAPLANE_DPDK_PACKET_H_
-#define DRASYL_DATAPLANE_DPDK_PACKET_H_
+#ifndef DRASYL_DATAPLANE_DPDK_DPDK_PACKET_H_
+#define DRASYL_DATAPLANE_DPDK_DPDK_PACKET_H_
 
 #include <rte_byteorder.h>
 #include <rte_ether.h>
@@ -748,4 +748,4 @@ bool BuildFrame(rte_mbuf* m, const PeerPath& path, const PacketConfig& cfg, cons
 
 }  // namespace drasyl::dpdk
 
-#endif  // DRASYL_DATAPLANE_DPDK_PACKET_H_
+#endif  // DRASYL_DATAPLANE_DPDK_DPDK_PACKET_H_

@@ -1,4 +1,4 @@
-#include "dataplane/dpdk_packet.h"
+#include "dataplane/dpdk/dpdk_packet.h"
 
 #include <rte_byteorder.h>
 #include <rte_ip.h>

@@ -2,8 +2,8 @@
 // (created by DPDK's net_tap PMD) gets the super peer's addresses, so the
 // kernel answers ARP, ND and ping for them and terminates the TCP fallback.
 // Plain rtnetlink, no DPDK: usable (and testable) on any interface.
-#ifndef DRASYL_DATAPLANE_DPDK_TAP_H_
-#define DRASYL_DATAPLANE_DPDK_TAP_H_
+#ifndef DRASYL_DATAPLANE_DPDK_DPDK_TAP_H_
+#define DRASYL_DATAPLANE_DPDK_DPDK_TAP_H_
 
 #include <array>
 #include <cstdint>
@@ -27,4 +27,4 @@ absl::Status ConfigureInterface(const std::string& ifname,
 
 }  // namespace drasyl::dpdk
 
-#endif  // DRASYL_DATAPLANE_DPDK_TAP_H_
+#endif  // DRASYL_DATAPLANE_DPDK_DPDK_TAP_H_

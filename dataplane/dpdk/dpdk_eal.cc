@@ -1,4 +1,4 @@
-#include "dataplane/dpdk_eal.h"
+#include "dataplane/dpdk/dpdk_eal.h"
 
 #include <rte_dev.h>
 #include <rte_eal.h>

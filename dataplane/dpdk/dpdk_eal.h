@@ -2,8 +2,8 @@
 // operator's --dpdk_eal string (hugepages or --no-huge, no shared runtime
 // files so that several processes can run side by side), one rte_eal_init
 // per process, hot-plugging the TAP exception ports, and cleanup.
-#ifndef DRASYL_DATAPLANE_DPDK_EAL_H_
-#define DRASYL_DATAPLANE_DPDK_EAL_H_
+#ifndef DRASYL_DATAPLANE_DPDK_DPDK_EAL_H_
+#define DRASYL_DATAPLANE_DPDK_DPDK_EAL_H_
 
 #include <cstdint>
 #include <string>
@@ -79,4 +79,4 @@ absl::StatusOr<uint16_t> ProbeTap(const std::string& ifname, const std::string& 
 
 }  // namespace drasyl::dpdk
 
-#endif  // DRASYL_DATAPLANE_DPDK_EAL_H_
+#endif  // DRASYL_DATAPLANE_DPDK_DPDK_EAL_H_

@@ -1,4 +1,4 @@
-#include "dataplane/udp_tx_batch.h"
+#include "dataplane/socket/udp_tx_batch.h"
 
 #include <errno.h>
 

@@ -1,4 +1,4 @@
-#include "dataplane/dpdk_backend.h"
+#include "dataplane/dpdk/dpdk_backend.h"
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -27,10 +27,10 @@
 #include "absl/strings/str_join.h"
 #include "common/clock.h"
 #include "common/config.h"
-#include "dataplane/dpdk_eal.h"
-#include "dataplane/dpdk_fragments.h"
-#include "dataplane/dpdk_packet.h"
-#include "dataplane/dpdk_tap.h"
+#include "dataplane/dpdk/dpdk_eal.h"
+#include "dataplane/dpdk/dpdk_fragments.h"
+#include "dataplane/dpdk/dpdk_packet.h"
+#include "dataplane/dpdk/dpdk_tap.h"
 #include "glog/logging.h"
 
 namespace drasyl {
