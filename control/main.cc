@@ -15,6 +15,7 @@
 #include "control/backend_factory.h"
 #include "control/banner.h"
 #include "control/control_plane.h"
+#include "control/flags_help.h"
 #include "control/key_derivation_pool.h"
 #include "control/metrics_http.h"
 #include "gflags/gflags.h"
@@ -143,25 +144,6 @@ int RunSuperPeer(const Config& cfg) {
 
 }  // namespace
 
-// --help: the super peer's own flags (not those of glog or gflags), each
-// with its environment variable, in the order of the source files.
-void PrintHelp(const char* argv0) {
-  std::printf("%s\n\nUsage: %s [flags]\n\nFlags:\n", gflags::ProgramUsage(), argv0);
-  std::vector<gflags::CommandLineFlagInfo> flags;
-  gflags::GetAllFlags(&flags);
-  for (const gflags::CommandLineFlagInfo& f : flags) {
-    if (f.filename.find("/common/") == std::string::npos &&
-        f.filename.find("/control/") == std::string::npos &&
-        f.filename.find("/dataplane/") == std::string::npos) {
-      continue;
-    }
-    std::printf("  --%s (%s)\n      %s\n      default: %s\n", f.name.c_str(), f.type.c_str(),
-                f.description.c_str(),
-                f.default_value.empty() ? "\"\"" : f.default_value.c_str());
-  }
-  std::printf("\n  --helpfull lists every flag, including logging flags; --version the version.\n");
-}
-
 }  // namespace drasyl
 
 int main(int argc, char** argv) {
@@ -173,7 +155,7 @@ int main(int argc, char** argv) {
   gflags::SetVersionString("0.1.0");
   gflags::ParseCommandLineNonHelpFlags(&argc, &argv, true);
   if (FLAGS_help) {  // gflags' own --help exits 1 and lists every library's flags
-    drasyl::PrintHelp(argv[0]);
+    drasyl::PrintOwnFlagsHelp(argv[0], {"/common/", "/control/", "/dataplane/"});
     return 0;
   }
   gflags::HandleCommandLineHelpFlags();  // --helpfull, --version, ...

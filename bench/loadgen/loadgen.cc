@@ -80,6 +80,7 @@
 #include "bench/loadgen/packet_io.h"
 #include "bench/loadgen/rng.h"
 #include "common/clock.h"
+#include "control/flags_help.h"
 #include "common/config.h"
 #include "common/hex.h"
 #include "common/identity.h"
@@ -87,6 +88,7 @@
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 
+DECLARE_bool(help);
 DEFINE_string(url, "", "Super peer URL: udp://host:port?publicKey=<64 hex>&networkId=N");
 DEFINE_uint64(nodes, 1000, "Simulated nodes (each registers with its own identity).");
 DEFINE_string(identities, "drasyl-loadgen.identities",
@@ -1420,9 +1422,14 @@ int main(int argc, char** argv) {
       "Plays --nodes simulated drasyl nodes against a super peer: registers them (HELLO/ACK),\n"
       "floods HELLOs, then relays APP traffic between node pairs and reports rates, loss,\n"
       "reordering and latency (README: Sizing your super peer); with --attack=KIND it\n"
-      "attacks the super peer from an address of its own instead (bench/loadgen/attack.h).\n"
-      "This tool's own flags: --helpon=loadgen (plus --dpdk_eal).");
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
+      "attacks the super peer from an address of its own instead (bench/loadgen/attack.h).");
+  gflags::SetVersionString("0.1.0");
+  gflags::ParseCommandLineNonHelpFlags(&argc, &argv, true);
+  if (FLAGS_help) {  // gflags' own --help exits 1 and lists every library's flags
+    drasyl::PrintOwnFlagsHelp(argv[0], {"/bench/loadgen/"}, {"dpdk_eal"});
+    return 0;
+  }
+  gflags::HandleCommandLineHelpFlags();  // --helpfull, --version, ...
   FLAGS_logtostderr = true;
   google::InitGoogleLogging(argv[0]);
   if (argc > 1) {

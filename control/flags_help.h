@@ -1,0 +1,18 @@
+// --help of our programs: their own flags only (not the forty of glog and
+// gflags, which --helpfull still lists), in the order of the source files.
+#ifndef DRASYL_CONTROL_FLAGS_HELP_H_
+#define DRASYL_CONTROL_FLAGS_HELP_H_
+
+#include <string>
+#include <vector>
+
+namespace drasyl {
+
+// Prints the usage message and every flag defined in a source file whose
+// path contains one of `folders` (e.g. "/control/"), or named in `also`.
+void PrintOwnFlagsHelp(const char* argv0, const std::vector<std::string>& folders,
+                       const std::vector<std::string>& also = {});
+
+}  // namespace drasyl
+
+#endif  // DRASYL_CONTROL_FLAGS_HELP_H_
