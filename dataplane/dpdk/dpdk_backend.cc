@@ -666,12 +666,6 @@ bool DpdkBackend::PinnedCpus(cpu_set_t* workers, cpu_set_t* main) const {
   return !workers_.empty();
 }
 
-std::vector<std::string> DpdkBackend::tap_names() const {
-  std::vector<std::string> names;
-  for (const Impl::Tap& t : impl_->taps) names.push_back(t.name);
-  return names;
-}
-
 absl::StatusOr<std::unique_ptr<DpdkBackend>> DpdkBackend::Create(const DpdkBackendOptions& opts) {
   std::unique_ptr<DpdkBackend> b(new DpdkBackend());
   b->opts_ = opts;
@@ -962,7 +956,6 @@ absl::Status DpdkBackend::Init() {
     auto worker = std::make_unique<Worker>();
     worker->core = std::make_unique<WorkerCore>(opts_.relay, opts_.send_unites_ms,
                                                 opts_.control_wakeup);
-    if (opts_.table_reserve) worker->core->table().Reserve(opts_.table_reserve);
     worker->lcore = lcores.empty() ? LCORE_ID_ANY : lcores[w];
     worker->txq = static_cast<uint16_t>(w);
     worker->drains_egress = w == 0;

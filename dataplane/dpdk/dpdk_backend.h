@@ -61,8 +61,6 @@ struct DpdkBackendOptions {
   // naps growing from 8 µs up to this (0: pure busy polling, the classic
   // DPDK way). Bounds the extra latency of the first packet after a pause.
   int idle_sleep_us = 100;
-  // Pre-sizes every worker's table replica (0: grow on demand).
-  size_t table_reserve = 0;
   // MTU of every ethernet port, set on the port (--dpdk_mtu; 0: each
   // port's own, for net_af_packet its interface's). Larger datagrams leave
   // in fragments.
@@ -92,10 +90,6 @@ class DpdkBackend : public Backend {
   // the likely cause and the fix), and fails when a TAP interface is gone
   // or renamed: without it ARP, ND, ping and the TCP fallback are dead.
   absl::Status Housekeeping() override;
-
-  // Kernel names of the TAP interfaces: one per ethernet port, then one per
-  // VLAN with addresses.
-  std::vector<std::string> tap_names() const;
 
   struct Worker;
   struct Impl;
