@@ -49,6 +49,7 @@
 #include "gtest/gtest.h"
 #include "tests/support/node_emulator.h"
 #include "tests/support/super_peer_process.h"
+#include "tests/support/udp_flood.h"
 #include "tests/support/vlan_access_port.h"
 
 namespace drasyl::testing {
@@ -591,48 +592,10 @@ TEST_F(DpdkTestbedTest, VerifiedSendersAreRelayedOnlyFromTheirPath) {
 // Faults: checksum offload at a local sender, the TAP deleted or renamed, the
 // port's link down and up, SIGKILL and SIGTERM under load.
 
-// Sends `msg` from a socket in namespace `ns` to `server` as fast as a
-// thread does (a short pause every 64 datagrams leaves the super peer a
-// core), until stopped or `max` passed.
-class Flood {
- public:
-  Flood(const std::string& ns, const std::string& server, std::vector<uint8_t> msg,
-        std::chrono::milliseconds max = 20000ms)
-      : msg_(std::move(msg)) {
-    fd_ = InNetns(ns, [] { return ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0); });
-    to_len_ = Addr(server).ToSockaddr(&to_);
-    thread_ = std::thread([this, max] {
-      const auto end = std::chrono::steady_clock::now() + max;
-      while (!stop_.load() && std::chrono::steady_clock::now() < end) {
-        for (int i = 0; i < 64; ++i) {
-          if (::sendto(fd_, msg_.data(), msg_.size(), MSG_DONTWAIT,
-                       reinterpret_cast<sockaddr*>(&to_), to_len_) > 0) {
-            sent_.fetch_add(1);
-          }
-        }
-        std::this_thread::sleep_for(200us);
-      }
-    });
-  }
-  ~Flood() {
-    Stop();
-    if (fd_ >= 0) ::close(fd_);
-  }
-  void Stop() {
-    stop_.store(true);
-    if (thread_.joinable()) thread_.join();
-  }
-  uint64_t sent() const { return sent_.load(); }
-
- private:
-  std::vector<uint8_t> msg_;
-  int fd_ = -1;
-  sockaddr_storage to_{};
-  socklen_t to_len_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> sent_{0};
-  std::thread thread_;
-};
+// A socket in namespace `ns` for a UdpFlood.
+int FloodSocket(const std::string& ns) {
+  return InNetns(ns, [] { return ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0); });
+}
 
 // TX checksum offload of one interface, turned off again (the testbed's
 // setting) when the test ends.
@@ -784,7 +747,8 @@ TEST_F(DpdkTestbedTest, SigtermUnderLoadExitsWithinTwoSeconds) {
   auto b = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527");
   auto c = MakeNode(kN2, "10.99.0.3:0", "10.99.0.1:22527");
   ASSERT_TRUE(b && c);
-  Flood flood(kN1, "10.99.0.1:22527", b->BuildApp(c->public_key(), RandomBytes(200)));
+  UdpFlood flood(FloodSocket(kN1), Addr("10.99.0.1:22527"),
+                 b->BuildApp(c->public_key(), RandomBytes(200)));
   std::this_thread::sleep_for(1000ms);
   ASSERT_GT(flood.sent(), 1000u);
   ASSERT_GT(MetricSum(Metrics(), "drasyl_relayed_packets_total"), 500) << "no load";
@@ -810,7 +774,8 @@ TEST_F(DpdkTestbedTest, RestartAfterSigkillUnderLoad) {
   ASSERT_TRUE(b && c);
   const PublicKey key = sp_->public_key();
   {
-    Flood flood(kN1, "10.99.0.1:22527", b->BuildApp(c->public_key(), RandomBytes(200)));
+    UdpFlood flood(FloodSocket(kN1), Addr("10.99.0.1:22527"),
+                   b->BuildApp(c->public_key(), RandomBytes(200)));
     std::this_thread::sleep_for(1000ms);
     sp_->Signal(SIGKILL);
     ASSERT_TRUE(sp_->WaitExit(5000ms).has_value());

@@ -26,6 +26,7 @@
 #include "tests/support/integration_helpers.h"
 #include "tests/support/node_emulator.h"
 #include "tests/support/super_peer_process.h"
+#include "tests/support/udp_flood.h"
 
 namespace drasyl::testing {
 namespace {
@@ -52,44 +53,8 @@ uint16_t FreeUdpPort() {
 
 // Sends `msg` to `to` as fast as a thread does (a short pause every 64
 // datagrams leaves the super peer some CPU), until stopped or `max` passed.
-class Flood {
- public:
-  Flood(const SocketAddress& to, std::vector<uint8_t> msg, std::chrono::milliseconds max = 20000ms)
-      : msg_(std::move(msg)) {
-    fd_ = ::socket(to.is_v4() ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    to_len_ = to.ToSockaddr(&to_);
-    thread_ = std::thread([this, max] {
-      const auto end = std::chrono::steady_clock::now() + max;
-      while (!stop_.load() && std::chrono::steady_clock::now() < end) {
-        for (int i = 0; i < 64; ++i) {
-          if (::sendto(fd_, msg_.data(), msg_.size(), MSG_DONTWAIT,
-                       reinterpret_cast<sockaddr*>(&to_), to_len_) > 0) {
-            sent_.fetch_add(1);
-          }
-        }
-        std::this_thread::sleep_for(200us);
-      }
-    });
-  }
-  ~Flood() {
-    Stop();
-    if (fd_ >= 0) ::close(fd_);
-  }
-  void Stop() {
-    stop_.store(true);
-    if (thread_.joinable()) thread_.join();
-  }
-  uint64_t sent() const { return sent_.load(); }
 
- private:
-  std::vector<uint8_t> msg_;
-  int fd_ = -1;
-  sockaddr_storage to_{};
-  socklen_t to_len_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> sent_{0};
-  std::thread thread_;
-};
+int Udp4Socket() { return ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0); }
 
 class FaultsTest : public ::testing::Test {
  protected:
@@ -147,7 +112,8 @@ TEST_F(FaultsTest, RestartAfterSigkillUnderLoadKeepsIdentityAndNodesRegisterAgai
   ASSERT_TRUE(b && c);
   ASSERT_TRUE(Relayed(*b, *c));
   {
-    Flood flood(*sp_->udp4(), b->BuildApp(c->public_key(), RandomBytes(200)));
+    UdpFlood flood(Udp4Socket(), *sp_->udp4(),
+                   b->BuildApp(c->public_key(), RandomBytes(200)));
     std::this_thread::sleep_for(1000ms);
     ASSERT_GT(flood.sent(), 1000u);
     sp_->Signal(SIGKILL);
@@ -181,10 +147,11 @@ TEST_F(FaultsTest, SigtermUnderLoadExitsWithinTwoSeconds) {
   std::unique_ptr<Node> b = RegisteredUdpNode(*sp_, GenerateTestIdentity(8));
   std::unique_ptr<Node> c = RegisteredUdpNode(*sp_, GenerateTestIdentity(8));
   ASSERT_TRUE(b && c);
-  Flood relayed(*sp_->udp4(), b->BuildApp(c->public_key(), RandomBytes(200)));
+  UdpFlood relayed(Udp4Socket(), *sp_->udp4(),
+                   b->BuildApp(c->public_key(), RandomBytes(200)));
   // And HELLOs for the control thread (the same one again and again).
   HelloOptions h;
-  Flood hellos(*sp_->udp4(), b->BuildHello(h));
+  UdpFlood hellos(Udp4Socket(), *sp_->udp4(), b->BuildHello(h));
   std::this_thread::sleep_for(1000ms);
   ASSERT_GT(relayed.sent(), 1000u);
   const auto t0 = std::chrono::steady_clock::now();
