@@ -23,42 +23,9 @@ constexpr uint64_t kWatchedTag = uint64_t{1} << 32;
 constexpr size_t kMaxFrame = 4096;
 constexpr size_t kMaxPending = 256;  // a node that gets no answers forgets the oldest
 
-}  // namespace
-
-absl::StatusOr<int> OpenUdp(const SocketAddress& local, const SocketAddress& remote,
-                            int buffer_bytes) {
-  int fd = ::socket(local.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::ResourceExhaustedError(absl::StrFormat("socket: %s", strerror(errno)));
-  for (int opt : {SO_RCVBUFFORCE, SO_SNDBUFFORCE}) {
-    if (setsockopt(fd, SOL_SOCKET, opt, &buffer_bytes, sizeof(buffer_bytes)) != 0) {
-      setsockopt(fd, SOL_SOCKET, opt == SO_RCVBUFFORCE ? SO_RCVBUF : SO_SNDBUF, &buffer_bytes,
-                 sizeof(buffer_bytes));
-    }
-  }
-  sockaddr_storage ss;
-  socklen_t len = local.ToSockaddr(&ss);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
-    const int e = errno;
-    ::close(fd);
-    return absl::UnavailableError(absl::StrFormat("bind %s: %s", local.ToString(), strerror(e)));
-  }
-  len = remote.ToSockaddr(&ss);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
-    const int e = errno;
-    ::close(fd);
-    return absl::UnavailableError(absl::StrFormat("connect %s: %s", remote.ToString(), strerror(e)));
-  }
-  return fd;
-}
-
-absl::StatusOr<int> StartTcpConnect(const SocketAddress& local, const SocketAddress& remote) {
-  int fd = ::socket(local.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::ResourceExhaustedError(absl::StrFormat("socket: %s", strerror(errno)));
-  int one = 1;
-  // The port is picked at connect time, per destination: one source address
-  // can then hold far more connections than ephemeral ports bound up front.
-  setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+// Binds fd to local and connects it to remote (a non-blocking TCP connect
+// may still be in progress); closes it on failure.
+absl::StatusOr<int> BindAndConnect(int fd, const SocketAddress& local, const SocketAddress& remote) {
   sockaddr_storage ss;
   socklen_t len = local.ToSockaddr(&ss);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
@@ -73,6 +40,32 @@ absl::StatusOr<int> StartTcpConnect(const SocketAddress& local, const SocketAddr
     return absl::UnavailableError(absl::StrFormat("connect %s: %s", remote.ToString(), strerror(e)));
   }
   return fd;
+}
+
+}  // namespace
+
+absl::StatusOr<int> OpenUdp(const SocketAddress& local, const SocketAddress& remote,
+                            int buffer_bytes) {
+  int fd = ::socket(local.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::ResourceExhaustedError(absl::StrFormat("socket: %s", strerror(errno)));
+  for (int opt : {SO_RCVBUFFORCE, SO_SNDBUFFORCE}) {
+    if (setsockopt(fd, SOL_SOCKET, opt, &buffer_bytes, sizeof(buffer_bytes)) != 0) {
+      setsockopt(fd, SOL_SOCKET, opt == SO_RCVBUFFORCE ? SO_RCVBUF : SO_SNDBUF, &buffer_bytes,
+                 sizeof(buffer_bytes));
+    }
+  }
+  return BindAndConnect(fd, local, remote);
+}
+
+absl::StatusOr<int> StartTcpConnect(const SocketAddress& local, const SocketAddress& remote) {
+  int fd = ::socket(local.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::ResourceExhaustedError(absl::StrFormat("socket: %s", strerror(errno)));
+  int one = 1;
+  // The port is picked at connect time, per destination: one source address
+  // can then hold far more connections than ephemeral ports bound up front.
+  setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  return BindAndConnect(fd, local, remote);
 }
 
 AttackNodes::AttackNodes(const SocketAddress& sp_udp, std::optional<SocketAddress> sp_tcp,
