@@ -269,7 +269,7 @@ void ControlPlane::HandleHello(const wire::Header& h, uint8_t* msg, size_t len,
     pending_keys_.erase(sender);
     CounterAdd(counters_.peers_registered);
     rec->source = from;
-    ++peers_per_source_[from];
+    peers_per_source_.Add(from);
   }
   if (newest) {
     rec->hello_time_us = hello.time;
@@ -298,18 +298,14 @@ SourceKey ControlPlane::SourceOf(const PeerPath& path) const {
 }
 
 bool ControlPlane::SourceHasRoom(SourceKey from) const {
-  if (cfg_.max_peers_per_source == 0) return true;
-  auto it = peers_per_source_.find(from);
-  return it == peers_per_source_.end() ||
-         it->second < static_cast<uint64_t>(cfg_.max_peers_per_source);
+  return peers_per_source_.Below(from, static_cast<uint64_t>(cfg_.max_peers_per_source));
 }
 
 void ControlPlane::MoveSource(PeerRecord& rec, SourceKey to) {
   if (rec.source == to) return;
-  auto old = peers_per_source_.find(rec.source);
-  if (old != peers_per_source_.end() && --old->second == 0) peers_per_source_.erase(old);
+  peers_per_source_.Remove(rec.source);
   rec.source = to;
-  ++peers_per_source_[to];
+  peers_per_source_.Add(to);
 }
 
 void ControlPlane::ParkHello(const PublicKey& sender, const uint8_t* msg, size_t len,
@@ -317,16 +313,14 @@ void ControlPlane::ParkHello(const PublicKey& sender, const uint8_t* msg, size_t
   auto it = parked_.find(sender);
   if (it == parked_.end()) {
     // The node re-sends its HELLO in a few seconds.
-    uint32_t& waiting_from = parked_per_source_[from];
-    if (waiting_from >= kMaxParkedPerSource) {
+    if (!parked_per_source_.Below(from, kMaxParkedPerSource)) {
       return counters_.plane.Drop(DropReason::kSourceKeyExchangeLimit);
     }
     if (parked_.size() >= KeyDerivationPool::kMaxInFlight || !kx_pool_->Submit(sender)) {
-      if (waiting_from == 0) parked_per_source_.erase(from);
       CounterAdd(counters_.hellos_key_backlog_full);
       return;
     }
-    ++waiting_from;
+    parked_per_source_.Add(from);
     it = parked_.try_emplace(sender).first;
     it->second.from = from;
     CounterAdd(counters_.hellos_awaiting_keys);
@@ -344,10 +338,7 @@ size_t ControlPlane::CollectDerivedKeys(uint64_t now_ms) {
     auto it = parked_.find(r.peer);
     if (it == parked_.end()) return;
     std::vector<ParkedHello> waiting = std::move(it->second.hellos);
-    if (auto f = parked_per_source_.find(it->second.from);
-        f != parked_per_source_.end() && --f->second == 0) {
-      parked_per_source_.erase(f);
-    }
+    parked_per_source_.Remove(it->second.from);
     parked_.erase(it);
     if (!r.ok) return counters_.plane.Drop(DropReason::kInvalidKey, waiting.size());
     if (pending_keys_.size() >= kMaxPendingKeys) pending_keys_.clear();
@@ -524,10 +515,7 @@ void ControlPlane::Housekeeping(uint64_t now_ms) {
   peers_.ForEach([&](PeerRecord& rec) {
     if (now_ms - rec.last_hello_ms > timeout) {
       ClearPath(rec);
-      if (auto f = peers_per_source_.find(rec.source);
-          f != peers_per_source_.end() && --f->second == 0) {
-        peers_per_source_.erase(f);
-      }
+      peers_per_source_.Remove(rec.source);
       peers_.Erase(rec);
       ++expired;
     }

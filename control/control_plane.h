@@ -133,9 +133,9 @@ class ControlPlane {
   static constexpr size_t kMaxParkedPerSource = KeyDerivationPool::kMaxInFlight / 16;
   std::unique_ptr<KeyDerivationPool> kx_pool_;
   absl::flat_hash_map<PublicKey, ParkedPeer, PublicKeyHash, PublicKeyEq> parked_;
-  absl::flat_hash_map<SourceKey, uint32_t> parked_per_source_;
+  SourceCounts parked_per_source_;
   // Peers counted against each source (PeerRecord::source).
-  absl::flat_hash_map<SourceKey, uint32_t> peers_per_source_;
+  SourceCounts peers_per_source_;
   // Messages/s per source over TCP (the workers rate UDP sources).
   SourceBuckets tcp_admission_;
   uint64_t peers_udp_ = 0;

@@ -240,12 +240,9 @@ void TcpServer::HandleAccept(size_t listener_index) {
 }
 
 bool TcpServer::MakeRoomFor(SourceKey source) {
-  if (options_.max_connections_per_source != 0) {
-    auto it = per_source_.find(source);
-    if (it != per_source_.end() && it->second >= options_.max_connections_per_source) {
-      ++counters_.rejected_per_source;
-      return false;
-    }
+  if (!per_source_.Below(source, options_.max_connections_per_source)) {
+    ++counters_.rejected_per_source;
+    return false;
   }
   if (options_.max_connections == 0 || connections_.size() < options_.max_connections) return true;
   Connection* victim = OldestUnauthenticated();
@@ -321,7 +318,7 @@ void TcpServer::Register(int fd, const sockaddr_storage& ss, socklen_t ss_len) {
   }
   ++counters_.accepted;
   VLOG(1) << "TCP connection " << id << " from " << c->peer.ToString();
-  ++per_source_[c->source];
+  per_source_.Add(c->source);
   unauthenticated_.push_back(id);
   connections_.emplace(id, std::move(c));
 }
@@ -527,9 +524,7 @@ void TcpServer::CloseConnection(Connection* c, CloseReason reason) {
       ++counters_.closed_unauthenticated;
       break;
   }
-  if (auto s = per_source_.find(c->source); s != per_source_.end() && --s->second == 0) {
-    per_source_.erase(s);
-  }
+  per_source_.Remove(c->source);
   // Explicit DEL: close() alone leaves it registered if the file is shared
   // (e.g. inherited by a forked child).
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd, nullptr);

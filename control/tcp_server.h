@@ -150,7 +150,7 @@ class TcpServer {
   int reserve_fd_ = -1;
   uint32_t next_id_ = 1;
   absl::flat_hash_map<uint32_t, std::unique_ptr<Connection>> connections_;
-  absl::flat_hash_map<SourceKey, uint32_t> per_source_;
+  SourceCounts per_source_;
   // Ids in accept order; entries of connections closed or authenticated
   // since are skipped (and dropped) when they reach the head.
   std::deque<uint32_t> unauthenticated_;

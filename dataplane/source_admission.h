@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
 #include "common/socket_address.h"
 #include "dataplane/peer_path.h"
@@ -67,7 +68,6 @@ class SourceBuckets {
     full_after_ms_ = rate_ == 0 ? 0 : (burst_milli_ + rate_ - 1) / rate_;
   }
   bool enabled() const { return rate_ != 0; }
-  uint32_t rate() const { return rate_; }
 
   // Takes one token of `source` at now_ms; false: over its rate.
   bool Admit(SourceKey source, uint64_t now_ms) {
@@ -104,6 +104,27 @@ class SourceBuckets {
   uint64_t full_after_ms_ = 0;  // ms after which a bucket is full again
   size_t mask_ = 0;
   std::unique_ptr<Slot[]> slots_;
+};
+
+// How many of something (peers, connections, key exchanges) each source
+// holds, for a cap per source; sources holding none take no memory.
+class SourceCounts {
+ public:
+  // Whether `source` holds fewer than `limit` (0: no limit).
+  bool Below(SourceKey source, uint64_t limit) const {
+    if (limit == 0) return true;
+    auto it = counts_.find(source);
+    return it == counts_.end() || it->second < limit;
+  }
+  void Add(SourceKey source) { ++counts_[source]; }
+  // One fewer for `source`, which must hold at least one.
+  void Remove(SourceKey source) {
+    auto it = counts_.find(source);
+    if (it != counts_.end() && --it->second == 0) counts_.erase(it);
+  }
+
+ private:
+  absl::flat_hash_map<SourceKey, uint32_t> counts_;
 };
 
 }  // namespace drasyl

@@ -78,5 +78,21 @@ TEST(SourceBucketsTest, HugeRatesAndLongPausesDoNotOverflow) {
   EXPECT_EQ(admitted, 1000u);
 }
 
+TEST(SourceCountsTest, CapsPerSourceAndForgetsEmptyOnes) {
+  SourceCounts c;
+  EXPECT_TRUE(c.Below(7, 2));
+  c.Add(7);
+  c.Add(7);
+  EXPECT_FALSE(c.Below(7, 2));
+  EXPECT_TRUE(c.Below(7, 0)) << "0 is no limit";
+  EXPECT_TRUE(c.Below(8, 2)) << "another source";
+  c.Remove(7);
+  EXPECT_TRUE(c.Below(7, 2));
+  c.Remove(7);
+  c.Remove(7);  // none left: no underflow
+  c.Add(7);
+  EXPECT_TRUE(c.Below(7, 2));
+}
+
 }  // namespace
 }  // namespace drasyl
