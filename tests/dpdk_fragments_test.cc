@@ -19,6 +19,7 @@
 #include "dataplane/dpdk/dpdk_eal.h"
 #include "dataplane/dpdk/dpdk_fragments.h"
 #include "dataplane/dpdk/dpdk_packet.h"
+#include "tests/support/dpdk_node_frame.h"
 
 namespace drasyl::dpdk {
 namespace {
@@ -77,19 +78,7 @@ class DpdkFragmentsTest : public ::testing::Test {
     for (size_t i = 0; i < payload_len; ++i) payload[i] = static_cast<uint8_t>(i * 7 + 1);
     rte_mbuf* m = rte_pktmbuf_alloc(linear_);
     EXPECT_TRUE(BuildFrame(m, to_us, cfg_, payload.data(), payload.size()));
-    uint8_t* ip = rte_pktmbuf_mtod_offset(m, uint8_t*, 14);
-    (v6 ? ip + 8 : ip + 12)[v6 ? 15 : 3] = 2;
-    uint8_t* udp = ip + (v6 ? 40 : 20);
-    udp[0] = 0x0f, udp[1] = 0xa0;
-    udp[6] = udp[7] = 0;
-    const uint16_t ck = v6 ? rte_ipv6_udptcp_cksum(reinterpret_cast<rte_ipv6_hdr*>(ip), udp)
-                           : rte_ipv4_udptcp_cksum(reinterpret_cast<rte_ipv4_hdr*>(ip), udp);
-    std::memcpy(udp + 6, &ck, 2);
-    if (!v6) {
-      ip[10] = ip[11] = 0;
-      const uint16_t hck = rte_ipv4_cksum(reinterpret_cast<rte_ipv4_hdr*>(ip));
-      std::memcpy(ip + 10, &hck, 2);
-    }
+    drasyl::testing::MakeFromNode(m, v6);
     return m;
   }
 
@@ -114,7 +103,7 @@ class DpdkFragmentsTest : public ::testing::Test {
 TEST_F(DpdkFragmentsTest, FragmentsFitTheMtuAsASendingHostMakesThem) {
   for (bool v6 : {false, true}) {
     for (uint16_t mtu : {1280, 1400, 1500}) {
-      SCOPED_TRACE(testing::Message() << (v6 ? "IPv6" : "IPv4") << " MTU " << mtu);
+      SCOPED_TRACE(::testing::Message() << (v6 ? "IPv6" : "IPv4") << " MTU " << mtu);
       rte_mbuf* whole = Datagram(v6, 4000);
       const std::vector<rte_mbuf*> f = Fragments(whole, mtu);
       const size_t hdr = v6 ? 48 : 20;
@@ -155,7 +144,7 @@ TEST_F(DpdkFragmentsTest, ReassemblesInAnyOrderIntoTheDatagramThatWasCut) {
   ASSERT_NE(reassembly, nullptr);
   for (bool v6 : {false, true}) {
     for (bool reverse : {false, true}) {
-      SCOPED_TRACE(testing::Message() << (v6 ? "IPv6" : "IPv4") << (reverse ? " reversed" : ""));
+      SCOPED_TRACE(::testing::Message() << (v6 ? "IPv6" : "IPv4") << (reverse ? " reversed" : ""));
       rte_mbuf* whole = Datagram(v6, 3000);
       std::vector<rte_mbuf*> f = Fragments(whole, 1280);
       ASSERT_EQ(f.size(), 3u);

@@ -33,6 +33,7 @@
 #include "dataplane/dpdk/dpdk_fragments.h"
 #include "dataplane/dpdk/dpdk_packet.h"
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/support/dpdk_node_frame.h"
 
 namespace {
 
@@ -98,21 +99,7 @@ rte_mbuf* BuildDatagram(Env& env, bool v6, size_t payload_len, uint8_t seed) {
     rte_pktmbuf_free(m);
     return nullptr;
   }
-  // The node's source address and port, checksums computed anew.
-  uint8_t* ip = rte_pktmbuf_mtod_offset(m, uint8_t*, 14);
-  uint8_t* src_last = v6 ? ip + 8 + 15 : ip + 12 + 3;
-  *src_last = 2;
-  uint8_t* udp = ip + (v6 ? 40 : 20);
-  udp[0] = 0x0f, udp[1] = 0xa0;  // source port 4000
-  udp[6] = udp[7] = 0;
-  const uint16_t ck = v6 ? rte_ipv6_udptcp_cksum(reinterpret_cast<rte_ipv6_hdr*>(ip), udp)
-                         : rte_ipv4_udptcp_cksum(reinterpret_cast<rte_ipv4_hdr*>(ip), udp);
-  std::memcpy(udp + 6, &ck, 2);
-  if (!v6) {
-    ip[10] = ip[11] = 0;
-    const uint16_t hck = rte_ipv4_cksum(reinterpret_cast<rte_ipv4_hdr*>(ip));
-    std::memcpy(ip + 10, &hck, 2);
-  }
+  drasyl::testing::MakeFromNode(m, v6);  // the node's source, checksums anew
   return m;
 }
 
