@@ -2,6 +2,7 @@
 
 #include <gflags/gflags.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <initializer_list>
 #include <limits>
@@ -107,6 +108,13 @@ DEFINE_int32(dpdk_mtu, 0,
              "net_af_packet its interface's). Larger datagrams are sent in IP fragments; "
              "jumbo frames where the port supports them; at least 1280. "
              "Env: DRASYL_DPDK_MTU / NETSODY_DPDK_MTU.");
+
+DEFINE_string(af_xdp, "",
+              "Comma-separated network interfaces the kernel keeps (a shared NIC) on whose "
+              "AF_XDP sockets the DPDK workers relay: an XDP program of ours hands them only UDP "
+              "to the listener ports on the interfaces' own addresses (the kernel's, followed), "
+              "everything else stays the kernel's. No TAP, no --dpdk_addr; --dpdk_eal optional "
+              "(lcores, file prefix). Env: DRASYL_AF_XDP / NETSODY_AF_XDP.");
 
 namespace drasyl {
 namespace {
@@ -382,6 +390,19 @@ absl::StatusOr<Config> LoadConfigFrom(EnvLookup env, void* ctx) {
     absl::StatusOr<std::vector<std::string>> v = ParseCidrs(raw);
     if (!v.ok()) return v.status();
     c.dpdk_addr = std::move(*v);
+  }
+  {
+    DRASYL_RAW(raw, "af_xdp");
+    for (absl::string_view piece : absl::StrSplit(raw.text, ',', absl::SkipWhitespace())) {
+      std::string name(absl::StripAsciiWhitespace(piece));
+      bool ok = !name.empty() && name.size() < 16 && name != "." && name != "..";
+      for (char ch : name) ok = ok && ch > ' ' && ch != '/' && ch != ':' && ch < 127;
+      if (!ok) return InvalidValue(raw, absl::StrFormat("'%s' is not an interface name", name));
+      if (std::find(c.af_xdp.begin(), c.af_xdp.end(), name) != c.af_xdp.end()) {
+        return InvalidValue(raw, absl::StrFormat("'%s' is given twice", name));
+      }
+      c.af_xdp.push_back(std::move(name));
+    }
   }
 #undef DRASYL_RAW
 

@@ -48,6 +48,9 @@ struct Config {
   std::string dpdk_eal;
   std::vector<std::string> dpdk_addr;
   int dpdk_mtu = 0;  // 0: each port's own
+  // --af_xdp: interfaces the kernel keeps, the DPDK workers on their AF_XDP
+  // sockets (empty: not this mode).
+  std::vector<std::string> af_xdp;
 };
 
 // Builds the configuration from the already parsed gflags (call after

@@ -27,6 +27,7 @@
 #include "absl/strings/str_join.h"
 #include "common/clock.h"
 #include "common/config.h"
+#include "dataplane/dpdk/dpdk_af_xdp.h"
 #include "dataplane/dpdk/dpdk_eal.h"
 #include "dataplane/dpdk/dpdk_fragments.h"
 #include "dataplane/dpdk/dpdk_packet.h"
@@ -159,6 +160,7 @@ struct DpdkBackend::Impl {
   uint8_t checksum_logged[kMaxPorts] = {};  // Housekeeping's, per port
   const std::atomic<bool>* stop = nullptr;
   std::atomic<bool> accepting{false};  // SendFromControl allowed
+  std::unique_ptr<dpdk::AfXdpPorts> af_xdp;  // --af_xdp
 };
 
 namespace {
@@ -212,6 +214,11 @@ inline void ClearOffloadFlags(rte_mbuf* m) {
 // VLANs, stacked tags) is dropped and counted.
 void ToKernel(const Impl& im, Worker& w, const RxSource& src, rte_mbuf** exc, size_t e) {
   WorkerCounters& ctr = w.core->counters();
+  if (src.peer == kNoPort) {  // --af_xdp: no TAP (our XDP program passed the kernel's)
+    ctr.Drop(DropReason::kNoKernelPath, e);
+    for (size_t i = 0; i < e; ++i) rte_pktmbuf_free(exc[i]);
+    return;
+  }
   const std::vector<std::pair<uint16_t, uint16_t>>& vlans = im.vlan_taps[src.port];
   uint16_t taps[kBurst];
   size_t n = 0;
@@ -680,6 +687,18 @@ absl::Status DpdkBackend::Init() {
   im.idle_sleep_us = std::max(0, opts_.idle_sleep_us);
   PacketConfig& pcfg = im.pcfg;
 
+  // --af_xdp: the interfaces claimed, their kernel addresses ours.
+  std::string eal_args = opts_.eal_args;
+  if (!opts_.af_xdp.empty()) {
+    absl::StatusOr<std::unique_ptr<dpdk::AfXdpPorts>> x = dpdk::AfXdpPorts::Prepare(opts_.af_xdp);
+    if (!x.ok()) return x.status();
+    im.af_xdp = std::move(*x);
+    absl::StatusOr<std::vector<DpdkAddress>> addrs = im.af_xdp->Addresses();
+    if (!addrs.ok()) return addrs.status();
+    opts_.addresses = std::move(*addrs);
+    eal_args = im.af_xdp->EalArgs(opts_.eal_args);
+  }
+
   // Our addresses and ports.
   if (opts_.addresses.empty()) {
     return absl::InvalidArgumentError(
@@ -705,7 +724,7 @@ absl::Status DpdkBackend::Init() {
   }
 
   // EAL.
-  absl::StatusOr<dpdk::EalArgs> eal = dpdk::BuildEalArgs(opts_.eal_args, dpdk::DetectHugepages());
+  absl::StatusOr<dpdk::EalArgs> eal = dpdk::BuildEalArgs(eal_args, dpdk::DetectHugepages());
   if (!eal.ok()) return eal.status();
   for (const std::string& note : eal->notes) LOG(INFO) << note;
   LOG(INFO) << "DPDK EAL arguments: " << absl::StrJoin(eal->argv, " ");
@@ -719,6 +738,9 @@ absl::Status DpdkBackend::Init() {
     return absl::FailedPreconditionError(
         "DPDK found no ethernet port: bind a NIC to a DPDK driver or add a virtual one to "
         "--dpdk_eal, e.g. --vdev=net_af_packet0,iface=veth0");
+  }
+  if (im.af_xdp) {
+    if (absl::Status s = im.af_xdp->CheckPorts(im.eth_ports); !s.ok()) return s;
   }
   std::vector<rte_eth_dev_info> infos(im.eth_ports.size());
   for (size_t i = 0; i < im.eth_ports.size(); ++i) {
@@ -783,7 +805,7 @@ absl::Status DpdkBackend::Init() {
     if (taken) ++first;
     if (first > 999) return absl::ResourceExhaustedError("no free TAP name " + opts_.tap_name + "<N>");
   }
-  for (size_t i = 0; i < wanted.size(); ++i) {
+  for (size_t i = 0; i < wanted.size() && !im.af_xdp; ++i) {
     const uint16_t eth = im.eth_ports[wanted[i].eth_index];
     std::string ifname = tap_name(wanted[i], first);
     if (ifname.size() > 15) {
@@ -841,6 +863,9 @@ absl::Status DpdkBackend::Init() {
       nb_rxq[i] = static_cast<uint16_t>(std::min<size_t>(n_workers, infos[i].max_rx_queues));
       rss_hf[i] = hf;
     }
+    // --af_xdp: a socket on every RX queue of the interface (the NIC's RSS
+    // spreads flows; what our program sends to a queue needs a socket).
+    if (im.af_xdp) nb_rxq[i] = infos[i].max_rx_queues;
   }
 
   // Mbufs: every descriptor ring full, plus caches and bursts in flight.
@@ -849,6 +874,10 @@ absl::Status DpdkBackend::Init() {
     mbufs += size_t{nb_rxq[i]} * kRxDesc + n_workers * kTxDesc;
   }
   mbufs += im.taps.size() * n_workers * 2 * size_t{kTapDesc};
+  // net_af_xdp fills each socket's fill ring with 2048 more.
+  if (im.af_xdp) {
+    for (uint16_t q : nb_rxq) mbufs += size_t{q} * 2 * kRxDesc;
+  }
   // What reassembly may hold (a fragment flood must not starve RX), and
   // one datagram's fragments in flight per sender.
   mbufs += n_workers * size_t{dpdk::kFragmentMbufsPerWorker} +
@@ -899,7 +928,9 @@ absl::Status DpdkBackend::Init() {
     pcfg.port_tx_offloads[port] =
         ((tx_off & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) ? dpdk::kTxIpv4Cksum : 0) |
         ((tx_off & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) ? dpdk::kTxUdpCksum : 0);
-    if (absl::Status s = ConfigurePort(port, nb_rxq[i], static_cast<uint16_t>(n_workers), kRxDesc,
+    // net_af_xdp pairs queues: as many TX as RX queues (n_workers <= both).
+    const uint16_t nb_txq = im.af_xdp ? nb_rxq[i] : static_cast<uint16_t>(n_workers);
+    if (absl::Status s = ConfigurePort(port, nb_rxq[i], nb_txq, kRxDesc,
                                        kTxDesc, rss_hf[i], tx_off, im.pool);
         !s.ok()) {
       return s;
@@ -948,7 +979,7 @@ absl::Status DpdkBackend::Init() {
         nb_rxq[i] > 1 ? (rss_hf[i] ? " with RSS" : " (kernel fanout)") : "", n_workers,
         (tx_off & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) ? " ipv4-cksum" : "",
         (tx_off & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) ? " udp-cksum" : (tx_off ? "" : " none"),
-        absl::StrJoin(tap_list, ", "));
+        im.af_xdp ? "none (--af_xdp: the kernel keeps the interface)" : absl::StrJoin(tap_list, ", "));
   }
 
   // Workers and what each polls.
@@ -975,12 +1006,16 @@ absl::Status DpdkBackend::Init() {
   for (size_t i = 0; i < im.eth_ports.size(); ++i) {
     for (uint16_t q = 0; q < nb_rxq[i]; ++q) {
       Worker& w = *workers_[(q + i) % n_workers];
-      w.rx.insert(w.rx.begin(), {im.eth_ports[i], q, false, im.taps[i].port});
+      w.rx.insert(w.rx.begin(),
+                  {im.eth_ports[i], q, false, im.af_xdp ? kNoPort : im.taps[i].port});
     }
   }
   std::vector<std::string> where;
   for (auto& w : workers_) {
     where.push_back(w->lcore == LCORE_ID_ANY ? "thread" : absl::StrCat("lcore ", w->lcore));
+  }
+  if (im.af_xdp) {
+    if (absl::Status s = im.af_xdp->Attach(opts_.udp4_port, opts_.udp6_port); !s.ok()) return s;
   }
   im.control_fragment_id = static_cast<uint32_t>(n_workers);
   im.fragment_id_stride = static_cast<uint32_t>(n_workers + 1);
@@ -1070,6 +1105,9 @@ absl::Status DpdkBackend::Housekeeping() {
           logged == kChecksumLogsPerPort ? " (further ones on this port are only counted)" : "");
     }
   }
+  if (im.af_xdp) {
+    if (absl::Status s = im.af_xdp->CheckAddresses(); !s.ok()) return s;
+  }
   // A TAP deleted or renamed under us: the kernel side of the exception
   // path is gone (relaying would go on, but not ARP, ND, ping, TCP). A
   // restart recreates it with its addresses, which is what a service
@@ -1090,6 +1128,12 @@ absl::Status DpdkBackend::Housekeeping() {
         opts_.tap_name));
   }
   return absl::OkStatus();
+}
+
+const char* DpdkBackend::name() const { return impl_->af_xdp ? "af_xdp" : "dpdk"; }
+
+std::string DpdkBackend::ExtraMetrics() const {
+  return impl_->af_xdp ? impl_->af_xdp->Metrics() : "";
 }
 
 bool DpdkBackend::SendFromControl(const PeerPath& path, const uint8_t* data, size_t len) {
