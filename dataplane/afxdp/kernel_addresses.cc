@@ -67,9 +67,11 @@ absl::StatusOr<std::vector<KernelAddress>> InterfaceAddresses(unsigned ifindex) 
           ip = static_cast<const uint8_t*>(RTA_DATA(rta));
         }
       }
-      if (ip == nullptr || (flags & (IFA_F_TEMPORARY | IFA_F_TENTATIVE | IFA_F_DADFAILED))) {
-        continue;
-      }
+      // (IFA_F_TEMPORARY is IPv4's IFA_F_SECONDARY: a secondary address is ours.)
+      const uint32_t skip = ifa->ifa_family == AF_INET6
+                                ? (IFA_F_TEMPORARY | IFA_F_TENTATIVE | IFA_F_DADFAILED)
+                                : 0;
+      if (ip == nullptr || (flags & skip) != 0) continue;
       KernelAddress a;
       if (ifa->ifa_family == AF_INET) {
         a.addr = SocketAddress::V4(

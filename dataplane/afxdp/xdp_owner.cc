@@ -1,5 +1,6 @@
 #include "dataplane/afxdp/xdp_owner.h"
 
+#include <dirent.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/ethtool.h>
@@ -124,6 +125,16 @@ int CombinedQueues(const std::string& ifname) {
   return static_cast<int>(std::max<uint32_t>(1, ch.combined_count));
 }
 
+// The interface's RX queues (/sys/class/net/<if>/queues/rx-<N>).
+int RxQueues(const std::string& ifname) {
+  DIR* d = opendir(absl::StrCat("/sys/class/net/", ifname, "/queues").c_str());
+  if (d == nullptr) return 1;
+  int n = 0;
+  while (dirent* e = readdir(d)) n += std::strncmp(e->d_name, "rx-", 3) == 0;
+  closedir(d);
+  return std::max(1, n);
+}
+
 }  // namespace
 
 const char* VerdictName(int v) {
@@ -181,6 +192,16 @@ absl::StatusOr<std::unique_ptr<XdpOwner>> XdpOwner::Claim(const std::string& ifn
   }
   o->program_path_ = absl::StrCat("/proc/self/fd/", o->object_fd_);
   o->queue_count_ = CombinedQueues(ifname);
+  // net_af_xdp opens sockets on combined channels only; what the program
+  // sends to another RX queue would reach no socket (and be the kernel's,
+  // which has no listener): refuse rather than lose messages.
+  if (const int rx = RxQueues(ifname); rx > o->queue_count_) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "--af_xdp=%s: the interface has %d RX queues, of which DPDK's net_af_xdp can serve %d "
+        "(its combined channels); what arrives on the others would reach no AF_XDP socket. "
+        "Make them match: `ethtool -L %s combined <N>` (or `ethtool -L %s rx %d tx %d`)",
+        ifname, rx, o->queue_count_, ifname, ifname, o->queue_count_, o->queue_count_));
+  }
   return o;
 }
 
