@@ -1664,6 +1664,27 @@ TEST_F(AfXdpTestbedTest, ASecondInstanceOnTheInterfaceIsRefused) {
   ExpectRelay(*b, *c, "the first one still relays");
 }
 
+TEST_F(AfXdpTestbedTest, AForeignXdpProgramIsLeftAloneWithAClearError) {
+#ifndef DRASYL_FOREIGN_XDP
+  GTEST_SKIP() << "built without clang for BPF: no foreign XDP program to attach";
+#else
+  ASSERT_EQ(StopSuperPeer(), 0);
+  sp_.reset();
+  std::string out;
+  ASSERT_EQ(Shell(absl::StrFormat("ip -n %s link set dev veth0 xdp obj %s sec xdp", kSpNs,
+                                  DRASYL_FOREIGN_XDP), &out), 0) << out;
+  const int code = Shell(absl::StrFormat(
+      "ip netns exec %s env DRASYL_UDP4_LISTEN=0.0.0.0:22527 DRASYL_IDENTITY_FILE=%s/f.id "
+      "DRASYL_MIN_POW_DIFFICULTY=8 timeout 20 %s --af_xdp=veth0 '--dpdk_eal=-l %s'",
+      kSpNs, ::testing::TempDir(), DRASYL_SP_BINARY, CoreList()), &out);
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_TRUE(absl::StrContains(out, "has an XDP program that is not ours")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "name 'foreign_pass'")) << out;
+  EXPECT_TRUE(absl::StrContains(XdpOnVeth0(), "name foreign_pass")) << XdpOnVeth0();
+  Shell(absl::StrFormat("ip -n %s link set dev veth0 xdp off", kSpNs));
+#endif
+}
+
 TEST_F(AfXdpTestbedTest, StopRemovesTheProgramAndALeftoverIsRemovedOnTheNextStart) {
   // SIGKILL: the program stays; with no socket behind it, everything goes
   // to the kernel (ping still answered).
