@@ -44,6 +44,15 @@ class PureParts(unittest.TestCase):
         s = b.summarize([run("socket", [100]), run("af_xdp", [250])])
         self.assertFalse(s["goal"]["met"])
 
+    def test_best_round_of_each_backend_counts(self):
+        s = b.summarize([run("socket", [100]), run("af_xdp", [200]), run("socket", [150]),
+                         run("af_xdp", [600])])
+        rows = {r["backend"]: r for r in s["rows"]}
+        self.assertEqual([r["backend"] for r in s["rows"]], ["socket", "af_xdp"])
+        self.assertEqual(rows["socket"]["best_relayed_pps"], 150)
+        self.assertEqual(rows["af_xdp"]["rounds"], 2)
+        self.assertAlmostEqual(rows["af_xdp"]["vs_socket"], 4.0)
+
     def test_failed_runs_have_no_ratio_and_show_in_the_table(self):
         s = b.summarize([{"backend": "socket", "error": "boom"}, run("af_xdp", [10])])
         self.assertIsNone(s["goal"])
