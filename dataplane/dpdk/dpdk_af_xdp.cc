@@ -5,6 +5,7 @@
 #include <rte_ethdev.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "absl/strings/match.h"
@@ -133,18 +134,21 @@ absl::Status AfXdpPorts::CheckAddresses() {
   for (Interface& f : ifaces_) {
     absl::StatusOr<std::vector<afxdp::KernelAddress>> now =
         afxdp::InterfaceAddresses(f.owner->ifindex());
-    if (!now.ok() || *now == f.addrs) continue;
-    const std::string before = afxdp::AddressList(f.addrs);
-    f.addrs = *now;
-    // The XDP program follows at once (a removed address goes back to the
-    // kernel, a new one is not yet served: the kernel keeps it until the
-    // restart).
-    std::vector<afxdp::KernelAddress> kept;
-    for (const afxdp::KernelAddress& a : f.addrs) {
-      bool was = absl::StrContains(absl::StrCat(" ", before, " "),
-                                   absl::StrCat(" ", a.addr.HostString(), "/", a.prefix_len, " "));
-      if (was) kept.push_back(a);
+    if (!now.ok()) continue;
+    bool same = now->size() == f.addrs.size();  // the same set, in any order
+    for (const afxdp::KernelAddress& a : *now) {
+      same = same && std::find(f.addrs.begin(), f.addrs.end(), a) != f.addrs.end();
     }
+    if (same) continue;
+    const std::string before = afxdp::AddressList(f.addrs);
+    // The XDP program follows at once as far as it can: a removed address
+    // goes back to the kernel; a new one stays the kernel's until the
+    // restart (the workers would not take it).
+    std::vector<afxdp::KernelAddress> kept;
+    for (const afxdp::KernelAddress& a : *now) {
+      if (std::find(f.addrs.begin(), f.addrs.end(), a) != f.addrs.end()) kept.push_back(a);
+    }
+    f.addrs = *now;
     (void)f.owner->SetDestinations(kept, udp4_port_, udp6_port_);
     return absl::FailedPreconditionError(absl::StrFormat(
         "--af_xdp=%s: the kernel's addresses changed from %s to %s; shutting down so that the "
