@@ -112,7 +112,8 @@ DEFINE_int32(dpdk_mtu, 0,
 DEFINE_string(af_xdp, "",
               "Comma-separated network interfaces the kernel keeps (a shared NIC) on whose "
               "AF_XDP sockets the DPDK workers relay: an XDP program of ours hands them only UDP "
-              "to the listener ports on the interfaces' own addresses (the kernel's, followed), "
+              "to the listener ports on the interfaces' own addresses (the kernel's; when they change "
+              "the super peer exits for a restart), "
               "everything else stays the kernel's. No TAP, no --dpdk_addr; --dpdk_eal optional "
               "(lcores, file prefix). Env: DRASYL_AF_XDP / NETSODY_AF_XDP.");
 
