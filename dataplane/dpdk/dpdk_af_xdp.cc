@@ -158,6 +158,16 @@ absl::Status AfXdpPorts::CheckAddresses() {
   return absl::OkStatus();
 }
 
+absl::Status AfXdpPorts::Explain(const absl::Status& s) {
+  return absl::Status(
+      s.code(),
+      absl::StrCat(s.message(),
+                   " (net_af_xdp: see its log above; common causes: an MTU too large for XDP "
+                   "(one frame must fit a page: at most about 3500 on most drivers), an XDP "
+                   "program attached meanwhile, missing privileges (CAP_NET_ADMIN, CAP_BPF, "
+                   "CAP_NET_RAW, CAP_IPC_LOCK, CAP_SYS_ADMIN; docs/af-xdp.md))"));
+}
+
 std::string AfXdpPorts::Metrics() const {
   std::vector<const afxdp::XdpOwner*> owners;
   for (const Interface& f : ifaces_) owners.push_back(f.owner.get());

@@ -38,6 +38,9 @@ class AfXdpPorts {
   // the XDP programs and reported (not OK): the workers' address table is
   // fixed at start, so the super peer restarts to serve the new set.
   absl::Status CheckAddresses();
+  // A port setup failure with what commonly causes it under net_af_xdp
+  // (whose own log, above it, has the details).
+  static absl::Status Explain(const absl::Status& s);
   // /metrics: the programs' verdict counters.
   std::string Metrics() const;
 

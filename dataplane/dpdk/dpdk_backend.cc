@@ -933,7 +933,7 @@ absl::Status DpdkBackend::Init() {
     if (absl::Status s = ConfigurePort(port, nb_rxq[i], nb_txq, kRxDesc,
                                        kTxDesc, rss_hf[i], tx_off, im.pool);
         !s.ok()) {
-      return s;
+      return im.af_xdp ? dpdk::AfXdpPorts::Explain(s) : s;
     }
     // The MTU onto the port (net_af_packet: onto its interface) when the
     // operator chose it; one read from the kernel is DPDK's news only.
