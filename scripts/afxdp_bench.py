@@ -15,7 +15,8 @@ each:
 Pinning (2 cores): the super peer's worker on CPU 1 (DPDK: lcore 1; sockets:
 the whole process, its control thread idle during traffic), the generator on
 CPU 0 (DPDK's main lcore too). The veth's receive work (XDP program, the
-kernel's UDP stack for sockets) runs on the sending CPU, the generator's.
+kernel's UDP stack for sockets) runs on the sending CPU, the generator's;
+the generator's own receiving is steered to CPU 0 (RPS), off the worker's.
 
 Writes a JSON file (--out) and prints a Markdown table; the goal line says
 whether af_xdp relays at least 3x what kernel sockets relay per worker core.
@@ -165,6 +166,10 @@ def setup():
         # sender left), segmentation off: the same for every backend.
         ns(n, "ethtool -K %s rx off tx off tso off gso off gro off" % dev, check=False)
         ns(n, "sysctl -qw net.ipv6.conf.%s.accept_dad=0" % dev)
+    # What the super peer sends reaches the generator's stack on the
+    # sending CPU (veth); RPS moves that work to the generator's CPU 0, so
+    # that no backend's worker core pays for the generator's receiving.
+    ns(LG_NS, "sh -c 'echo 1 > /sys/class/net/eth0/queues/rx-0/rps_cpus'", check=False)
     ns(LG_NS, "ip addr add %s/24 dev eth0" % LG_V4)
     ns(LG_NS, "ip link set eth0 up")
     ns(SP_NS, "ip link set veth0 up")
