@@ -156,7 +156,7 @@ def ns(name, cmd, check=True):
     return sh("ip netns exec %s %s" % (name, cmd), check)
 
 
-def setup():
+def setup(generator):
     teardown()
     sh("ip netns add %s && ip netns add %s" % (SP_NS, LG_NS))
     sh("ip link add veth0 netns %s type veth peer name eth0 netns %s" % (SP_NS, LG_NS))
@@ -170,7 +170,10 @@ def setup():
     # sending CPU (veth); RPS moves that work to the generator's CPU 0, so
     # that no backend's worker core pays for the generator's receiving.
     ns(LG_NS, "sh -c 'echo 1 > /sys/class/net/eth0/queues/rx-0/rps_cpus'", check=False)
-    ns(LG_NS, "ip addr add %s/24 dev eth0" % LG_V4)
+    if generator == "socket":
+        ns(LG_NS, "ip addr add %s/24 dev eth0" % LG_V4)
+    else:  # DPDK's net_af_packet owns eth0: the kernel stays off it
+        ns(LG_NS, "sysctl -qw net.ipv6.conf.eth0.disable_ipv6=1")
     ns(LG_NS, "ip link set eth0 up")
     ns(SP_NS, "ip link set veth0 up")
 
@@ -252,11 +255,15 @@ def run_backend(args, backend, logdir):
     try:
         udp_before = kernel_udp_in()
         lg = os.path.join(args.build, "drasyl-loadgen")
+        io = ""
+        if args.generator == "dpdk":
+            io = ("--backend=dpdk '--dpdk_eal=--no-pci -l 0 --vdev=%s,iface=eth0' "
+                  "--dpdk_local_ip=%s" % (args.generator_vdev, LG_V4))
         cmd = ("ip netns exec %s taskset -c 0 %s --url '%s' --nodes=%d --identities=%s "
                "--difficulty=%d --payload=%d --pattern=random --rates=%s --duration=%s "
-               "--hello_flood_ms=0 --progress=false --json" % (
+               "--hello_flood_ms=0 --progress=false --json %s" % (
                    LG_NS, lg, url, args.nodes, args.identities, args.difficulty, args.payload,
-                   args.rates, args.duration, ))
+                   args.rates, args.duration, io))
         with open(os.path.join(logdir, "lg-%s.log" % backend), "w") as err:
             p = subprocess.run(cmd, shell=True, stdout=subprocess.PIPE, stderr=err, text=True)
         if p.returncode != 0 or not p.stdout.strip():
@@ -289,6 +296,10 @@ def main():
     ap.add_argument("--identities", default=os.path.expanduser(
         "~/.cache/drasyl-loadgen/identities-d8.bin"))
     ap.add_argument("--backends", default=" ".join(BACKENDS))
+    ap.add_argument("--generator", choices=("dpdk", "socket"), default="socket",
+                    help="drasyl-loadgen's I/O: kernel sockets, or DPDK on eth0 (--generator_vdev)")
+    ap.add_argument("--generator_vdev", default="net_af_xdp0",
+                    help="the DPDK generator's port on eth0: net_af_xdp0 or net_af_packet0")
     ap.add_argument("--rounds", type=int, default=1,
                     help="run the backends in turn this often; each one's best round counts "
                          "(a shared machine's noise)")
@@ -299,7 +310,7 @@ def main():
     if os.geteuid() != 0:
         sys.exit("afxdp-bench: needs root (network namespaces, AF_XDP)")
     runs = []
-    setup()
+    setup(args.generator)
     try:
         for rnd in range(args.rounds):
             for backend in args.backends.split():
@@ -313,7 +324,7 @@ def main():
         teardown()
     summary = summarize(runs)
     offered = parse_rates(args.rates)
-    doc = {"tool": "afxdp-bench", "rounds": args.rounds, "load_avg": os.getloadavg(),
+    doc = {"tool": "afxdp-bench", "rounds": args.rounds, "generator": args.generator, "load_avg": os.getloadavg(),
            "nodes": args.nodes, "payload": args.payload,
            "pattern": "random", "rates": offered, "duration_s": float(args.duration),
            "summary": summary, "runs": runs}
