@@ -20,6 +20,7 @@ import plot  # noqa: E402
 import rows  # noqa: E402
 import super_peer  # noqa: E402
 import sweep  # noqa: E402
+import backends  # noqa: E402
 from backends import Host  # noqa: E402
 
 UNIT_TESTS = ["attacks_test", "backends_test", "rows_test", "sweep_test", "plot_test"]
@@ -112,8 +113,9 @@ class Report:
         """The selected backends that can run here (the others skipped)."""
         chosen = []
         for b in self.o.not_selected:
-            if b.name != "socket":
-                self.skip(b.name, "not selected (--no-dpdk / --backends)")
+            if b.name != "socket":  # (the attack rows say whether it ran)
+                flags = "--no-dpdk / --backends" if b.name == "dpdk" else "--backends"
+                self.skip(b.name, f"not selected ({flags})")
         for b in self.o.backends:
             reason = b.unavailable(self.host)
             if reason:
@@ -155,7 +157,7 @@ class Report:
 
     def attack_runs(self):
         """One super peer with default limits per attack."""
-        socket = sweep.backends.by_name("socket")
+        socket = backends.by_name("socket")
         workers = max(self.o.workers)
         for kind in self.o.attacks:
             tag = f"attack-{kind}"

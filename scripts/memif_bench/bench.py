@@ -199,7 +199,7 @@ class Bench:
             self.lg = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
         return json_path, log_path
 
-    def wait_loadgen(self, name, json_path, log_path):
+    def wait_loadgen(self):
         rc = self.lg.wait()
         self.lg = None
         return rc
@@ -238,17 +238,17 @@ class Bench:
         window = round(max(1.0, float(self.o.duration)), 2)
         if os.path.exists(self.raw_sock):
             os.unlink(self.raw_sock)
-        app = ["--nb-cores=1", None, f"--txpkts={self.frame}", "--total-num-mbufs=32768"]
+        def app(mode):
+            return ["--nb-cores=1", f"--forward-mode={mode}", f"--txpkts={self.frame}",
+                    "--total-num-mbufs=32768"]
         server = self.start_testpmd(
             ["--lcores=0@0,1@1", f"--vdev=net_memif0,role=server,socket={self.raw_sock}"],
-            [a or f"--forward-mode={server_mode}" for a in app], f"raw-{name}-server.out", 60,
-            f"{self.tag}-rs")
+            app(server_mode), f"raw-{name}-server.out", 60, f"{self.tag}-rs")
         if not server.wait_for("Checking link statuses", 20):
             raise Failed(f"dpdk-testpmd ({name}, server) did not start (see {server.out_path})")
         client = self.start_testpmd(
             ["--lcores=0@1,1@0", f"--vdev=net_memif0,role=client,socket={self.raw_sock},rsize=14"],
-            [a or f"--forward-mode={client_mode}" for a in app], f"raw-{name}-client.out", 60,
-            f"{self.tag}-rc")
+            app(client_mode), f"raw-{name}-client.out", 60, f"{self.tag}-rc")
         if not client.wait_for("Checking link statuses", 20):
             raise Failed(f"dpdk-testpmd ({name}, client) did not start (see {client.out_path})")
         time.sleep(1)  # the memif connection
@@ -362,7 +362,7 @@ class Bench:
                "io forwarding with retry")
         lg_wait(r"^loadgen: step 3 ", step_wait, "did not finish its first open-loop step")
         measure("io_retry")
-        rc = self.wait_loadgen("ceiling", json_path, log_path)
+        rc = self.wait_loadgen()
         tp.send("stop")
         time.sleep(0.3)
         self.sp.resume()
@@ -388,7 +388,7 @@ class Bench:
         mode = ["--search", "--search_probes=2", "--search_refine=2"] if o.search else ["--rates=0,0"]
         json_path, log_path = self.loadgen(
             self.sp_sock, self.sp.url, mode + [f"--duration={o.duration}", "--hello_interval_ms=5000"], "sp")
-        rc = self.wait_loadgen("sp", json_path, log_path)
+        rc = self.wait_loadgen()
         self.stop_sp()
         with open(log_path, errors="replace") as f:
             for line in f:
