@@ -19,6 +19,12 @@ FULL = {"workers": "1 2", "peers": "1000 10000 100000 1000000", "payloads": "64 
         "duration": "3", "refine": 3, "flood_ms": 3000, "attack_seconds": "10"}
 
 
+def usage_error(message):
+    """Exits 2 (as for an unknown option) with `message`."""
+    print(f"capacity-report: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"capacity-report: {message} (see --help)\n")
@@ -28,7 +34,7 @@ def _ints(text, what):
     try:
         return [int(x) for x in text.split()]
     except ValueError:
-        raise SystemExit(f"capacity-report: {what} must be numbers, got '{text}'")
+        usage_error(f"{what} must be numbers, got '{text}'")
 
 
 def parse_options(argv):
@@ -61,11 +67,11 @@ def parse_options(argv):
     o.peers = _ints(o.peers, "--peers")
     o.payloads = _ints(o.payloads, "--payloads")
     if not o.workers or not o.peers or not o.payloads:
-        raise SystemExit("capacity-report: --workers, --peers and --payloads need a value each")
+        usage_error("--workers, --peers and --payloads need a value each")
     chosen = o.backends.split()
     for name in chosen:
         if name not in backends.NAMES:
-            raise SystemExit(f"capacity-report: unknown backend '{name}'")
+            usage_error(f"unknown backend '{name}'")
     if o.no_dpdk:
         chosen = [n for n in chosen if n != "dpdk"]
     o.backends = [b for b in backends.BACKENDS if b.name in chosen]

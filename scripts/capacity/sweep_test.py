@@ -1,5 +1,7 @@
 """Unit tests of the capacity report's options and sweep:
 python3 -m unittest scripts/capacity/sweep_test.py"""
+import contextlib
+import io
 import os
 import sys
 import unittest
@@ -37,8 +39,10 @@ class OptionsTest(unittest.TestCase):
         o = sweep.parse_options(["--backends", "dpdk"] + BINS)
         self.assertEqual([b.name for b in o.backends], ["dpdk"])
         self.assertEqual(o.attacks, [])  # the attack rows need the socket backend
-        with self.assertRaises(SystemExit):
+        with self.assertRaises(SystemExit) as e, contextlib.redirect_stderr(io.StringIO()) as err:
             sweep.parse_options(["--backends", "socket carrier-pigeon"] + BINS)
+        self.assertEqual(e.exception.code, 2)
+        self.assertEqual(err.getvalue(), "capacity-report: unknown backend 'carrier-pigeon'\n")
         with self.assertRaises(SystemExit):
             sweep.parse_options(["--unknown"] + BINS)
         with self.assertRaises(SystemExit):
