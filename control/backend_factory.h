@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/config.h"
+#include "config/config.h"
 #include "common/socket_address.h"
 #include "control/control_plane.h"
 #include "dataplane/backend.h"

@@ -12,7 +12,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "common/config.h"
+#include "config/config.h"
 #include "common/identity.h"
 #include "common/session_keys.h"
 #include "control/control_counters.h"
