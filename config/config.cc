@@ -140,9 +140,9 @@ absl::StatusOr<Config> LoadConfigFrom(EnvLookup env, void* ctx) {
   Config c;
 
   // Fetches a setting's raw value or returns its error from this function.
-#define DRASYL_RAW(var, flag)                                \
+#define DRASYL_RAW(var, flag)                                      \
   absl::StatusOr<RawSetting> var##_or = ReadSetting(flag, env, ctx); \
-  if (!var##_or.ok()) return var##_or.status();         \
+  if (!var##_or.ok()) return var##_or.status();                      \
   const RawSetting& var = *var##_or
 
   {

@@ -10,9 +10,9 @@
 #include <iostream>
 #include <thread>
 
+#include "common/identity.h"
 #include "config/config.h"
 #include "config/flags_help.h"
-#include "common/identity.h"
 #include "control/backend_factory.h"
 #include "control/banner.h"
 #include "control/control_plane.h"

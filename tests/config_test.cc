@@ -475,6 +475,19 @@ TEST_F(ConfigTest, EverySettingNamesAndReadsItsVariables) {
   EXPECT_FALSE(ReadSetting("logtostderr", &Lookup, &env_).ok());  // glog's, not a setting
 }
 
+// LoadConfigFrom reads every setting: the two variables of any one of them
+// in conflict fail the whole configuration.
+TEST_F(ConfigTest, LoadReadsEverySetting) {
+  for (const std::string& name : SettingNames()) {
+    SCOPED_TRACE(name);
+    const std::string upper = absl::AsciiStrToUpper(name);
+    env_ = {{"DRASYL_" + upper, "1"}, {"NETSODY_" + upper, "2"}};
+    absl::StatusOr<Config> c = Load();
+    ASSERT_FALSE(c.ok());
+    EXPECT_THAT(std::string(c.status().message()), HasSubstr("DRASYL_" + upper + "='1'"));
+  }
+}
+
 TEST_F(ConfigTest, RustLogLevels) {
   struct Case {
     const char* value;
