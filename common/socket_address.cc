@@ -158,6 +158,15 @@ bool SocketAddress::IsWildcard() const {
   return family_ != 0;
 }
 
+bool ListensDualStack(const SocketAddress& listener, absl::Span<const SocketAddress> listeners) {
+  if (!listener.is_v6() || !listener.IsWildcard()) return false;
+  if (listener.port() == 0) return true;  // an ephemeral port is nobody else's
+  for (const SocketAddress& other : listeners) {
+    if (other.is_v4() && other.port() == listener.port()) return false;
+  }
+  return true;
+}
+
 socklen_t SocketAddress::ToSockaddr(sockaddr_storage* out, bool as_v6) const {
   std::memset(out, 0, sizeof(*out));
   if (is_v4() && !as_v6) {

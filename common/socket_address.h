@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 
 namespace drasyl {
 
@@ -59,6 +60,11 @@ class SocketAddress {
   std::array<uint8_t, 16> addr_{};
   uint32_t scope_id_ = 0;
 };
+
+// Whether `listener`, one of `listeners`, takes IPv4 too: a wildcard [::]
+// is dual-stack unless an IPv4 listener shares its (non-ephemeral) port,
+// which the IPv4 socket then has; otherwise an IPv6 listener is IPv6 only.
+bool ListensDualStack(const SocketAddress& listener, absl::Span<const SocketAddress> listeners);
 
 }  // namespace drasyl
 

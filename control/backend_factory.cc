@@ -6,7 +6,6 @@
 #include "absl/strings/str_cat.h"
 #include "control/banner.h"
 #include "dataplane/socket/socket_backend.h"
-#include "gflags/gflags.h"
 #include "glog/logging.h"
 #ifdef DRASYL_HAVE_DPDK
 #include <net/if.h>
@@ -14,13 +13,6 @@
 #include "dataplane/afxdp/kernel_addresses.h"
 #include "dataplane/dpdk/dpdk_backend.h"
 #endif
-
-DEFINE_int32(dpdk_idle_sleep_us, 100,
-             "DPDK: longest nap of an idle worker between polls, in microseconds (naps start "
-             "at 8 us after ~1000 empty polls and double; 0: pure busy polling).");
-DEFINE_string(dpdk_tap, "drasyl",
-              "DPDK: name of the TAP exception interfaces: <name><N>, N from 0 up, the first "
-              "free ones (one per ethernet port).");
 
 namespace drasyl {
 namespace {
@@ -52,18 +44,14 @@ absl::StatusOr<std::unique_ptr<Backend>> CreateDpdk(const Config& cfg, ControlPl
     return absl::InvalidArgumentError(
         "--af_xdp serves the kernel's addresses of its interfaces: drop --dpdk_addr");
   }
-  for (const std::string& cidr : cfg.dpdk_addr) {
-    absl::StatusOr<DpdkAddress> a = ParseDpdkAddress(cidr);
-    if (!a.ok()) return absl::InvalidArgumentError(absl::StrCat("--dpdk_addr: ", a.status().message()));
-    o.addresses.push_back(*a);
-  }
+  o.addresses = cfg.dpdk_addr;
   if (o.addresses.empty() && o.af_xdp.empty()) {
     return absl::InvalidArgumentError(
         "--dpdk_eal needs --dpdk_addr=<ip>/<prefix>[,...]: the super peer's own addresses on "
         "the DPDK port(s)");
   }
-  // The listeners' ports apply to the DPDK addresses; a [::] listener is
-  // dual-stack (as with sockets) when there is no IPv4 listener.
+  // The listeners' ports apply to the DPDK addresses; a dual-stack [::]
+  // listener (as with sockets) serves IPv4 when there is no IPv4 listener.
   o.udp4_port = 0;
   o.udp6_port = 0;
   if (cfg.udp4_listen) {
@@ -72,8 +60,10 @@ absl::StatusOr<std::unique_ptr<Backend>> CreateDpdk(const Config& cfg, ControlPl
   }
   if (cfg.udp6_listen) {
     o.udp6_port = cfg.udp6_listen->port();
-    if (!cfg.udp4_listen && cfg.udp6_listen->IsWildcard()) o.udp4_port = o.udp6_port;
     o.listeners.push_back(*cfg.udp6_listen);
+    if (!cfg.udp4_listen && ListensDualStack(*cfg.udp6_listen, o.listeners)) {
+      o.udp4_port = o.udp6_port;
+    }
   }
   if (o.listeners.empty()) {
     return absl::InvalidArgumentError(
@@ -101,9 +91,9 @@ absl::StatusOr<std::unique_ptr<Backend>> CreateDpdk(const Config& cfg, ControlPl
   o.relay = control.relay_config();
   o.send_unites_ms = cfg.send_unites_ms;
   o.control_wakeup = control.wakeup_fd();
-  o.idle_sleep_us = FLAGS_dpdk_idle_sleep_us;
-  o.tap_name = FLAGS_dpdk_tap;
-  o.mtu = cfg.dpdk_mtu;  // --dpdk_mtu (common/config.cc: it has its environment variables)
+  o.idle_sleep_us = cfg.dpdk_idle_sleep_us;
+  o.tap_name = cfg.dpdk_tap;
+  o.mtu = cfg.dpdk_mtu;
   return CreateDpdkBackend(o);
 }
 #endif
@@ -139,14 +129,7 @@ std::vector<SocketAddress> AnnounceAddresses(const Config& cfg) {
   }
 #endif
   if (cfg.dpdk_eal.empty()) return HostAddresses();
-  for (const std::string& cidr : cfg.dpdk_addr) {
-    const size_t slash = cidr.find('/');
-    const std::string host = cidr.substr(0, slash);
-    const bool v6 = host.find(':') != std::string::npos;
-    absl::StatusOr<SocketAddress> a =
-        SocketAddress::Parse(v6 ? absl::StrCat("[", host, "]:0") : absl::StrCat(host, ":0"));
-    if (a.ok()) out.push_back(*a);
-  }
+  for (const DpdkAddress& a : cfg.dpdk_addr) out.push_back(a.addr);
   return out;
 }
 

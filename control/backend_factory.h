@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/config.h"
 #include "common/socket_address.h"
+#include "config/config.h"
 #include "control/control_plane.h"
 #include "dataplane/backend.h"
 

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "common/config.h"
 #include "common/socket_address.h"
 #include "common/types.h"
+#include "config/config.h"
 
 namespace drasyl {
 

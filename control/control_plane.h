@@ -12,9 +12,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "common/config.h"
 #include "common/identity.h"
 #include "common/session_keys.h"
+#include "config/config.h"
 #include "control/control_counters.h"
 #include "control/key_derivation_pool.h"
 #include "control/peer_registry.h"

@@ -10,29 +10,18 @@
 #include <iostream>
 #include <thread>
 
-#include "common/config.h"
 #include "common/identity.h"
+#include "config/config.h"
+#include "config/flags_help.h"
 #include "control/backend_factory.h"
 #include "control/banner.h"
 #include "control/control_plane.h"
-#include "control/flags_help.h"
 #include "control/key_derivation_pool.h"
 #include "control/metrics_http.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 
 DECLARE_bool(help);
-
-DEFINE_uint64(housekeeping_interval_ms, 5000,
-              "Interval of housekeeping (expire stale peers, UNITE rate-limit entries and idle "
-              "TCP connections), in milliseconds.");
-
-DEFINE_int32(kx_threads, -1,
-             "Threads that derive the session keys of newly registering peers (an X25519 key "
-             "exchange each), so that registration storms use spare cores. 0: the control "
-             "thread does them; -1: one per core (at most 4) on the socket backend with 2 or "
-             "more cores; on DPDK one per core that no lcore uses (at most 4), bound to those "
-             "cores, else none. DPDK never puts them on a worker lcore's core.");
 
 namespace drasyl {
 namespace {
@@ -71,7 +60,7 @@ int RunSuperPeer(const Config& cfg) {
   ControlOptions copts;
   copts.config = cfg;
   copts.identity = *identity;
-  copts.housekeeping_interval_ms = std::max<uint64_t>(1, FLAGS_housekeeping_interval_ms);
+  copts.housekeeping_interval_ms = static_cast<uint64_t>(cfg.housekeeping_interval_ms);
   absl::StatusOr<std::unique_ptr<ControlPlane>> control = ControlPlane::Create(copts);
   if (!control.ok()) return Fail(control.status());
 
@@ -82,7 +71,7 @@ int RunSuperPeer(const Config& cfg) {
   cpu_set_t worker_cpus, main_cpus;
   const bool pinned = (*backend)->PinnedCpus(&worker_cpus, &main_cpus);
   const KeyDerivationPlacement kx = PlaceKeyDerivation(
-      FLAGS_kx_threads, allowed, pinned ? &worker_cpus : nullptr, pinned ? &main_cpus : nullptr);
+      cfg.kx_threads, allowed, pinned ? &worker_cpus : nullptr, pinned ? &main_cpus : nullptr);
   (*control)->StartKeyDerivation(kx.threads, kx.pinned ? &kx.cpus : nullptr);
   if (absl::Status s = (*control)->StartTcp(); !s.ok()) return Fail(s);
 
@@ -155,7 +144,7 @@ int main(int argc, char** argv) {
   gflags::SetVersionString("0.1.0");
   gflags::ParseCommandLineNonHelpFlags(&argc, &argv, true);
   if (FLAGS_help) {  // gflags' own --help exits 1 and lists every library's flags
-    drasyl::PrintOwnFlagsHelp(argv[0], {"/common/", "/control/", "/dataplane/"});
+    drasyl::PrintOwnFlagsHelp(argv[0], {"/config/"});
     return 0;
   }
   gflags::HandleCommandLineHelpFlags();  // --helpfull, --version, ...

@@ -115,15 +115,7 @@ absl::Status TcpServer::Init() {
     if (addr.family() != AF_INET && addr.family() != AF_INET6) {
       return absl::InvalidArgumentError("TCP listener address is unset");
     }
-    // A dual-stack [::] would take the IPv4 side of a port that an IPv4
-    // listener wants too; then it must be IPv6 only.
-    bool v6only = false;
-    if (addr.is_v6() && addr.IsWildcard() && addr.port() != 0) {
-      for (const SocketAddress& other : options_.listeners) {
-        if (other.is_v4() && other.port() == addr.port()) v6only = true;
-      }
-    }
-    absl::Status status = AddListener(addr, v6only);
+    absl::Status status = AddListener(addr, !ListensDualStack(addr, options_.listeners));
     if (!status.ok()) return status;
   }
   return absl::OkStatus();

@@ -1,4 +1,4 @@
-#include "common/config.h"
+#include "config/config.h"
 
 #include <gflags/gflags.h>
 
@@ -6,6 +6,10 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/ascii.h"
+#include "common/ip_prefix.h"
+#include "config/dpdk_addr.h"
+#include "config/flags.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -13,6 +17,12 @@ namespace drasyl {
 namespace {
 
 using ::testing::HasSubstr;
+
+DpdkAddress Dpdk(const std::string& prefix, uint16_t port = 0, uint16_t vlan = 0) {
+  absl::StatusOr<IpPrefix> p = ParseIpPrefix(prefix);
+  EXPECT_TRUE(p.ok()) << p.status();
+  return DpdkAddress{p.ok() ? p->addr : SocketAddress(), p.ok() ? p->length : 0, port, vlan};
+}
 
 // A fake process environment, so the tests never read the real one.
 class ConfigTest : public ::testing::Test {
@@ -69,11 +79,15 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(c->control_rate_per_source, 500);
   EXPECT_EQ(c->max_tcp_connections_per_source, 64);
   EXPECT_EQ(c->tcp_hello_timeout_ms, 5000);
+  EXPECT_EQ(c->housekeeping_interval_ms, 5000);
+  EXPECT_EQ(c->kx_threads, -1);
   EXPECT_EQ(c->log_level, 0);
   EXPECT_FALSE(c->verbose);
   EXPECT_EQ(c->dpdk_eal, "");
   EXPECT_TRUE(c->dpdk_addr.empty());
   EXPECT_EQ(c->dpdk_mtu, 0);
+  EXPECT_EQ(c->dpdk_idle_sleep_us, 100);
+  EXPECT_EQ(c->dpdk_tap, "drasyl");
 }
 
 class ConfigPrefixTest : public ConfigTest,
@@ -107,6 +121,10 @@ TEST_P(ConfigPrefixTest, ReadsEveryVariable) {
       {p + "DPDK_EAL", "-l 0-3 -a 0000:01:00.0"},
       {p + "DPDK_ADDR", "192.0.2.1/24, 2001:db8::1/64"},
       {p + "DPDK_MTU", "9000"},
+      {p + "DPDK_IDLE_SLEEP_US", "0"},
+      {p + "DPDK_TAP", "dsp"},
+      {p + "HOUSEKEEPING_INTERVAL_MS", "100"},
+      {p + "KX_THREADS", "3"},
   };
   absl::StatusOr<Config> c = Load();
   ASSERT_TRUE(c.ok()) << c.status();
@@ -133,8 +151,12 @@ TEST_P(ConfigPrefixTest, ReadsEveryVariable) {
   EXPECT_EQ(c->max_tcp_connections_per_source, 7);
   EXPECT_EQ(c->tcp_hello_timeout_ms, 250);
   EXPECT_EQ(c->dpdk_eal, "-l 0-3 -a 0000:01:00.0");
-  EXPECT_EQ(c->dpdk_addr, (std::vector<std::string>{"192.0.2.1/24", "2001:db8::1/64"}));
+  EXPECT_EQ(c->dpdk_addr, (std::vector<DpdkAddress>{Dpdk("192.0.2.1/24"), Dpdk("2001:db8::1/64")}));
   EXPECT_EQ(c->dpdk_mtu, 9000);
+  EXPECT_EQ(c->dpdk_idle_sleep_us, 0);
+  EXPECT_EQ(c->dpdk_tap, "dsp");
+  EXPECT_EQ(c->housekeeping_interval_ms, 100);
+  EXPECT_EQ(c->kx_threads, 3);
 }
 
 TEST_P(ConfigPrefixTest, EmptyListenDisables) {
@@ -234,6 +256,24 @@ TEST_P(ConfigPrefixTest, InvalidValuesNameTheVariable) {
       {"DPDK_ADDR", "192.0.2.1/24@port"},
       {"DPDK_ADDR", "192.0.2.1/24@port256"},
       {"DPDK_ADDR", "192.0.2.1@vlan100/24"},
+      {"DPDK_ADDR", "192.0.2.1%eth0/24"},
+      {"DPDK_ADDR", "[2001:db8::1]/64"},
+      {"DPDK_ADDR", "192.0.2.1/ 24"},
+      {"DPDK_IDLE_SLEEP_US", "-1"},
+      {"DPDK_IDLE_SLEEP_US", "1000001"},
+      {"DPDK_IDLE_SLEEP_US", "soon"},
+      {"DPDK_TAP", ""},
+      {"DPDK_TAP", "a/b"},
+      {"DPDK_TAP", "tap.1"},
+      {"DPDK_TAP", "with space"},
+      {"DPDK_TAP", "tap%d"},
+      {"DPDK_TAP", "fifteen-chars-x"},
+      {"HOUSEKEEPING_INTERVAL_MS", "0"},
+      {"HOUSEKEEPING_INTERVAL_MS", "-1"},
+      {"HOUSEKEEPING_INTERVAL_MS", "99999999999999999999"},
+      {"KX_THREADS", "-2"},
+      {"KX_THREADS", "65"},
+      {"KX_THREADS", "many"},
   };
   for (const auto& [name, value] : cases) {
     SCOPED_TRACE(p + name + "='" + value + "'");
@@ -323,6 +363,8 @@ TEST_F(ConfigTest, InvalidFlagValuesNameTheFlag) {
       {"hello_timeout", "0"},    {"workers", "2000"},        {"min_pow_difficulty", "300"},
       {"send_unites", "-3"},     {"dpdk_addr", "10.0.0.1"},  {"identity_file", ""},
       {"dpdk_mtu", "1279"},      {"dpdk_mtu", "65536"},      {"dpdk_mtu", "-1"},
+      {"kx_threads", "65"},      {"dpdk_tap", ""},           {"dpdk_idle_sleep_us", "-5"},
+      {"housekeeping_interval_ms", "0"},
   };
   for (const auto& [flag, value] : cases) {
     SCOPED_TRACE("--" + flag + "=" + value);
@@ -365,28 +407,107 @@ TEST_F(ConfigTest, AfXdpRejectsWhatIsNoInterfaceName) {
 
 TEST_F(ConfigTest, DpdkAddressPlacement) {
   env_ = {{"DRASYL_DPDK_ADDR", "10.0.0.1/24, 10.1.0.1/24@vlan100,fd01::1/64@port1@vlan4094,"
-                               "10.2.0.1/24@vlan7@port2,10.3.0.1/24@port0"}};
+                               "10.2.0.1/24@vlan7@port2,10.3.0.1/24@port0,10.4.0.1/32@port255"}};
   absl::StatusOr<Config> c = Load();
   ASSERT_TRUE(c.ok()) << c.status();
-  ASSERT_EQ(c->dpdk_addr.size(), 5u);
-  struct Want {
-    const char* cidr;
-    int port;
-    int vlan;
-  };
-  const Want want[] = {{"10.0.0.1/24", 0, 0},
-                       {"10.1.0.1/24", 0, 100},
-                       {"fd01::1/64", 1, 4094},
-                       {"10.2.0.1/24", 2, 7},
-                       {"10.3.0.1/24", 0, 0}};
-  for (size_t i = 0; i < 5; ++i) {
-    SCOPED_TRACE(c->dpdk_addr[i]);
-    absl::StatusOr<std::pair<std::string, DpdkAddrPlacement>> split =
-        SplitDpdkAddr(c->dpdk_addr[i]);
-    ASSERT_TRUE(split.ok()) << split.status();
-    EXPECT_EQ(split->first, want[i].cidr);
-    EXPECT_EQ(split->second.port, want[i].port);
-    EXPECT_EQ(split->second.vlan, want[i].vlan);
+  EXPECT_EQ(c->dpdk_addr, (std::vector<DpdkAddress>{
+                              Dpdk("10.0.0.1/24"), Dpdk("10.1.0.1/24", 0, 100),
+                              Dpdk("fd01::1/64", 1, 4094), Dpdk("10.2.0.1/24", 2, 7),
+                              Dpdk("10.3.0.1/24"), Dpdk("10.4.0.1/32", 255)}));
+  ASSERT_EQ(c->dpdk_addr.size(), 6u);
+  EXPECT_TRUE(c->dpdk_addr[2].addr.is_v6());
+  EXPECT_EQ(c->dpdk_addr[2].addr.HostString(), "fd01::1");
+  EXPECT_EQ(c->dpdk_addr[2].prefix_len, 64);
+  EXPECT_EQ(c->dpdk_addr[2].addr.port(), 0);
+}
+
+TEST(DpdkAddrTest, ParsesAddressPrefixPortAndVlan) {
+  absl::StatusOr<DpdkAddress> a = ParseDpdkAddress("192.0.2.10/24@vlan100@port3");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_TRUE(a->addr.is_v4());
+  EXPECT_EQ(a->addr.HostString(), "192.0.2.10");
+  EXPECT_EQ(a->prefix_len, 24);
+  EXPECT_EQ(a->port, 3);
+  EXPECT_EQ(a->vlan, 100);
+  a = ParseDpdkAddress("::/0");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_TRUE(a->addr.is_v6());
+  EXPECT_EQ(a->prefix_len, 0);
+  EXPECT_EQ(a->port, 0);
+  EXPECT_EQ(a->vlan, 0);
+}
+
+TEST(DpdkAddrTest, ListIsInOrderAndStripped) {
+  absl::StatusOr<std::vector<DpdkAddress>> list =
+      ParseDpdkAddressList(" 2001:db8::1/64@port1 ,\t192.0.2.1/32");
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_EQ(*list, (std::vector<DpdkAddress>{Dpdk("2001:db8::1/64", 1), Dpdk("192.0.2.1/32")}));
+  list = ParseDpdkAddressList("");
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_TRUE(list->empty());
+}
+
+TEST(DpdkAddrTest, ErrorsQuoteTheEntry) {
+  for (const char* entry : {"10.0.0.1", "10.0.0.1/33", "10.0.0.1/24@vlan4095", "10.0.0.1/24@port256",
+                            "10.0.0.1/24@port1@port2", "10.0.0.1/24@mtu9000", "fe80::1%eth0/64",
+                            "10.0.0.1/24@vlan+1", ""}) {
+    SCOPED_TRACE(entry);
+    absl::StatusOr<DpdkAddress> a = ParseDpdkAddress(entry);
+    ASSERT_FALSE(a.ok());
+    EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(a.status().message()), HasSubstr("'"));
+  }
+  absl::StatusOr<std::vector<DpdkAddress>> list = ParseDpdkAddressList("10.0.0.1/24,10.0.0.2/40");
+  ASSERT_FALSE(list.ok());
+  EXPECT_THAT(std::string(list.status().message()), HasSubstr("'10.0.0.2/40'"));
+}
+
+TEST(DpdkAddrTest, FormatParsesBack) {
+  for (const DpdkAddress& a : {Dpdk("10.0.0.1/24"), Dpdk("10.1.0.1/24", 0, 100),
+                               Dpdk("fd01::1/64", 1, 4094), Dpdk("0.0.0.0/0", 255)}) {
+    const std::string text = FormatDpdkAddress(a);
+    SCOPED_TRACE(text);
+    absl::StatusOr<DpdkAddress> back = ParseDpdkAddress(text);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(*back, a);
+  }
+  EXPECT_EQ(FormatDpdkAddress(Dpdk("fd01::1/64", 1, 4094)), "fd01::1/64@port1@vlan4094");
+  EXPECT_EQ(FormatDpdkAddress(Dpdk("10.0.0.1/24")), "10.0.0.1/24");
+}
+
+// Every setting (config/flags.cc) says which two variables it is read
+// from, and is read from them.
+TEST_F(ConfigTest, EverySettingNamesAndReadsItsVariables) {
+  const std::vector<std::string>& names = SettingNames();
+  ASSERT_GE(names.size(), 29u);
+  for (const std::string& name : names) {
+    SCOPED_TRACE(name);
+    const std::string upper = absl::AsciiStrToUpper(name);
+    gflags::CommandLineFlagInfo info;
+    ASSERT_TRUE(gflags::GetCommandLineFlagInfo(name.c_str(), &info));
+    EXPECT_THAT(info.description,
+                HasSubstr("Env: DRASYL_" + upper + " / NETSODY_" + upper + "."));
+    for (const char* prefix : {"DRASYL_", "NETSODY_"}) {
+      env_ = {{prefix + upper, "\x01not a value"}};
+      absl::StatusOr<RawSetting> raw = ReadSetting(name, &Lookup, &env_);
+      ASSERT_TRUE(raw.ok()) << raw.status();
+      EXPECT_EQ(raw->text, "\x01not a value");
+      EXPECT_EQ(raw->source, prefix + upper);
+    }
+  }
+  EXPECT_FALSE(ReadSetting("logtostderr", &Lookup, &env_).ok());  // glog's, not a setting
+}
+
+// LoadConfigFrom reads every setting: the two variables of any one of them
+// in conflict fail the whole configuration.
+TEST_F(ConfigTest, LoadReadsEverySetting) {
+  for (const std::string& name : SettingNames()) {
+    SCOPED_TRACE(name);
+    const std::string upper = absl::AsciiStrToUpper(name);
+    env_ = {{"DRASYL_" + upper, "1"}, {"NETSODY_" + upper, "2"}};
+    absl::StatusOr<Config> c = Load();
+    ASSERT_FALSE(c.ok());
+    EXPECT_THAT(std::string(c.status().message()), HasSubstr("DRASYL_" + upper + "='1'"));
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "common/ip_prefix.h"
 #include "gtest/gtest.h"
 
 namespace drasyl {
@@ -143,6 +144,77 @@ TEST(SocketAddressTest, FromSockaddrRejectsBadInput) {
                                            sizeof(sockaddr_in))
                    .ok());
   EXPECT_FALSE(SocketAddress::FromSockaddr(nullptr, 0).ok());
+}
+
+SocketAddress Addr(const char* text) {
+  absl::StatusOr<SocketAddress> a = SocketAddress::Parse(text);
+  EXPECT_TRUE(a.ok()) << text << ": " << a.status();
+  return a.ok() ? *a : SocketAddress();
+}
+
+// The one rule for every listener set (UDP sockets, TCP fallback, DPDK).
+TEST(ListensDualStackTest, WildcardIpv6UnlessAnIpv4ListenerSharesThePort) {
+  const SocketAddress any6 = Addr("[::]:22527");
+  EXPECT_TRUE(ListensDualStack(any6, {any6}));
+  EXPECT_FALSE(ListensDualStack(any6, {Addr("0.0.0.0:22527"), any6}));
+  EXPECT_FALSE(ListensDualStack(any6, {Addr("192.0.2.1:22527"), any6}));
+  EXPECT_TRUE(ListensDualStack(any6, {Addr("0.0.0.0:22528"), any6}));
+  EXPECT_TRUE(ListensDualStack(any6, {Addr("[::1]:22527"), any6}));
+  // Ephemeral ports are never shared.
+  const SocketAddress any6_ephemeral = Addr("[::]:0");
+  EXPECT_TRUE(ListensDualStack(any6_ephemeral, {Addr("0.0.0.0:0"), any6_ephemeral}));
+  // Only a wildcard IPv6 listener takes IPv4.
+  EXPECT_FALSE(ListensDualStack(Addr("[::1]:22527"), {Addr("[::1]:22527")}));
+  EXPECT_FALSE(ListensDualStack(Addr("0.0.0.0:22527"), {Addr("0.0.0.0:22527")}));
+  EXPECT_FALSE(ListensDualStack(SocketAddress(), {}));
+}
+
+TEST(IpPrefixTest, ParsesBothFamilies) {
+  absl::StatusOr<IpPrefix> p = ParseIpPrefix("192.0.2.7/24");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(p->addr.is_v4());
+  EXPECT_EQ(p->addr, SocketAddress::V4(0xc0000207, 0));
+  EXPECT_EQ(p->length, 24);
+  EXPECT_EQ(p->ToString(), "192.0.2.7/24");
+  p = ParseIpPrefix("2001:db8::1/128");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(p->addr.is_v6());
+  EXPECT_EQ(p->length, 128);
+  EXPECT_EQ(p->ToString(), "2001:db8::1/128");
+  p = ParseIpPrefix("0.0.0.0/0");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->length, 0);
+}
+
+TEST(IpPrefixTest, RejectsWhatIsNotAnAddressAndLength) {
+  for (const char* text : {"", "/", "192.0.2.1", "192.0.2.1/", "192.0.2.1/33", "::1/129",
+                           "192.0.2.1/-1", "192.0.2.1/+8", "192.0.2.1/ 8", "192.0.2.1/8 ",
+                           "192.0.2.1/0x8", "192.0.2.1/1000", "/24", "999.0.0.1/8",
+                           "[::1]/64", "fe80::1%eth0/64", "192.0.2.1:80/24", "host/24",
+                           "192.0.2.1/24/8"}) {
+    SCOPED_TRACE(text);
+    absl::StatusOr<IpPrefix> p = ParseIpPrefix(text);
+    ASSERT_FALSE(p.ok());
+    EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(std::string(p.status().message()).find(std::string("'") + text + "'"),
+              std::string::npos)
+        << p.status();
+  }
+}
+
+TEST(IpPrefixTest, BareAddresses) {
+  absl::StatusOr<SocketAddress> a = ParseIpAddress("2001:db8::2");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_TRUE(a->is_v6());
+  EXPECT_EQ(a->port(), 0);
+  EXPECT_EQ(a->HostString(), "2001:db8::2");
+  a = ParseIpAddress("198.51.100.1");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(*a, SocketAddress::V4(0xc6336401, 0));
+  for (const char* text : {"", "198.51.100.1:0", "[::1]", "fe80::1%1", "example.org", " ::1"}) {
+    SCOPED_TRACE(text);
+    EXPECT_FALSE(ParseIpAddress(text).ok());
+  }
 }
 
 }  // namespace

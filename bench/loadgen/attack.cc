@@ -22,7 +22,9 @@
 #include "bench/loadgen/attack_traffic.h"
 #include "bench/loadgen/identity_cache.h"
 #include "bench/loadgen/packet_io.h"
+#include "common/byte_order.h"
 #include "common/clock.h"
+#include "common/ip_prefix.h"
 #include "common/wire.h"
 #include "gflags/gflags.h"
 
@@ -100,29 +102,20 @@ absl::StatusOr<NodeAddresses> ParseNodeAddresses(std::string text, const SocketA
   const bool loopback_v4 = sp.is_v4() && sp.bytes()[0] == 127;
   if (text == "auto") text = loopback_v4 ? "127.101.0.0/16" : (sp.is_v4() ? "0.0.0.0" : "::");
   NodeAddresses out;
-  const size_t slash = text.find('/');
-  if (slash != std::string::npos) {
-    in_addr a;
-    int len = 0;
-    if (inet_pton(AF_INET, text.substr(0, slash).c_str(), &a) != 1 ||
-        std::sscanf(text.c_str() + slash + 1, "%d", &len) != 1 || len < 8 || len > 30) {
+  if (text.find('/') != std::string::npos) {
+    absl::StatusOr<IpPrefix> p = ParseIpPrefix(text);
+    if (!p.ok() || !p->addr.is_v4() || p->length < 8 || p->length > 30) {
       return absl::InvalidArgumentError("--attack_nodes_bind: bad prefix " + text);
     }
-    const uint32_t mask = len == 0 ? 0 : ~uint32_t{0} << (32 - len);
-    out.base = ntohl(a.s_addr) & mask;
+    const uint32_t mask = ~uint32_t{0} << (32 - p->length);
+    out.base = LoadBe32(p->addr.bytes().data()) & mask;
     out.count = ~mask - 1;
     return out;
   }
-  absl::StatusOr<SocketAddress> a = SocketAddress::Parse(
-      text.find(':') != std::string::npos ? absl::StrCat("[", text, "]:0") : text + ":0");
+  absl::StatusOr<SocketAddress> a = ParseIpAddress(text);
   if (!a.ok()) return absl::InvalidArgumentError("--attack_nodes_bind: bad address " + text);
   out.single = *a;
   return out;
-}
-
-absl::StatusOr<SocketAddress> ParseHost(const std::string& text) {
-  return SocketAddress::Parse(text.find(':') != std::string::npos ? absl::StrCat("[", text, "]:0")
-                                                                 : text + ":0");
 }
 
 // ---------------------------------------------------------------- output
@@ -182,7 +175,7 @@ int RunAttack(const AttackTarget& target, const std::atomic<bool>* interrupted) 
                          "(&tcpPort=N in --url, as its banner prints it)\n");
     return 2;
   }
-  absl::StatusOr<SocketAddress> attacker = ParseHost(FLAGS_attack_bind);
+  absl::StatusOr<SocketAddress> attacker = ParseIpAddress(FLAGS_attack_bind);
   if (!attacker.ok() || attacker->family() != target.udp.family()) {
     std::fprintf(stderr, "drasyl-loadgen: --attack_bind must be an address of the super "
                          "peer's family\n");

@@ -87,10 +87,11 @@
 #include "bench/loadgen/shared_state.h"
 #include "bench/loadgen/step_result.h"
 #include "bench/loadgen/traffic_step.h"
-#include "common/config.h"
+#include "common/clock.h"
+#include "common/hex.h"
 #include "common/identity.h"
 #include "common/wire.h"
-#include "control/flags_help.h"
+#include "config/flags_help.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 
@@ -139,6 +140,8 @@ DEFINE_uint64(batch, 32, "Messages per sendmmsg at most.");
 DEFINE_bool(json, false, "Print the results as one JSON object on stdout.");
 DEFINE_int64(sp_pid, 0, "PID of a local super peer: report its RSS growth per registered peer.");
 DEFINE_string(backend, "auto", "I/O backend: socket, dpdk, or auto (dpdk when --dpdk_eal is set).");
+DEFINE_string(dpdk_eal, "", "DPDK backend: EAL arguments (space separated) of the generator's "
+                            "own port(s), e.g. --vdev=net_af_packet0,iface=veth0.");
 DEFINE_string(dpdk_local_ip, "", "DPDK backend: our IPv4 source address.");
 DEFINE_string(dpdk_peer_mac, "", "DPDK backend: the super peer port's MAC address.");
 DEFINE_bool(dpdk_accept_reflected, false,
@@ -150,8 +153,6 @@ DEFINE_bool(kernel_timestamps, true, "Socket backend: receive times from SO_TIME
 DEFINE_bool(progress, true, "Progress line on stderr once a second.");
 DEFINE_uint64(seed, 1, "Seed of the pair pattern's random generator.");
 DEFINE_bool(list_backends, false, "Print the usable I/O backends and exit.");
-// --dpdk_eal is the super peer's flag (common/config.cc), shared here.
-DECLARE_string(dpdk_eal);
 
 namespace drasyl::loadgen {
 namespace {
@@ -503,9 +504,6 @@ int Run() {
 }  // namespace drasyl::loadgen
 
 int main(int argc, char** argv) {
-  // Keep common/config.cc (and with it the shared --dpdk_eal flag) linked.
-  volatile auto keep_config = &drasyl::LoadConfig;
-  (void)keep_config;
   gflags::SetUsageMessage(
       "drasyl-loadgen --url 'udp://127.0.0.1:22527?publicKey=<hex>&networkId=1' [flags]\n"
       "Plays --nodes simulated drasyl nodes against a super peer: registers them (HELLO/ACK),\n"
@@ -515,7 +513,7 @@ int main(int argc, char** argv) {
   gflags::SetVersionString("0.1.0");
   gflags::ParseCommandLineNonHelpFlags(&argc, &argv, true);
   if (FLAGS_help) {  // gflags' own --help exits 1 and lists every library's flags
-    drasyl::PrintOwnFlagsHelp(argv[0], {"/bench/loadgen/"}, {"dpdk_eal"});
+    drasyl::PrintOwnFlagsHelp(argv[0], {"/bench/loadgen/"});
     return 0;
   }
   gflags::HandleCommandLineHelpFlags();  // --helpfull, --version, ...

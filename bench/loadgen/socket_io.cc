@@ -17,6 +17,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench/loadgen/packet_io.h"
+#include "common/byte_order.h"
+#include "common/ip_prefix.h"
 
 namespace drasyl::loadgen {
 namespace {
@@ -150,14 +152,10 @@ class SocketIo : public PacketIo {
 
 // "a.b.c.d/len" -> (first address, count) in host order.
 bool ParsePrefix(const std::string& text, uint32_t* base, uint32_t* count) {
-  const size_t slash = text.find('/');
-  if (slash == std::string::npos) return false;
-  in_addr a;
-  if (inet_pton(AF_INET, text.substr(0, slash).c_str(), &a) != 1) return false;
-  int len;
-  if (!absl::SimpleAtoi(text.substr(slash + 1), &len) || len < 8 || len > 30) return false;
-  const uint32_t mask = len == 0 ? 0 : ~uint32_t{0} << (32 - len);
-  *base = ntohl(a.s_addr) & mask;
+  absl::StatusOr<IpPrefix> p = ParseIpPrefix(text);
+  if (!p.ok() || !p->addr.is_v4() || p->length < 8 || p->length > 30) return false;
+  const uint32_t mask = ~uint32_t{0} << (32 - p->length);
+  *base = LoadBe32(p->addr.bytes().data()) & mask;
   *count = (~mask) - 1;  // without the all-zeros and all-ones host parts
   return true;
 }

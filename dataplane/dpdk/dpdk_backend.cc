@@ -26,7 +26,6 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/clock.h"
-#include "common/config.h"
 #include "dataplane/dpdk/dpdk_af_xdp.h"
 #include "dataplane/dpdk/dpdk_eal.h"
 #include "dataplane/dpdk/dpdk_fragments.h"
@@ -74,29 +73,6 @@ struct RxSource {
 constexpr uint16_t kNoPort = 0xffff;
 
 }  // namespace
-
-absl::StatusOr<DpdkAddress> ParseDpdkAddress(const std::string& entry) {
-  absl::StatusOr<std::pair<std::string, DpdkAddrPlacement>> split = SplitDpdkAddr(entry);
-  if (!split.ok()) return split.status();
-  const std::string& cidr = split->first;
-  const size_t slash = cidr.find('/');
-  if (slash == std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat("'", cidr, "' is not addr/prefix"));
-  }
-  const std::string host = cidr.substr(0, slash);
-  const bool v6 = host.find(':') != std::string::npos;
-  absl::StatusOr<SocketAddress> a =
-      SocketAddress::Parse(v6 ? absl::StrCat("[", host, "]:0") : absl::StrCat(host, ":0"));
-  if (!a.ok()) return absl::InvalidArgumentError(absl::StrCat("'", cidr, "': bad address"));
-  int prefix = 0;
-  if (!absl::SimpleAtoi(cidr.substr(slash + 1), &prefix) || prefix < 0 || prefix > (v6 ? 128 : 32)) {
-    return absl::InvalidArgumentError(absl::StrCat("'", cidr, "': bad prefix length"));
-  }
-  DpdkAddress out{*a, prefix};
-  out.port = static_cast<uint16_t>(split->second.port);
-  out.vlan = static_cast<uint16_t>(split->second.vlan);
-  return out;
-}
 
 struct DpdkBackend::Worker {
   std::unique_ptr<WorkerCore> core;
@@ -713,7 +689,6 @@ absl::Status DpdkBackend::Init() {
       return absl::InvalidArgumentError(
           absl::StrCat("too many --dpdk_addr addresses (at most ", dpdk::kMaxLocalAddresses, ")"));
     }
-    if (a.vlan > 4094) return absl::InvalidArgumentError("--dpdk_addr: VLAN id out of range");
   }
   pcfg.udp4_port_be = rte_cpu_to_be_16(opts_.udp4_port);
   pcfg.udp6_port_be = rte_cpu_to_be_16(opts_.udp6_port);

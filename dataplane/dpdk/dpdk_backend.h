@@ -21,22 +21,13 @@
 
 #include "absl/status/statusor.h"
 #include "dataplane/backend.h"
+#include "dataplane/dpdk/dpdk_address.h"
 #include "dataplane/relay.h"
 
 struct rte_mempool;
 struct rte_ring;
 
 namespace drasyl {
-
-// One of the super peer's own addresses with its prefix length (--dpdk_addr)
-// and where it lives: on the link of DPDK port `port`, untagged or in
-// 802.1Q VLAN `vlan`.
-struct DpdkAddress {
-  SocketAddress addr;  // port ignored
-  int prefix_len = 0;
-  uint16_t port = 0;  // DPDK port id of an ethernet port
-  uint16_t vlan = 0;  // 0: untagged, else the VLAN id (1-4094)
-};
 
 struct DpdkBackendOptions {
   // EAL arguments as the operator wrote them (--dpdk_eal); the backend adds
@@ -69,10 +60,6 @@ struct DpdkBackendOptions {
   // kernel keeps (dpdk_af_xdp.h); `addresses` are then theirs, no TAP.
   std::vector<std::string> af_xdp;
 };
-
-// Parses "10.99.0.1/24" / "fd99::1/64", optionally with "@port<N>" and/or
-// "@vlan<VID>" (SplitDpdkAddr in common/config.h).
-absl::StatusOr<DpdkAddress> ParseDpdkAddress(const std::string& cidr);
 
 class DpdkBackend : public Backend {
  public:

@@ -71,7 +71,6 @@ absl::StatusOr<std::unique_ptr<SocketBackend>> SocketBackend::Create(
   b->opts_ = opts;
   if (opts.listeners.empty()) return absl::InvalidArgumentError("no UDP listener configured");
   if (opts.workers < 1) return absl::InvalidArgumentError("need at least one worker");
-  // A wildcard [::] listener is dual-stack unless an IPv4 listener shares its port.
   b->bound_ = opts.listeners;
   for (int w = 0; w < opts.workers; ++w) {
     auto worker = std::make_unique<Worker>();
@@ -80,13 +79,7 @@ absl::StatusOr<std::unique_ptr<SocketBackend>> SocketBackend::Create(
   }
   for (size_t l = 0; l < opts.listeners.size(); ++l) {
     SocketAddress& addr = b->bound_[l];
-    bool v6only = true;
-    if (addr.is_v6() && addr.IsWildcard()) {
-      v6only = false;
-      for (const SocketAddress& other : opts.listeners) {
-        if (other.is_v4() && other.port() == addr.port()) v6only = true;
-      }
-    }
+    const bool v6only = !ListensDualStack(opts.listeners[l], opts.listeners);
     for (auto& worker : b->workers_) {
       absl::StatusOr<int> fd = OpenUdpSocket(addr, v6only, opts.udp_gro);
       if (!fd.ok()) return fd.status();

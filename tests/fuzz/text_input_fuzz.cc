@@ -4,9 +4,10 @@
 //      parses back to the same identity;
 //   1  a listen address (SocketAddress::Parse): what parses prints and
 //      parses back to the same address;
-//   2  a --dpdk_addr entry (SplitDpdkAddr): the placement is in range;
+//   2  a --dpdk_addr list (ParseDpdkAddressList): each address is in
+//      range and formats to an entry that parses back to it;
 //   3  the environment (LoadConfigFrom): each line "<c><value>" sets the
-//      variable that c picks (a setting of common/config.cc with the
+//      variable that c picks (a setting of config/flags.cc with the
 //      DRASYL_ or NETSODY_ prefix, or RUST_LOG);
 //      an error names what it rejects, a configuration is in range;
 //   4  an HTTP request head to /metrics (MetricsHttpServer::Respond,
@@ -20,14 +21,14 @@
 #include <utility>
 #include <vector>
 
-#include <gflags/gflags.h>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
-#include "common/config.h"
 #include "common/identity.h"
 #include "common/socket_address.h"
+#include "config/config.h"
+#include "config/dpdk_addr.h"
+#include "config/flags.h"
 #include "control/metrics_http.h"
 #include "tests/fuzz/fuzz_check.h"
 
@@ -57,27 +58,34 @@ void FuzzSocketAddress(const std::string& text) {
   CHECK_OR_TRAP(again.ok() && *again == *a);
 }
 
-void FuzzDpdkAddr(const std::string& text) {
-  auto split = SplitDpdkAddr(text);
-  if (!split.ok()) {
-    CHECK_OR_TRAP(!split.status().message().empty());
-    return;
-  }
-  CHECK_OR_TRAP(split->second.port >= 0);
-  CHECK_OR_TRAP(split->second.vlan >= 0 && split->second.vlan <= 4094);
-  CHECK_OR_TRAP(absl::StartsWith(text, split->first));
+// An address the list holds is one the configuration may hand the backend.
+void CheckDpdkAddress(const DpdkAddress& a) {
+  CHECK_OR_TRAP(a.addr.is_v4() || a.addr.is_v6());
+  CHECK_OR_TRAP(a.addr.port() == 0);
+  CHECK_OR_TRAP(a.prefix_len >= 0 && a.prefix_len <= (a.addr.is_v4() ? 32 : 128));
+  CHECK_OR_TRAP(a.port <= 255);
+  CHECK_OR_TRAP(a.vlan <= 4094);
 }
 
-// The settings (docs/protocol.md §7 and ours): the flags common/config.cc
-// defines, each also a DRASYL_ / NETSODY_ variable, in gflags' (name) order.
+void FuzzDpdkAddr(const std::string& text) {
+  absl::StatusOr<std::vector<DpdkAddress>> list = ParseDpdkAddressList(text);
+  if (!list.ok()) {
+    CHECK_OR_TRAP(!list.status().message().empty());
+    return;
+  }
+  for (const DpdkAddress& a : *list) {
+    CheckDpdkAddress(a);
+    absl::StatusOr<DpdkAddress> back = ParseDpdkAddress(FormatDpdkAddress(a));
+    CHECK_OR_TRAP(back.ok() && *back == a);
+  }
+}
+
+// The settings (docs/protocol.md §7 and ours), each a DRASYL_ / NETSODY_
+// variable, in gflags' (name) order.
 const std::vector<std::string>& Settings() {
   static const std::vector<std::string>* names = [] {
     auto* v = new std::vector<std::string>;
-    std::vector<gflags::CommandLineFlagInfo> flags;
-    gflags::GetAllFlags(&flags);
-    for (const auto& f : flags) {
-      if (absl::EndsWith(f.filename, "common/config.cc")) v->push_back(absl::AsciiStrToUpper(f.name));
-    }
+    for (const std::string& name : SettingNames()) v->push_back(absl::AsciiStrToUpper(name));
     CHECK_OR_TRAP(!v->empty());
     return v;
   }();
@@ -118,7 +126,11 @@ void FuzzEnvironment(const std::string& text) {
   CHECK_OR_TRAP(config->workers >= 0 && config->workers <= 1024);
   CHECK_OR_TRAP(config->max_tcp_connections >= 0);
   CHECK_OR_TRAP(config->log_level >= 0 && config->log_level <= 3);
-  for (const std::string& a : config->dpdk_addr) CHECK_OR_TRAP(SplitDpdkAddr(a).ok());
+  CHECK_OR_TRAP(config->housekeeping_interval_ms >= 1);
+  CHECK_OR_TRAP(config->kx_threads >= -1 && config->kx_threads <= 64);
+  CHECK_OR_TRAP(config->dpdk_idle_sleep_us >= 0);
+  CHECK_OR_TRAP(!config->dpdk_tap.empty() && config->dpdk_tap.size() <= 14);
+  for (const DpdkAddress& a : config->dpdk_addr) CheckDpdkAddress(a);
 }
 
 constexpr char kMetrics[] = "drasyl_fuzz_metric 1\n";

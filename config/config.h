@@ -1,17 +1,18 @@
-// Super peer configuration: gflags command-line flags and the reference's
-// environment variables (DRASYL_* and NETSODY_*), docs/protocol.md §7.
-// Precedence: a flag given on the command line > environment > default.
-#ifndef DRASYL_COMMON_CONFIG_H_
-#define DRASYL_COMMON_CONFIG_H_
+// The super peer's configuration, typed and checked: every setting of
+// config/flags.h (flag > DRASYL_/NETSODY_ variable > default) and RUST_LOG,
+// parsed once at startup; the rest of the program reads only this.
+#ifndef DRASYL_CONFIG_CONFIG_H_
+#define DRASYL_CONFIG_CONFIG_H_
 
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/socket_address.h"
+#include "config/flags.h"
+#include "dataplane/dpdk/dpdk_address.h"
 
 namespace drasyl {
 
@@ -42,12 +43,16 @@ struct Config {
   int64_t control_rate_per_source = 500;  // messages/s to the control thread
   int max_tcp_connections_per_source = 64;
   int64_t tcp_hello_timeout_ms = 5000;  // for a TCP connection's first valid HELLO
+  int64_t housekeeping_interval_ms = 5000;
+  int kx_threads = -1;  // -1: as many as fit (control/key_derivation_pool.h)
   int log_level = 0;  // glog minloglevel derived from RUST_LOG (0 INFO, 1 WARNING, 2 ERROR)
   bool verbose = false;  // RUST_LOG=debug|trace
   // DPDK backend; an empty dpdk_eal selects kernel sockets.
   std::string dpdk_eal;
-  std::vector<std::string> dpdk_addr;
+  std::vector<DpdkAddress> dpdk_addr;  // in the order given
   int dpdk_mtu = 0;  // 0: each port's own
+  int dpdk_idle_sleep_us = 100;
+  std::string dpdk_tap = "drasyl";
   // --af_xdp: interfaces the kernel keeps, the DPDK workers on their AF_XDP
   // sockets (empty: not this mode).
   std::vector<std::string> af_xdp;
@@ -59,20 +64,8 @@ struct Config {
 absl::StatusOr<Config> LoadConfig();
 
 // Same, with an explicit environment lookup (for tests).
-using EnvLookup = std::optional<std::string> (*)(const char* name, void* ctx);
 absl::StatusOr<Config> LoadConfigFrom(EnvLookup env, void* ctx);
-
-// Where a --dpdk_addr address lives: "<ip>/<prefix>[@port<N>][@vlan<VID>]",
-// the suffixes in any order. The kernel carries it on the TAP of DPDK port N
-// (default 0), or on that TAP's VLAN interface <tap>.<VID> (802.1Q, 1-4094;
-// default untagged).
-struct DpdkAddrPlacement {
-  int port = 0;
-  int vlan = 0;  // 0: untagged
-};
-// Splits an entry into its "<ip>/<prefix>" part (not checked here) and placement.
-absl::StatusOr<std::pair<std::string, DpdkAddrPlacement>> SplitDpdkAddr(const std::string& entry);
 
 }  // namespace drasyl
 
-#endif  // DRASYL_COMMON_CONFIG_H_
+#endif  // DRASYL_CONFIG_CONFIG_H_
