@@ -74,7 +74,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "bench/loadgen/attack.h"
-#include "bench/loadgen/csum.h"
+#include "common/checksum.h"
 #include "bench/loadgen/histogram.h"
 #include "bench/loadgen/identity_cache.h"
 #include "bench/loadgen/packet_io.h"
