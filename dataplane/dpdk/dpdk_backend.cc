@@ -1,31 +1,27 @@
 #include "dataplane/dpdk/dpdk_backend.h"
 
-#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_ether.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_errno.h>
 #include <rte_mempool.h>
-#include <rte_pause.h>
-#include <rte_prefetch.h>
 #include <rte_ring.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cstring>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "common/clock.h"
 #include "common/config.h"
 #include "dataplane/dpdk/dpdk_eal.h"
 #include "dataplane/dpdk/dpdk_fragments.h"
@@ -574,7 +570,8 @@ absl::Status DpdkBackend::Housekeeping() {
 bool DpdkBackend::SendFromControl(const PeerPath& path, const uint8_t* data, size_t len) {
   const dpdk::WorkerShared& sh = impl_->shared;
   if (!impl_->accepting.load(std::memory_order_relaxed)) return false;
-  if (path.transport != Transport::kUdp || path.listener >= kMaxPorts || !sh.is_eth[path.listener]) {
+  if (path.transport != Transport::kUdp || path.listener >= kMaxPorts ||
+      !sh.is_eth[path.listener]) {
     return false;
   }
   // The control thread is not an EAL thread: the pool's per-lcore cache is
@@ -608,10 +605,10 @@ bool DpdkBackend::SendFragmentsFromControl(const PeerPath& path, const uint8_t* 
   rte_mbuf* out[dpdk::kMaxOutFragments];
   DropReason why;
   impl_->control_fragment_id += impl_->fragment_id_stride;
-  const size_t n = dpdk::FragmentDatagram(rte_pktmbuf_mtod(whole, const uint8_t*),
-                                          rte_pktmbuf_pkt_len(whole), whole->l2_len,
-                                          sh.mtu[path.listener], impl_->control_fragment_id, sh.pool,
-                                          out, dpdk::kMaxOutFragments, &why);
+  const size_t n = dpdk::FragmentDatagram(
+      rte_pktmbuf_mtod(whole, const uint8_t*), rte_pktmbuf_pkt_len(whole), whole->l2_len,
+      sh.mtu[path.listener], impl_->control_fragment_id, sh.pool, out, dpdk::kMaxOutFragments,
+      &why);
   rte_pktmbuf_free(whole);
   if (n == 0) return false;
   for (size_t i = 0; i < n; ++i) out[i]->port = path.listener;

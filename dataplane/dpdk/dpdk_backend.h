@@ -1,12 +1,13 @@
 // The kernel-bypass backend: DPDK poll-mode ports. Each worker lcore polls
 // its RX queues (RSS spreads flows when the port can), parses, runs the
 // shared relay decision over the burst, rewrites relayed frames in place and
-// transmits them in the same burst on its own TX queue (dpdk_worker.h). Everything that is
-// not UDP to our listener goes to a TAP interface (DPDK's net_tap) carrying
-// our addresses, and what the kernel sends through the TAP goes out on the
-// port; so ARP, ND, ping and the TCP fallback work through the kernel. Each
-// ethernet port has its TAP, and each VLAN with addresses on a port one
-// more, where the kernel sees that VLAN's traffic untagged.
+// transmits them in the same burst on its own TX queue (dpdk_worker.h).
+// Everything that is not UDP to our listener goes to a TAP interface (DPDK's
+// net_tap) carrying our addresses, and what the kernel sends through the TAP
+// goes out on the port; so ARP, ND, ping and the TCP fallback work through
+// the kernel. Each ethernet port has its TAP, and each VLAN with addresses on
+// a port one more, where the kernel sees that VLAN's traffic untagged. The
+// ports are set up from a pure plan (dpdk_port_plan.h).
 //
 // This header has no DPDK includes: the factory can include it anywhere.
 #ifndef DRASYL_DATAPLANE_DPDK_DPDK_BACKEND_H_

@@ -47,7 +47,6 @@ inline uint8_t PathShape(const PeerPath& path) {
   return static_cast<uint8_t>(path.family | ((path.vlan & kVlanTagged) ? kShapeTagged : 0));
 }
 
-
 }  // namespace drasyl::dpdk
 
 #endif  // DRASYL_DATAPLANE_DPDK_DPDK_FRAME_LAYOUT_H_

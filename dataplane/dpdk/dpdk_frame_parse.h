@@ -90,7 +90,6 @@ inline bool MartianV6(const uint8_t* src) {
   return hi == 0 && (lo == 0 || lo == rte_cpu_to_be_64(1));  // :: and ::1
 }
 
-
 // Fills the ParsedFrame of a UDP datagram to one of our addresses.
 inline void FillOurs(ParsedFrame* out, size_t l2, uint8_t l3_len, uint16_t ulen, uint8_t family,
                      int local, const uint8_t* udp, uint32_t vlan, uint8_t shape) {
