@@ -31,6 +31,8 @@ struct ControlCounters {
   std::atomic<uint64_t> peers_tcp{0};
   std::atomic<uint64_t> unite_entries{0};
   std::atomic<uint64_t> tcp_connections{0};
+  std::atomic<uint64_t> tcp_sources_at_limit{0};
+  std::atomic<uint64_t> tcp_syn_filter_updates{0};
   std::atomic<uint64_t> tcp_accepted{0};
   std::atomic<uint64_t> tcp_rejected_over_limit{0};
   std::atomic<uint64_t> tcp_rejected_per_source{0};

@@ -547,6 +547,8 @@ void ControlPlane::PublishGauges() {
   if (tcp_) {
     const TcpServerCounters& t = tcp_->counters();
     counters_.tcp_connections.store(tcp_->connection_count(), std::memory_order_relaxed);
+    counters_.tcp_sources_at_limit.store(tcp_->sources_at_limit(), std::memory_order_relaxed);
+    counters_.tcp_syn_filter_updates.store(t.syn_filter_updates, std::memory_order_relaxed);
     counters_.tcp_accepted.store(t.accepted, std::memory_order_relaxed);
     counters_.tcp_rejected_over_limit.store(t.rejected_over_limit, std::memory_order_relaxed);
     counters_.tcp_rejected_per_source.store(t.rejected_per_source, std::memory_order_relaxed);

@@ -117,6 +117,13 @@ std::string RenderPrometheus(const ControlCounters& c,
 
   Header(&out, "drasyl_tcp_connections", "gauge", "Open TCP fallback connections.");
   Sample(&out, "drasyl_tcp_connections", "", CounterGet(c.tcp_connections));
+  Header(&out, "drasyl_tcp_sources_at_limit", "gauge",
+         "Sources holding MAX_TCP_CONNECTIONS_PER_SOURCE: the kernel drops their connection "
+         "attempts.");
+  Sample(&out, "drasyl_tcp_sources_at_limit", "", CounterGet(c.tcp_sources_at_limit));
+  Header(&out, "drasyl_tcp_syn_filter_updates_total", "counter",
+         "Times the TCP listeners' connection-attempt filter was replaced.");
+  Sample(&out, "drasyl_tcp_syn_filter_updates_total", "", CounterGet(c.tcp_syn_filter_updates));
   Header(&out, "drasyl_peers_limit", "gauge", "MAX_PEERS (0: no limit).");
   Sample(&out, "drasyl_peers_limit", "", CounterGet(c.peers_limit));
   Header(&out, "drasyl_tcp_connections_limit", "gauge",

@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "common/byte_order.h"
 #include "common/clock.h"
+#include "control/tcp_syn_filter.h"
 #include "glog/logging.h"
 
 namespace drasyl {
@@ -199,7 +200,37 @@ void TcpServer::Poll() {
     if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) HandleRead(c);
   }
   in_poll_ = was_in_poll;
-  if (!in_poll_) graveyard_.clear();
+  if (!in_poll_) {
+    graveyard_.clear();
+    UpdateSynFilter();
+  }
+}
+
+void TcpServer::NoteSourceCount(SourceKey source) {
+  const size_t cap = options_.max_connections_per_source;
+  if (cap == 0) return;
+  const bool at_limit = !per_source_.Below(source, cap);
+  const bool changed =
+      at_limit ? sources_at_limit_.insert(source).second : sources_at_limit_.erase(source) > 0;
+  syn_filter_stale_ |= changed;
+}
+
+void TcpServer::UpdateSynFilter() {
+  if (!syn_filter_stale_ || syn_filter_broken_) return;
+  syn_filter_stale_ = false;
+  std::vector<SourceKey> blocked(sources_at_limit_.begin(), sources_at_limit_.end());
+  std::sort(blocked.begin(), blocked.end());
+  const std::vector<sock_filter> program = BuildSynFilter(blocked);
+  for (int fd : listen_fds_) {
+    if (absl::Status s = AttachSynFilter(fd, program); !s.ok()) {
+      LOG(ERROR) << "TCP listeners: " << s.message()
+                 << "; connection attempts over MAX_TCP_CONNECTIONS_PER_SOURCE are now refused "
+                    "after accept (costlier under a connection flood)";
+      syn_filter_broken_ = true;
+      return;
+    }
+  }
+  ++counters_.syn_filter_updates;
 }
 
 void TcpServer::HandleAccept(size_t listener_index) {
@@ -285,6 +316,7 @@ size_t TcpServer::ExpireUnauthenticated(uint64_t now_ms) {
       return c == nullptr || c->authenticated;
     });
   }
+  UpdateSynFilter();
   return closed;
 }
 
@@ -319,6 +351,7 @@ void TcpServer::Register(int fd, const sockaddr_storage& ss, socklen_t ss_len) {
   ++counters_.accepted;
   VLOG(1) << "TCP connection " << id << " from " << c->peer.ToString();
   per_source_.Add(c->source);
+  NoteSourceCount(c->source);
   unauthenticated_.push_back(id);
   connections_.emplace(id, std::move(c));
 }
@@ -525,6 +558,7 @@ void TcpServer::CloseConnection(Connection* c, CloseReason reason) {
       break;
   }
   per_source_.Remove(c->source);
+  NoteSourceCount(c->source);
   // Explicit DEL: close() alone leaves it registered if the file is shared
   // (e.g. inherited by a forked child).
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd, nullptr);
@@ -572,6 +606,7 @@ size_t TcpServer::CloseIdle(uint64_t now_ms, uint64_t idle_ms) {
     CloseConnection(c, CloseReason::kIdle);
     ++closed;
   }
+  UpdateSynFilter();
   return closed;
 }
 

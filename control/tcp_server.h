@@ -16,6 +16,7 @@
 #include <deque>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "common/socket_address.h"
 #include "dataplane/source_admission.h"
@@ -33,7 +34,9 @@ struct TcpServerOptions {
   // pushed out by new ones.
   size_t max_connections = 0;
   // Connections one source (IPv4 address, IPv6 /64) may hold; 0 = unlimited.
-  // Over it a new connection is closed at once, as over max_connections.
+  // Over it a new connection is closed at once, as over max_connections;
+  // while a source holds its cap, the listeners' socket filter drops its
+  // connection attempts in the kernel (control/tcp_syn_filter.h).
   size_t max_connections_per_source = 0;
   // A connection not authenticated this long after accept is closed by
   // ExpireUnauthenticated; 0 = no deadline.
@@ -58,6 +61,7 @@ struct TcpServerCounters {
   uint64_t frames_out = 0;
   uint64_t bytes_in = 0;   // stream bytes read, framing included
   uint64_t bytes_out = 0;  // stream bytes written to the kernel, framing included
+  uint64_t syn_filter_updates = 0;  // listeners' socket filter swapped in anew
 };
 
 class TcpServer {
@@ -108,6 +112,9 @@ class TcpServer {
   size_t ExpireUnauthenticated(uint64_t now_ms);
 
   size_t connection_count() const { return connections_.size(); }
+  // Sources at max_connections_per_source: their connection attempts are
+  // dropped by the listeners' socket filter (up to kMaxSynFilterSources).
+  size_t sources_at_limit() const { return sources_at_limit_.size(); }
   std::optional<SocketAddress> peer_address(uint32_t conn_id) const;
   // The listeners as bound (ephemeral ports resolved).
   std::vector<SocketAddress> bound_listeners() const { return bound_; }
@@ -137,6 +144,11 @@ class TcpServer {
   void HandleWrite(Connection* c);
   bool SetWantWrite(Connection* c, bool want);
   void CloseConnection(Connection* c, CloseReason reason);
+  // Keeps sources_at_limit_ in step with per_source_ after a change of
+  // `source`'s count.
+  void NoteSourceCount(SourceKey source);
+  // Swaps the listeners' SYN filter in anew when sources_at_limit_ changed.
+  void UpdateSynFilter();
   Connection* Find(uint32_t conn_id) const;
 
   TcpServerOptions options_;
@@ -151,6 +163,9 @@ class TcpServer {
   uint32_t next_id_ = 1;
   absl::flat_hash_map<uint32_t, std::unique_ptr<Connection>> connections_;
   SourceCounts per_source_;
+  absl::flat_hash_set<SourceKey> sources_at_limit_;
+  bool syn_filter_stale_ = false;
+  bool syn_filter_broken_ = false;  // attach failed once: refuse after accept only
   // Ids in accept order; entries of connections closed or authenticated
   // since are skipped (and dropped) when they reach the head.
   std::deque<uint32_t> unauthenticated_;

@@ -1,4 +1,5 @@
 #include "control/tcp_server.h"
+#include "control/tcp_syn_filter.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -474,28 +475,80 @@ TEST_F(TcpServerTest, AtTheLimitTheOldestUnauthenticatedConnectionMakesRoom) {
   EXPECT_TRUE(ClientOpen(newcomer));
 }
 
+// Starts a non-blocking connect from `bind` (any port) to `to`; -1 on failure.
+int StartConnect(const SocketAddress& to, const std::string& bind) {
+  int fd = socket(to.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  sockaddr_storage ss;
+  socklen_t len = Addr(bind).ToSockaddr(&ss);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) return -1;
+  len = to.ToSockaddr(&ss);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+bool Established(int fd) {
+  sockaddr_storage ss;
+  socklen_t len = sizeof(ss);
+  return getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0;
+}
+
 TEST_F(TcpServerTest, ConnectionsPerSourceAreCapped) {
   TcpServerOptions options;
   options.listeners = {Addr("127.0.0.1:0")};
   options.max_connections_per_source = 2;
   StartServer(options);
-  AcceptedClient();
-  AcceptedClient();
+  // Three handshakes the kernel completes before the server accepts any: the
+  // third is accepted and reset (the socket filter cannot have seen it).
+  Client();
+  Client();
   int third = Client();
   ASSERT_TRUE(Pump([&] { return server_->counters().rejected_per_source == 1; }));
   EXPECT_TRUE(WaitEof(third));
+  EXPECT_EQ(server_->connection_count(), 2u);
+  EXPECT_EQ(server_->sources_at_limit(), 1u);
   // Another source (127.0.0.2 is loopback too) is not affected.
-  int other = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int other = StartConnect(address_, "127.0.0.2:0");
+  ASSERT_GE(other, 0) << strerror(errno);
   client_fds_.push_back(other);
-  sockaddr_storage ss;
-  socklen_t len = Addr("127.0.0.2:0").ToSockaddr(&ss);
-  ASSERT_EQ(bind(other, reinterpret_cast<sockaddr*>(&ss), len), 0) << strerror(errno);
-  len = address_.ToSockaddr(&ss);
-  ASSERT_EQ(connect(other, reinterpret_cast<sockaddr*>(&ss), len), 0) << strerror(errno);
-  fcntl(other, F_SETFL, fcntl(other, F_GETFL) | O_NONBLOCK);
   ASSERT_TRUE(Pump([&] { return server_->counters().accepted == 3; }));
   EXPECT_EQ(server_->connection_count(), 3u);
   EXPECT_TRUE(ClientOpen(other));
+}
+
+// Once a source holds its cap, its further connection attempts are dropped
+// by the listener's socket filter: no handshake, nothing to accept or reset.
+// When one of its connections closes, the kernel's SYN retransmission gets
+// the waiting attempt in.
+TEST_P(TcpServerFamilyTest, AttemptsOverThePerSourceCapWaitInTheKernel) {
+  TcpServerOptions options;
+  options.listeners = {Addr(GetParam())};
+  options.max_connections_per_source = 2;
+  StartServer(options);
+  const std::string any_port = address_.is_v4() ? "127.0.0.1:0" : "[::1]:0";
+  int first = AcceptedClient();
+  AcceptedClient();
+  EXPECT_EQ(server_->sources_at_limit(), 1u);
+  EXPECT_GE(server_->counters().syn_filter_updates, 1u);
+  int waiting = StartConnect(address_, any_port);
+  ASSERT_GE(waiting, 0) << strerror(errno);
+  client_fds_.push_back(waiting);
+  Pump([] { return false; }, 300);
+  EXPECT_FALSE(Established(waiting));
+  EXPECT_EQ(server_->counters().accepted, 2u);
+  EXPECT_EQ(server_->counters().rejected_per_source, 0u);
+
+  close(first);
+  std::erase(client_fds_, first);
+  ASSERT_TRUE(Pump([&] { return server_->connection_count() == 1; }));
+  EXPECT_EQ(server_->sources_at_limit(), 0u);
+  // The first SYN retransmission comes about 1 s after the attempt.
+  ASSERT_TRUE(Pump([&] { return server_->counters().accepted == 3; }));
+  EXPECT_TRUE(Established(waiting));
+  EXPECT_TRUE(ClientOpen(waiting));
+  EXPECT_EQ(server_->counters().rejected_per_source, 0u);
 }
 
 TEST_F(TcpServerTest, UnauthenticatedConnectionsAreClosedAfterTheDeadline) {
@@ -719,6 +772,25 @@ TEST(TcpServerCreateTest, FailsOnPortInUse) {
   auto b = TcpServer::Create(
       second, [](uint32_t, uint8_t*, size_t) { return true; }, nullptr);
   EXPECT_FALSE(b.ok());
+}
+
+// The largest program the server builds (IPv4 and IPv6 sources beyond the
+// limit) is accepted by the kernel on a real socket, and its size is bounded.
+TEST(TcpSynFilter, LargestProgramAttaches) {
+  std::vector<SourceKey> blocked;
+  for (uint32_t i = 0; i < 2 * kMaxSynFilterSources; ++i) {
+    blocked.push_back(i % 2 ? SourceKeyOf(SocketAddress::V4(0x0a000000 + i, 0))
+                            : (uint64_t{0x20010db8} << 32) | i);
+  }
+  const std::vector<sock_filter> program = BuildSynFilter(blocked);
+  EXPECT_LE(program.size(), 5 * kMaxSynFilterSources + 12);
+  EXPECT_GT(program.size(), 2 * kMaxSynFilterSources);
+  int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  EXPECT_TRUE(AttachSynFilter(fd, program).ok());
+  EXPECT_TRUE(AttachSynFilter(fd, BuildSynFilter({})).ok());
+  EXPECT_EQ(BuildSynFilter({}).size(), 1u);
+  close(fd);
 }
 
 }  // namespace

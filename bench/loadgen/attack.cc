@@ -52,6 +52,9 @@ DEFINE_double(attack_seconds, 5, "Duration of the attack (at least 2 s; the fres
 DEFINE_int64(attack_warmup_ms, 500, "Attack time before the fresh nodes start.");
 DEFINE_uint64(attack_connections, 9000, "tcp-idle: connections to hold open (capped by "
                                         "RLIMIT_NOFILE, which is raised to its hard limit).");
+DEFINE_uint64(attack_abandon_ms, 0,
+              "tcp-idle: give up a connection attempt not established within this many ms "
+              "and open another (0: leave it to the kernel's SYN retransmission).");
 DEFINE_uint64(attack_replays, 3, "replay: copies of each captured HELLO the attacker sends.");
 DEFINE_uint64(attack_replay_apps, 20, "replay: APPs sent to the victim after each replay.");
 DEFINE_bool(attack_replay_tcp, true, "replay: also replay over TCP when the URL has a tcpPort.");
@@ -392,8 +395,9 @@ int RunAttack(const AttackTarget& target, const std::atomic<bool>* interrupted) 
         std::fprintf(stderr, "attack: RLIMIT_NOFILE %zu allows %zu connections, not %" PRIu64 "\n",
                      limit, want, FLAGS_attack_connections);
       }
-      attack_thread =
-          std::thread([&, want] { TcpIdleLoop(*attacker, *sp_tcp, want, &stop, &ac); });
+      attack_thread = std::thread([&, want] {
+        TcpIdleLoop(*attacker, *sp_tcp, want, FLAGS_attack_abandon_ms, &stop, &ac);
+      });
     } else if (kind != Kind::kNone) {
       attack_thread = std::thread([&] { DatagramAttackLoop(*attack_fd, &forge, &stop, &ac); });
     }
@@ -532,6 +536,7 @@ int RunAttack(const AttackTarget& target, const std::atomic<bool>* interrupted) 
       absl::StrAppend(&out, ",\"attack_connections_wanted\":", FLAGS_attack_connections,
                       ",\"attack_connections_peak\":", ac.open_peak.load(),
                       ",\"attack_connections_closed_by_sp\":", ac.closed_by_peer.load(),
+                      ",\"attack_connections_abandoned\":", ac.abandoned.load(),
                       ",\"attack_connect_errors\":", ac.connect_errors.load());
     }
     absl::StrAppend(

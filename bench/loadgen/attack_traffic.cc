@@ -8,6 +8,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "bench/loadgen/attack_nodes.h"
@@ -220,51 +223,79 @@ void DatagramAttackLoop(int fd, DatagramForge* forge, const std::atomic<bool>* s
 }
 
 // tcp-idle: holds up to `want` connections that never send anything, and
-// opens a new one for each the super peer closes.
+// opens a new one for each the super peer closes (or, with abandon_ms, for
+// each attempt still unestablished after abandon_ms).
 void TcpIdleLoop(const SocketAddress& local, const SocketAddress& sp, size_t want,
-                 const std::atomic<bool>* stop, AttackCounters* c) {
+                 uint64_t abandon_ms, const std::atomic<bool>* stop, AttackCounters* c) {
+  enum : uint8_t { kClosed, kConnecting, kEstablished };
   const int ep = epoll_create1(EPOLL_CLOEXEC);
-  std::vector<uint8_t> is_open(FileLimit() + 1, 0);  // by descriptor, to close them at the end
+  std::vector<uint8_t> state(FileLimit() + 1, kClosed);  // by descriptor, to close them at the end
+  std::vector<uint64_t> started_ns(state.size(), 0);
+  std::deque<std::pair<int, uint64_t>> connecting;  // (fd, started), oldest first
+  const uint64_t abandon_ns = abandon_ms * 1'000'000;
   const uint64_t start = MonoNs();
   size_t open = 0;
   uint64_t backoff_until = 0;
   std::vector<epoll_event> events(1024);
+  auto close_fd = [&](int fd) {
+    epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
+    ::close(fd);
+    state[fd] = kClosed;
+    --open;
+  };
   while (!stop->load(std::memory_order_relaxed)) {
     // Open up to 256 per round so that closes are noticed in between.
     const uint64_t now = MonoNs();
     for (int k = 0; k < 256 && open < want && now >= backoff_until; ++k) {
       absl::StatusOr<int> fd = StartTcpConnect(local, sp);
       Bump(c->sent);
-      if (!fd.ok() || static_cast<size_t>(*fd) >= is_open.size()) {
+      if (!fd.ok() || static_cast<size_t>(*fd) >= state.size()) {
         if (fd.ok()) ::close(*fd);
         Bump(c->connect_errors);
         backoff_until = now + 10'000'000;  // out of ports or descriptors: retry in 10 ms
         break;
       }
       epoll_event ev{};
-      ev.events = EPOLLRDHUP | EPOLLIN;
+      ev.events = EPOLLRDHUP | EPOLLIN | (abandon_ns ? uint32_t{EPOLLOUT} : 0u);
       ev.data.fd = *fd;
       epoll_ctl(ep, EPOLL_CTL_ADD, *fd, &ev);
-      is_open[*fd] = 1;
+      state[*fd] = abandon_ns ? kConnecting : kEstablished;
+      started_ns[*fd] = now;
+      if (abandon_ns) connecting.emplace_back(*fd, now);
       ++open;
     }
     c->open.store(open, std::memory_order_relaxed);
     if (open > c->open_peak.load(std::memory_order_relaxed)) c->open_peak.store(open);
     const int got = epoll_wait(ep, events.data(), static_cast<int>(events.size()), 5);
     for (int e = 0; e < got; ++e) {
+      const int fd = events[e].data.fd;
+      const uint32_t ev = events[e].events;
+      if (!(ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+        // Writable only: the handshake completed; from now on wait for its end.
+        state[fd] = kEstablished;
+        epoll_event in{};
+        in.events = EPOLLRDHUP | EPOLLIN;
+        in.data.fd = fd;
+        epoll_ctl(ep, EPOLL_CTL_MOD, fd, &in);
+        continue;
+      }
       // Anything readable on a connection that sent nothing is its end (or
       // a refused connect): close it; the loop opens a new one.
-      const int fd = events[e].data.fd;
-      epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
-      ::close(fd);
-      is_open[fd] = 0;
-      --open;
+      close_fd(fd);
       Bump(c->closed_by_peer);
+    }
+    const uint64_t after = MonoNs();
+    while (!connecting.empty() && after - connecting.front().second >= abandon_ns) {
+      const auto [fd, started] = connecting.front();
+      connecting.pop_front();
+      if (state[fd] != kConnecting || started_ns[fd] != started) continue;  // done or reused
+      close_fd(fd);
+      Bump(c->abandoned);
     }
   }
   c->seconds_ns.store(MonoNs() - start);
-  for (size_t fd = 0; fd < is_open.size(); ++fd) {
-    if (is_open[fd]) ::close(static_cast<int>(fd));
+  for (size_t fd = 0; fd < state.size(); ++fd) {
+    if (state[fd] != kClosed) ::close(static_cast<int>(fd));
   }
   c->open.store(0);
   ::close(ep);

@@ -29,6 +29,7 @@ struct AttackCounters {
   std::atomic<uint64_t> open{0};           // tcp-idle: connections open now
   std::atomic<uint64_t> open_peak{0};
   std::atomic<uint64_t> closed_by_peer{0};  // tcp-idle
+  std::atomic<uint64_t> abandoned{0};       // tcp-idle: attempts given up unestablished
   std::atomic<uint64_t> connect_errors{0};
   std::atomic<uint64_t> seconds_ns{0};     // how long the loop ran
 };
@@ -75,8 +76,11 @@ void DatagramAttackLoop(int fd, DatagramForge* forge, const std::atomic<bool>* s
 
 // Holds up to `want` TCP connections from `local` to `sp` that never send
 // anything, opening a new one for each the super peer closes, until *stop.
+// abandon_ms > 0: an attempt not established within it is closed and
+// replaced (an attacker that does not wait for the SYN retransmission of an
+// attempt the super peer's kernel dropped).
 void TcpIdleLoop(const SocketAddress& local, const SocketAddress& sp, size_t want,
-                 const std::atomic<bool>* stop, AttackCounters* c);
+                 uint64_t abandon_ms, const std::atomic<bool>* stop, AttackCounters* c);
 
 // RLIMIT_NOFILE: raised to the hard limit; the current one.
 void RaiseFileLimit();
