@@ -29,8 +29,6 @@ class Backend {
   // Stops and joins the workers. Idempotent.
   virtual void Stop() = 0;
   virtual size_t num_workers() const = 0;
-  // A worker's core; the control thread uses the functions below instead.
-  virtual WorkerCore& worker(size_t i) = 0;
 
   // Queues a table change for every worker's replica. A full ring means a
   // worker is far behind; the replicas must not diverge, so this waits for
@@ -98,6 +96,11 @@ class Backend {
   // do); the super peer then shuts down and exits non-zero, for its
   // service manager to restart it.
   virtual absl::Status Housekeeping() { return absl::OkStatus(); }
+
+ protected:
+  // A worker's core, for the channel above only: nothing outside the
+  // backend reaches into a worker.
+  virtual WorkerCore& worker(size_t i) = 0;
 };
 
 }  // namespace drasyl
