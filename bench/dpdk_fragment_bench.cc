@@ -35,7 +35,9 @@
 #include "common/wire.h"
 #include "dataplane/dpdk/dpdk_eal.h"
 #include "dataplane/dpdk/dpdk_fragments.h"
-#include "dataplane/dpdk/dpdk_packet.h"
+#include "dataplane/dpdk/dpdk_frame_parse.h"
+#include "dataplane/dpdk/dpdk_frame_rewrite.h"
+#include "dataplane/dpdk/dpdk_packet_config.h"
 #include "dataplane/worker_core.h"
 
 namespace drasyl {

@@ -28,7 +28,9 @@
 #include "bench/bench_keys.h"
 #include "common/wire.h"
 #include "dataplane/dpdk/dpdk_eal.h"
-#include "dataplane/dpdk/dpdk_packet.h"
+#include "dataplane/dpdk/dpdk_frame_parse.h"
+#include "dataplane/dpdk/dpdk_frame_rewrite.h"
+#include "dataplane/dpdk/dpdk_packet_config.h"
 #include "dataplane/worker_core.h"
 
 namespace drasyl {

@@ -172,7 +172,7 @@ void BM_SocketRelay(benchmark::State& state) {
   u.key.fill(0x11);
   u.path =
       PeerPath::Udp(SocketAddress::V4(remote ? remote->recipient_ip : INADDR_LOOPBACK, rx_port), 0);
-  for (int w = 0; w < workers; ++w) backend->worker(w).updates().TryPush(u);
+  backend->PublishUpdate(u, nullptr);
   if (!backend->Start().ok()) return state.SkipWithError("start failed");
 
   wire::HeaderFields h;
@@ -258,7 +258,9 @@ void BM_SocketRelay(benchmark::State& state) {
   receiver.join();
   backend->Stop();
   uint64_t relayed = 0;
-  for (int w = 0; w < workers; ++w) relayed += CounterGet(backend->worker(w).counters().relayed_packets);
+  for (const WorkerCounters* c : backend->WorkerCounterViews()) {
+    relayed += CounterGet(c->relayed_packets);
+  }
   state.counters["relayed_by_workers_pps"] = relayed / seconds;
   // What a fully used worker core would relay: packets per CPU-second of the
   // worker threads (the sender and receiver share the cores on loopback).

@@ -29,8 +29,6 @@ class Backend {
   // Stops and joins the workers. Idempotent.
   virtual void Stop() = 0;
   virtual size_t num_workers() const = 0;
-  // A worker's core; the control thread uses the functions below instead.
-  virtual WorkerCore& worker(size_t i) = 0;
 
   // Queues a table change for every worker's replica. A full ring means a
   // worker is far behind; the replicas must not diverge, so this waits for
@@ -101,6 +99,11 @@ class Backend {
   // Prometheus text of the backend's own series (e.g. --af_xdp's XDP
   // verdicts), appended to /metrics; from the metrics thread.
   virtual std::string ExtraMetrics() const { return ""; }
+
+ protected:
+  // A worker's core, for the channel above only: nothing outside the
+  // backend reaches into a worker.
+  virtual WorkerCore& worker(size_t i) = 0;
 };
 
 }  // namespace drasyl

@@ -24,7 +24,7 @@ struct PeerPath {
   std::array<uint8_t, 6> mac{};  // DPDK: next hop (source MAC of the HELLO frame)
   union {
     uint32_t tcp_conn = 0;  // TCP: connection id
-    uint32_t vlan;          // DPDK UDP: VLAN tag of the next hop (see dpdk_packet.h)
+    uint32_t vlan;          // DPDK UDP: VLAN tag of the next hop (see dpdk_frame_layout.h)
   };
 
   static PeerPath Udp(const SocketAddress& a, uint8_t listener) {

@@ -18,7 +18,9 @@
 #include "dataplane/counters.h"
 #include "dataplane/dpdk/dpdk_eal.h"
 #include "dataplane/dpdk/dpdk_fragments.h"
-#include "dataplane/dpdk/dpdk_packet.h"
+#include "dataplane/dpdk/dpdk_frame_parse.h"
+#include "dataplane/dpdk/dpdk_frame_rewrite.h"
+#include "dataplane/dpdk/dpdk_packet_config.h"
 #include "tests/support/dpdk_node_frame.h"
 
 namespace drasyl::dpdk {
@@ -128,7 +130,7 @@ TEST_F(DpdkFragmentsTest, FragmentsFitTheMtuAsASendingHostMakesThem) {
           EXPECT_EQ((frag & 0x1fff) * 8u, next);
           EXPECT_EQ((frag & 0x2000) != 0, !last);
           EXPECT_EQ(ip[5], 7);  // ID
-          EXPECT_EQ(detail::Fold(detail::SumWords(ip, 20)), 0xffff) << "header checksum";
+          EXPECT_EQ(csum::Fold(csum::SumWords(ip, 20)), 0xffff) << "header checksum";
           next += (ip[2] << 8 | ip[3]) - 20;
         }
       }

@@ -22,7 +22,9 @@
 #include "absl/strings/str_join.h"
 #include "common/wire.h"
 #include "dataplane/dpdk/dpdk_eal.h"
-#include "dataplane/dpdk/dpdk_packet.h"
+#include "dataplane/dpdk/dpdk_frame_parse.h"
+#include "dataplane/dpdk/dpdk_frame_rewrite.h"
+#include "dataplane/dpdk/dpdk_packet_config.h"
 #include "dataplane/relay.h"
 
 // rte_ip{v4,v6}_udptcp_cksum_verify are still "experimental" in DPDK 22.11.

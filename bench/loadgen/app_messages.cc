@@ -2,8 +2,8 @@
 
 #include <cstring>
 
-#include "bench/loadgen/csum.h"
 #include "common/byte_order.h"
+#include "common/checksum.h"
 #include "common/wire.h"
 
 namespace drasyl::loadgen {

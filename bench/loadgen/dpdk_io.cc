@@ -44,9 +44,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "bench/loadgen/csum.h"
+#include "common/byte_order.h"
+#include "common/checksum.h"
 #include "dataplane/dpdk/dpdk_eal.h"
-#include "dataplane/dpdk/dpdk_packet.h"
+#include "dataplane/dpdk/dpdk_packet_config.h"
 #endif
 
 namespace drasyl::loadgen {
@@ -67,8 +68,6 @@ constexpr size_t kIpOff = sizeof(rte_ether_hdr);
 constexpr size_t kUdpOff = kIpOff + sizeof(rte_ipv4_hdr);
 constexpr size_t kL2L3L4 = kUdpOff + sizeof(rte_udp_hdr);
 static_assert(kL2L3L4 == 42);
-
-inline void Store16(uint8_t* p, uint16_t v) { std::memcpy(p, &v, 2); }
 
 // Whether EAL arguments choose the cores (-l, -c, --lcores).
 bool NamesCores(const std::vector<std::string>& argv) {

@@ -42,7 +42,7 @@ inline uint64_t MonoNs() {
 struct TxPacket {
   const uint8_t* data;
   uint32_t len;
-  // When has_sum: the Internet checksum sum of data (bench/loadgen/csum.h,
+  // When has_sum: the Internet checksum sum of data (common/checksum.h,
   // from an even offset), so that a backend checksumming in software need
   // not read the message again. SendStamped: with the stamp field zero.
   uint16_t sum = 0;

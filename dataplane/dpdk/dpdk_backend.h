@@ -1,12 +1,13 @@
 // The kernel-bypass backend: DPDK poll-mode ports. Each worker lcore polls
 // its RX queues (RSS spreads flows when the port can), parses, runs the
 // shared relay decision over the burst, rewrites relayed frames in place and
-// transmits them in the same burst on its own TX queue. Everything that is
-// not UDP to our listener goes to a TAP interface (DPDK's net_tap) carrying
-// our addresses, and what the kernel sends through the TAP goes out on the
-// port; so ARP, ND, ping and the TCP fallback work through the kernel. Each
-// ethernet port has its TAP, and each VLAN with addresses on a port one
-// more, where the kernel sees that VLAN's traffic untagged.
+// transmits them in the same burst on its own TX queue (dpdk_worker.h).
+// Everything that is not UDP to our listener goes to a TAP interface (DPDK's
+// net_tap) carrying our addresses, and what the kernel sends through the TAP
+// goes out on the port; so ARP, ND, ping and the TCP fallback work through
+// the kernel. Each ethernet port has its TAP, and each VLAN with addresses on
+// a port one more, where the kernel sees that VLAN's traffic untagged. The
+// ports are set up from a pure plan (dpdk_port_plan.h).
 //
 // This header has no DPDK includes: the factory can include it anywhere.
 #ifndef DRASYL_DATAPLANE_DPDK_DPDK_BACKEND_H_
@@ -16,7 +17,6 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -24,10 +24,14 @@
 #include "dataplane/dpdk/dpdk_address.h"
 #include "dataplane/relay.h"
 
-struct rte_mempool;
-struct rte_ring;
+struct rte_eth_dev_info;
 
 namespace drasyl {
+
+namespace dpdk {
+struct QueuePlan;
+struct TapPlan;
+}  // namespace dpdk
 
 struct DpdkBackendOptions {
   // EAL arguments as the operator wrote them (--dpdk_eal); the backend adds
@@ -72,8 +76,7 @@ class DpdkBackend : public Backend {
   const char* name() const override;
   absl::Status Start() override;
   void Stop() override;
-  size_t num_workers() const override { return workers_.size(); }
-  WorkerCore& worker(size_t i) override;
+  size_t num_workers() const override;
   bool SendFromControl(const PeerPath& path, const uint8_t* data, size_t len) override;
   std::vector<SocketAddress> udp_listeners() const override { return opts_.listeners; }
   bool PinnedCpus(cpu_set_t* workers, cpu_set_t* main) const override;
@@ -83,18 +86,21 @@ class DpdkBackend : public Backend {
   absl::Status Housekeeping() override;
   std::string ExtraMetrics() const override;
 
-  struct Worker;
   struct Impl;
 
  private:
   DpdkBackend();
+  WorkerCore& worker(size_t i) override;
+  // Probes the ports, plans (dpdk_port_plan.h), applies the plan.
   absl::Status Init();
+  absl::Status CreatePools(const dpdk::QueuePlan& plan);
+  absl::Status StartPorts(const dpdk::QueuePlan& plan, const std::vector<rte_eth_dev_info>& infos,
+                          const std::vector<dpdk::TapPlan>& taps);
   // SendFromControl for a datagram beyond the port's MTU.
   bool SendFragmentsFromControl(const PeerPath& path, const uint8_t* data, size_t len);
 
   DpdkBackendOptions opts_;
   std::unique_ptr<Impl> impl_;
-  std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<bool> stop_{false};
   bool started_ = false;
   bool stopped_ = false;

@@ -7,6 +7,8 @@
 #include <cstring>
 
 #include "common/byte_order.h"
+#include "common/checksum.h"
+#include "dataplane/dpdk/dpdk_frame_parse.h"
 
 // rte_ip_frag_table_del_expired_entries and the checksum helpers are still
 // "experimental" in DPDK 22.11.
@@ -42,7 +44,7 @@ bool OurV6(const PacketConfig& cfg, const uint8_t* dst) {
 // The IPv4 header checksum of a 20-byte header (its checksum field zero).
 uint16_t Ipv4HeaderChecksum(uint8_t* ip) {
   Store16(ip + 10, 0);
-  return static_cast<uint16_t>(~Fold(SumWords(ip, kIpv4Len)));
+  return static_cast<uint16_t>(~csum::Fold(csum::SumWords(ip, kIpv4Len)));
 }
 
 }  // namespace
@@ -77,7 +79,7 @@ FragmentKind ClassifyFragment(rte_mbuf* m, const PacketConfig& cfg, uint16_t por
       return FragmentKind::kBad;
     }
     if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
-        Fold(SumWords(l3, kIpv4Len)) != 0xffff) {
+        csum::Fold(csum::SumWords(l3, kIpv4Len)) != 0xffff) {
       return FragmentKind::kBad;
     }
     if ((more && data % 8 != 0) || offset + data > kMaxIpv4Payload) return FragmentKind::kBad;

@@ -26,7 +26,8 @@
 #include <memory>
 
 #include "dataplane/counters.h"
-#include "dataplane/dpdk/dpdk_packet.h"
+#include "dataplane/dpdk/dpdk_frame_layout.h"
+#include "dataplane/dpdk/dpdk_packet_config.h"
 
 namespace drasyl::dpdk {
 

@@ -60,7 +60,6 @@ class SocketBackend : public Backend {
   absl::Status Start() override;
   void Stop() override;
   size_t num_workers() const override { return workers_.size(); }
-  WorkerCore& worker(size_t i) override { return *workers_[i]->core; }
   // Queues into batches sent with sendmmsg (a sendto per ACK would cost the
   // control thread more than answering the HELLO).
   bool SendFromControl(const PeerPath& path, const uint8_t* data, size_t len) override;
@@ -68,6 +67,8 @@ class SocketBackend : public Backend {
   std::vector<SocketAddress> udp_listeners() const override { return bound_; }
 
  private:
+  WorkerCore& worker(size_t i) override { return *workers_[i]->core; }
+
   struct Worker {
     std::unique_ptr<WorkerCore> core;
     std::vector<int> fds;        // one per listener

@@ -51,7 +51,6 @@ class RecordingBackend : public Backend {
   absl::Status Start() override { return absl::OkStatus(); }
   void Stop() override {}
   size_t num_workers() const override { return 1; }
-  WorkerCore& worker(size_t) override { return core_; }
   bool SendFromControl(const PeerPath& path, const uint8_t* data, size_t len) override {
     sent.push_back({path, std::vector<uint8_t>(data, data + len)});
     return true;
@@ -59,8 +58,12 @@ class RecordingBackend : public Backend {
   std::vector<SocketAddress> udp_listeners() const override { return {}; }
 
   std::vector<Sent> sent;
+  // The table updates the control plane published.
+  UpdateRing& updates() { return core_.updates(); }
 
  private:
+  WorkerCore& worker(size_t) override { return core_; }
+
   WorkerCore core_;
 };
 
@@ -228,7 +231,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
     // Table updates: a path moves only with a strictly newer HELLO, to
     // where it came from.
-    UpdateRing& updates = backend.worker(0).updates();
+    UpdateRing& updates = backend.updates();
     while (PeerUpdate* u = updates.Front()) {
       if (u->op == PeerUpdate::Op::kUpsert) {
         CHECK_OR_TRAP(acked_node >= 0);

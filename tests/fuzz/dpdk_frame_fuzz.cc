@@ -1,5 +1,6 @@
-// libFuzzer target: the DPDK backend's frame handling (dataplane/dpdk/dpdk_packet.h)
-// on arbitrary frames, the parser every byte from the wire meets first.
+// libFuzzer target: the DPDK backend's frame handling
+// (dataplane/dpdk/dpdk_frame_parse.h, dpdk_frame_rewrite.h) on arbitrary
+// frames, the parser every byte from the wire meets first.
 //
 // Input: 4 control bytes (RX offload flags, the port's TX offloads, the
 // VLAN tag the port "stripped"), 24 bytes of a next hop (family, address,
@@ -34,7 +35,9 @@
 #include <vector>
 
 #include "common/wire.h"
-#include "dataplane/dpdk/dpdk_packet.h"
+#include "dataplane/dpdk/dpdk_frame_parse.h"
+#include "dataplane/dpdk/dpdk_frame_rewrite.h"
+#include "dataplane/dpdk/dpdk_packet_config.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

@@ -31,7 +31,9 @@
 #include "dataplane/counters.h"
 #include "dataplane/dpdk/dpdk_eal.h"
 #include "dataplane/dpdk/dpdk_fragments.h"
-#include "dataplane/dpdk/dpdk_packet.h"
+#include "dataplane/dpdk/dpdk_frame_parse.h"
+#include "dataplane/dpdk/dpdk_frame_rewrite.h"
+#include "dataplane/dpdk/dpdk_packet_config.h"
 #include "tests/fuzz/fuzz_check.h"
 #include "tests/support/dpdk_node_frame.h"
 

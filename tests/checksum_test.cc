@@ -1,8 +1,10 @@
-// The load generator's incremental checksum arithmetic (bench/loadgen/csum.h)
-// against a plain RFC 1071 reference: a message assembled from a template's
-// sum and the sums of its fields, at even and odd offsets, must have the
-// sum of the whole message, and a UDP checksum built that way must verify.
-#include "bench/loadgen/csum.h"
+// The Internet checksum arithmetic of common/checksum.h (the dataplane's
+// incremental updates, the load generator's precomputed sums) against a
+// plain RFC 1071 reference: the fold equals a carry loop's, a message
+// assembled from a template's sum and the sums of its fields, at even and
+// odd offsets, must have the sum of the whole message, and a UDP checksum
+// built that way must verify.
+#include "common/checksum.h"
 
 #include <cstdint>
 #include <cstring>
@@ -11,11 +13,11 @@
 
 #include "gtest/gtest.h"
 
-namespace drasyl::loadgen {
+namespace drasyl {
 namespace {
 
 // RFC 1071 over big-endian 16-bit words (a trailing odd byte padded with
-// zero), folded; independent of csum.h's native-order convention.
+// zero), folded; independent of checksum.h's native-order convention.
 uint16_t ReferenceSum(const uint8_t* p, size_t n) {
   uint32_t s = 0;
   for (size_t i = 0; i < n; i += 2) {
@@ -25,7 +27,7 @@ uint16_t ReferenceSum(const uint8_t* p, size_t n) {
   return static_cast<uint16_t>(s);
 }
 
-// csum.h sums are in memory order: the reference's value with its bytes in
+// checksum.h sums are in memory order: the reference's value with its bytes in
 // memory order, read natively.
 uint16_t Native(uint16_t be) {
   const uint8_t b[2] = {static_cast<uint8_t>(be >> 8), static_cast<uint8_t>(be)};
@@ -39,7 +41,26 @@ bool Same(uint64_t a, uint64_t b) {
   return csum::Fold(a) % 0xffff == csum::Fold(b) % 0xffff;
 }
 
-TEST(LoadgenCsumTest, SumMatchesReference) {
+// The end-around-carry fold, one carry at a time (what the rotating Fold
+// must equal exactly, 0 and 0xffff kept apart).
+uint16_t LoopFold(uint64_t s) {
+  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  return static_cast<uint16_t>(s);
+}
+
+TEST(ChecksumTest, FoldMatchesCarryLoop) {
+  const uint64_t edges[] = {0,           1,          0xffff,      0x10000,
+                            0x1fffe,     0xffffffff, 0x100000000, 0xffff0000ffff,
+                            ~uint64_t{0}, uint64_t{1} << 63};
+  for (uint64_t s : edges) EXPECT_EQ(csum::Fold(s), LoopFold(s)) << s;
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 100000; ++i) {
+    const uint64_t s = rng() >> (rng() % 64);
+    ASSERT_EQ(csum::Fold(s), LoopFold(s)) << s;
+  }
+}
+
+TEST(ChecksumTest, SumMatchesReference) {
   std::mt19937 rng(1);
   for (size_t n = 0; n < 300; ++n) {
     std::vector<uint8_t> m(n);
@@ -48,7 +69,7 @@ TEST(LoadgenCsumTest, SumMatchesReference) {
   }
 }
 
-TEST(LoadgenCsumTest, FieldsAtEvenAndOddOffsetsAddUp) {
+TEST(ChecksumTest, FieldsAtEvenAndOddOffsetsAddUp) {
   std::mt19937_64 rng(2);
   // The APP message layout of loadgen.cc: keys at 10 and 42, proof of work
   // at 74 (even); source, recipient, sequence number and stamp at 83, 87,
@@ -83,7 +104,7 @@ TEST(LoadgenCsumTest, FieldsAtEvenAndOddOffsetsAddUp) {
   }
 }
 
-TEST(LoadgenCsumTest, UdpChecksumFromPartsVerifies) {
+TEST(ChecksumTest, UdpChecksumFromPartsVerifies) {
   std::mt19937 rng(3);
   for (int round = 0; round < 200; ++round) {
     const size_t payload = 32 + rng() % 200;
@@ -116,4 +137,4 @@ TEST(LoadgenCsumTest, UdpChecksumFromPartsVerifies) {
 }
 
 }  // namespace
-}  // namespace drasyl::loadgen
+}  // namespace drasyl
