@@ -18,26 +18,6 @@ const char* MessageTypeName(MessageType type) {
   return "INVALID";
 }
 
-const char* ErrorName(Error error) {
-  switch (error) {
-    case Error::kOk: return "ok";
-    case Error::kTooShort: return "too_short";
-    case Error::kBadMagic: return "bad_magic";
-    case Error::kBadType: return "bad_type";
-    case Error::kArmedTooShort: return "armed_too_short";
-    case Error::kBadTag: return "bad_tag";
-    case Error::kHelloTooShort: return "hello_too_short";
-    case Error::kHelloZeroChildTime: return "hello_zero_child_time";
-    case Error::kEndpointsMisaligned: return "endpoints_misaligned";
-    case Error::kTooManyEndpoints: return "too_many_endpoints";
-    case Error::kAckBadLength: return "ack_bad_length";
-    case Error::kUniteTooShort: return "unite_too_short";
-    case Error::kBufferTooSmall: return "buffer_too_small";
-    case Error::kCount: break;
-  }
-  return "unknown";
-}
-
 Endpoint Endpoint::From(const SocketAddress& a) {
   Endpoint e;
   e.port = a.port();

@@ -68,7 +68,6 @@ enum class Error : uint8_t {
   kBufferTooSmall,       // output buffer cannot hold the message
   kCount,
 };
-const char* ErrorName(Error error);
 
 // A parsed long header; key pointers point into the parsed buffer.
 struct Header {

@@ -578,13 +578,6 @@ void TcpServer::Close(uint32_t conn_id) {
   if (c != nullptr) CloseConnection(c, CloseReason::kServer);
 }
 
-void TcpServer::CloseAll() {
-  std::vector<uint32_t> ids;
-  ids.reserve(connections_.size());
-  for (const auto& [id, c] : connections_) ids.push_back(id);
-  for (uint32_t id : ids) Close(id);
-}
-
 size_t TcpServer::CloseIdle(uint64_t now_ms, uint64_t idle_ms) {
   std::vector<uint32_t> idle;
   for (const auto& [id, c] : connections_) {

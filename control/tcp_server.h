@@ -56,7 +56,7 @@ struct TcpServerCounters {
   uint64_t closed_malformed = 0;     // zero-length frame or FrameHandler said no
   uint64_t closed_idle = 0;          // CloseIdle()
   uint64_t closed_slow_reader = 0;   // pending output over max_output_bytes
-  uint64_t closed_by_server = 0;     // Close() / CloseAll()
+  uint64_t closed_by_server = 0;     // Close()
   uint64_t frames_in = 0;
   uint64_t frames_out = 0;
   uint64_t bytes_in = 0;   // stream bytes read, framing included
@@ -73,8 +73,7 @@ class TcpServer {
   using FrameHandler = std::function<bool(uint32_t conn_id, uint8_t* msg, size_t len)>;
   // Called exactly once whenever a registered connection goes away, for any
   // reason (also on Close()), after it is gone: Send() to it returns false.
-  // Not called from the destructor (the owner is going away); use CloseAll()
-  // first for a graceful shutdown.
+  // Not called from the destructor (the owner is going away).
   using CloseHandler = std::function<void(uint32_t conn_id)>;
 
   static absl::StatusOr<std::unique_ptr<TcpServer>> Create(const TcpServerOptions& options,
@@ -99,8 +98,6 @@ class TcpServer {
   bool Send(uint32_t conn_id, const uint8_t* msg, size_t len);
   // Closes the connection (no-op when unknown); pending output is dropped.
   void Close(uint32_t conn_id);
-  // Closes every connection (calling the CloseHandler for each).
-  void CloseAll();
   // Closes connections that received no complete frame for idle_ms (since
   // accept if none); returns how many.
   size_t CloseIdle(uint64_t now_ms, uint64_t idle_ms);

@@ -49,11 +49,6 @@ class UniteFilter {
     return true;
   }
 
-  // ShouldReportIn for one relay at now_ms (its window computed on the spot).
-  bool ShouldReport(const uint8_t* sender, const uint8_t* recipient, uint64_t now_ms) {
-    return ShouldReportIn(WindowAt(now_ms), sender, recipient);
-  }
-
  private:
   static constexpr uint64_t kAlways = ~uint64_t{0};
   static constexpr uint64_t kNever = kAlways - 1;

@@ -158,6 +158,21 @@ def stop_process(proc, grace_s=5.0):
     return proc.wait()
 
 
+def tail_lines(path, n):
+    """The last n lines of a log file ([] when it cannot be read)."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read().splitlines()[-n:]
+    except OSError:
+        return []
+
+
+def load_average():
+    """The 1, 5 and 15 minute load averages, as the kernel prints them."""
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
 def last_error_line(path):
     """The last line of a super peer's stderr that is not an info line."""
     try:

@@ -296,13 +296,20 @@ TEST_F(RelayTest, UniteReportsFollowTheRateLimit) {
   EXPECT_FALSE(DecideOne(m, &limited).report_unite);  // same pair, same millisecond
 }
 
+
+// The filter's answer for one relay at now_ms (its window computed on the spot).
+bool ShouldReport(UniteFilter& f, const uint8_t* sender, const uint8_t* recipient,
+                  uint64_t now_ms) {
+  return f.ShouldReportIn(f.WindowAt(now_ms), sender, recipient);
+}
+
 TEST(UniteFilterTest, PairIsUnorderedAndExpires) {
   UniteFilter f(100);
   PublicKey a = Key(1), b = Key(2), c = Key(3);
-  EXPECT_TRUE(f.ShouldReport(a.data(), b.data(), 1000));
-  EXPECT_FALSE(f.ShouldReport(b.data(), a.data(), 1050));  // reverse direction: same pair
-  EXPECT_TRUE(f.ShouldReport(a.data(), c.data(), 1050));   // another pair
-  EXPECT_TRUE(f.ShouldReport(a.data(), b.data(), 1100));   // interval elapsed
+  EXPECT_TRUE(ShouldReport(f, a.data(), b.data(), 1000));
+  EXPECT_FALSE(ShouldReport(f, b.data(), a.data(), 1050));  // reverse direction: same pair
+  EXPECT_TRUE(ShouldReport(f, a.data(), c.data(), 1050));   // another pair
+  EXPECT_TRUE(ShouldReport(f, a.data(), b.data(), 1100));   // interval elapsed
 }
 
 // A pair is reported once per window of the interval (now_ms / interval):
@@ -311,20 +318,20 @@ TEST(UniteFilterTest, OncePerWindow) {
   UniteFilter f(100);
   PublicKey a = Key(1), b = Key(2), c = Key(3);
   EXPECT_EQ(f.WindowAt(1099), 10u);
-  EXPECT_TRUE(f.ShouldReport(a.data(), b.data(), 1001));
-  EXPECT_FALSE(f.ShouldReport(a.data(), b.data(), 1099));
-  EXPECT_TRUE(f.ShouldReport(a.data(), b.data(), 1100));
-  EXPECT_FALSE(f.ShouldReport(b.data(), a.data(), 1199));
-  EXPECT_TRUE(f.ShouldReport(a.data(), c.data(), 1199));
-  EXPECT_FALSE(f.ShouldReport(c.data(), a.data(), 1150));
+  EXPECT_TRUE(ShouldReport(f, a.data(), b.data(), 1001));
+  EXPECT_FALSE(ShouldReport(f, a.data(), b.data(), 1099));
+  EXPECT_TRUE(ShouldReport(f, a.data(), b.data(), 1100));
+  EXPECT_FALSE(ShouldReport(f, b.data(), a.data(), 1199));
+  EXPECT_TRUE(ShouldReport(f, a.data(), c.data(), 1199));
+  EXPECT_FALSE(ShouldReport(f, c.data(), a.data(), 1150));
   // A pair first seen in a later window; an earlier window is another one.
-  EXPECT_TRUE(f.ShouldReport(b.data(), c.data(), 5000));
-  EXPECT_TRUE(f.ShouldReport(b.data(), c.data(), 100));
+  EXPECT_TRUE(ShouldReport(f, b.data(), c.data(), 5000));
+  EXPECT_TRUE(ShouldReport(f, b.data(), c.data(), 100));
   // 0: every relay; -1: none, whatever the time.
   UniteFilter every(0), never(-1);
   for (uint64_t t : {0ull, 1ull, 1ull << 40}) {
-    EXPECT_TRUE(every.ShouldReport(a.data(), b.data(), t));
-    EXPECT_FALSE(never.ShouldReport(a.data(), b.data(), t));
+    EXPECT_TRUE(ShouldReport(every, a.data(), b.data(), t));
+    EXPECT_FALSE(ShouldReport(never, a.data(), b.data(), t));
   }
 }
 

@@ -606,7 +606,7 @@ TEST_F(TcpServerTest, CloseHandlerOncePerConnection) {
   int malformed = AcceptedClient();  // 2: zero-length frame
   int rejected = AcceptedClient();   // 3: handler says no
   AcceptedClient();                  // 4: Close(), twice
-  AcceptedClient();                  // 5: CloseAll()
+  AcceptedClient();                  // 5: Close()
   close(by_peer);
   client_fds_[0] = -1;
   ASSERT_TRUE(WriteAll(malformed, std::string("\0\0", 2)));
@@ -614,7 +614,7 @@ TEST_F(TcpServerTest, CloseHandlerOncePerConnection) {
   ASSERT_TRUE(Pump([&] { return server_->connection_count() == 2; }));
   server_->Close(4);
   server_->Close(4);
-  server_->CloseAll();
+  server_->Close(5);
   EXPECT_EQ(server_->connection_count(), 0u);
   // More events for the closed connections must not call it again.
   Pump([] { return false; }, 100);

@@ -1297,16 +1297,6 @@ TEST(WireMalformedTest, EveryParseErrorIsReachable) {
   EXPECT_EQ(reached, expected);
 }
 
-TEST(WireMalformedTest, ErrorNamesAreDistinct) {
-  std::set<std::string> names;
-  for (int e = 0; e < static_cast<int>(Error::kCount); ++e) {
-    const std::string name = ErrorName(static_cast<Error>(e));
-    EXPECT_NE(name, "unknown") << e;
-    EXPECT_TRUE(names.insert(name).second) << name;
-  }
-  EXPECT_STREQ(ErrorName(Error::kOk), "ok");
-}
-
 // ---------------------------------------------------------------------------
 // Endpoint <-> SocketAddress.
 

@@ -87,6 +87,7 @@
 #include "bench/loadgen/shared_state.h"
 #include "bench/loadgen/step_result.h"
 #include "bench/loadgen/traffic_step.h"
+#include "common/byte_order.h"
 #include "common/clock.h"
 #include "common/hex.h"
 #include "common/identity.h"
@@ -272,7 +273,7 @@ absl::Status LoadNodes(Shared* s) {
   s->index.reserve(s->n);
   s->key8.resize(s->n);
   for (size_t i = 0; i < s->n; ++i) {
-    s->key8[i] = Le64(s->ids[i].public_key.data());
+    s->key8[i] = Load64(s->ids[i].public_key.data());
     s->index.emplace(s->key8[i], static_cast<uint32_t>(i));
   }
   s->hello_sent_ns = std::make_unique<std::atomic<uint64_t>[]>(s->n);

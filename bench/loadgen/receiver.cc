@@ -10,7 +10,7 @@ namespace drasyl::loadgen {
 namespace {
 
 uint32_t NodeOf(const Shared& s, const uint8_t* key) {
-  auto it = s.index.find(Le64(key));
+  auto it = s.index.find(Load64(key));
   if (it == s.index.end()) return UINT32_MAX;
   if (std::memcmp(s.ids[it->second].public_key.data(), key, kPublicKeyBytes) != 0) return UINT32_MAX;
   return it->second;
@@ -32,15 +32,15 @@ void HandleRx(Shared* s, RxPacket* pkts, int got) {
     const uint8_t type = p.data[wire::off::kType];
     if (type == static_cast<uint8_t>(wire::MessageType::kApp)) {
       const uint8_t* pl = p.data + wire::kHeaderBytes;
-      if (p.len < wire::kHeaderBytes + kPayloadHeader || Le32(pl) != kPayloadMagic) {
+      if (p.len < wire::kHeaderBytes + kPayloadHeader || Load32(pl) != kPayloadMagic) {
         Add(s->foreign);
         continue;
       }
-      const uint32_t src = Le32(pl + 4), dst = Le32(pl + 8), step = Le32(pl + 12);
-      const uint32_t seq = Le32(pl + 16);
-      const uint64_t ts = Le64(pl + 24);
+      const uint32_t src = Load32(pl + 4), dst = Load32(pl + 8), step = Load32(pl + 12);
+      const uint32_t seq = Load32(pl + 16);
+      const uint64_t ts = Load64(pl + 24);
       if (src >= n || dst >= n || step > kMaxSteps ||
-          Le64(p.data + wire::off::kRecipient) != s->key8[dst]) {
+          Load64(p.data + wire::off::kRecipient) != s->key8[dst]) {
         Add(s->foreign);
         continue;
       }

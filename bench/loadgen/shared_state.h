@@ -41,16 +41,6 @@ inline void Add(std::atomic<uint64_t>& c, uint64_t n = 1) {
 }
 inline uint64_t Get(const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); }
 
-inline uint64_t Le64(const uint8_t* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
-inline uint32_t Le32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
 
 enum class Pattern { kPair, kAll, kRandom };
 

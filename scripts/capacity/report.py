@@ -34,10 +34,6 @@ def log(msg):
     print(f"capacity-report: {msg}", file=sys.stderr, flush=True)
 
 
-def load_average():
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
-
 
 def indent_lines(path, pattern):
     """Lines of `path` matching `pattern` (a compiled regex), indented, to stderr."""
@@ -50,13 +46,6 @@ def indent_lines(path, pattern):
         pass
 
 
-def tail(path, n):
-    try:
-        with open(path, errors="replace") as f:
-            return f.read().splitlines()[-n:]
-    except OSError:
-        return []
-
 
 def run_to_files(cmd, json_path, log_path):
     """Runs `cmd`, stdout to json_path, stderr to log_path; its exit code."""
@@ -68,7 +57,7 @@ def ran_ok(rc, json_path, log_path, name):
     if rc == 0 and os.path.exists(json_path) and os.path.getsize(json_path) > 0:
         return True
     log(f"run {name} FAILED (exit {rc}), see {log_path}")
-    for line in tail(log_path, 5):
+    for line in super_peer.tail_lines(log_path, 5):
         print("    " + line, file=sys.stderr)
     return False
 
@@ -195,7 +184,7 @@ class Report:
     def run(self):
         start = time.time()
         o = self.o
-        load_start = load_average()
+        load_start = super_peer.load_average()
         log(f"output {self.out}; identities {o.identities} (difficulty {o.difficulty}); workers "
             f"[{' '.join(map(str, o.workers))}]; peers [{' '.join(map(str, o.peers))}]; payloads "
             f"[{' '.join(map(str, o.payloads))}] at the first peer count; {o.duration}s steps; "
@@ -203,7 +192,7 @@ class Report:
         for backend in self.backends():
             self.capacity_runs(backend)
         self.attack_runs()
-        meta = {"quick": o.quick, "load_start": load_start, "load_end": load_average(),
+        meta = {"quick": o.quick, "load_start": load_start, "load_end": super_peer.load_average(),
                 "difficulty": o.difficulty, "send_unites": o.send_unites, "duration": o.duration}
         try:
             rows.write_report(self.out, meta, self.skipped)
@@ -244,7 +233,7 @@ def unit_tests(logs):
         r = subprocess.run([sys.executable, "-m", "unittest", "-q"] + UNIT_TESTS, cwd=HERE,
                            stdout=f, stderr=subprocess.STDOUT)
     if r.returncode != 0:
-        raise Failed(f"scripts/capacity unit tests: {' '.join(tail(log_path, 3))}")
+        raise Failed(f"scripts/capacity unit tests: {' '.join(super_peer.tail_lines(log_path, 3))}")
 
 
 def main(argv):

@@ -36,17 +36,6 @@ def log(msg):
     print(f"memif-bench: {msg}", file=sys.stderr, flush=True)
 
 
-def load_average():
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
-
-
-def tail(path, n):
-    try:
-        with open(path, errors="replace") as f:
-            return f.read().splitlines()[-n:]
-    except OSError:
-        return []
 
 
 class _Parser(argparse.ArgumentParser):
@@ -325,7 +314,7 @@ class Bench:
             if not super_peer.wait_for(log_path, regex, seconds + 1, self.lg):
                 raise Failed(f"loadgen (ceiling) {what} (see {log_path})")
         lg_wait(r"^loadgen: registered", 60,
-                f"did not register: {' '.join(tail(log_path, 2))}")
+                f"did not register: {' '.join(super_peer.tail_lines(log_path, 2))}")
         if not super_peer.first_match(log_path, re.compile(r"^loadgen: registered [1-9]", re.M)):
             raise Failed(f"no node registered through testpmd (see {log_path}, {tp.out_path})")
 
@@ -399,7 +388,7 @@ class Bench:
     def run(self):
         start = time.time()
         o = self.o
-        load_start = load_average()
+        load_start = super_peer.load_average()
         log(f"{o.nodes} nodes, {o.payload}-byte payloads, {o.duration}s steps; logs in {self.logs}; "
             f"load average {load_start}")
         raw = self.link_alone() if o.raw else None
@@ -407,7 +396,7 @@ class Bench:
         lg = self.super_peer()
         elapsed = int(time.time() - start)
         run = {"nodes": o.nodes, "payload": o.payload, "duration": o.duration, "load_start": load_start,
-               "load_end": load_average(), "elapsed": elapsed, "search": o.search}
+               "load_end": super_peer.load_average(), "elapsed": elapsed, "search": o.search}
         try:
             res = results.result(lg, c, raw, run, GOAL_PCT)
             with open(self.out, "w") as f:
