@@ -1455,6 +1455,13 @@ class AfXdpTestbedTest : public DpdkTestbedTest {
     af_xdp_ = "veth0";
     expected_urls_ = 2;
     SetUpTestbed();
+    // A kernel built without AF_XDP sockets cannot run this suite at all.
+    const int xsk = ::socket(44 /* AF_XDP */, SOCK_RAW | SOCK_CLOEXEC, 0);
+    if (xsk >= 0) {
+      ::close(xsk);
+    } else if (skip_.empty() && (errno == EAFNOSUPPORT || errno == EINVAL)) {
+      skip_ = "the kernel has no AF_XDP sockets (CONFIG_XDP_SOCKETS)";
+    }
   }
   static void TearDownTestSuite() {
     DpdkTestbedTest::TearDownTestSuite();
