@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <initializer_list>
 #include <limits>
@@ -248,6 +249,19 @@ absl::StatusOr<Config> LoadConfigFrom(EnvLookup env, void* ctx) {
     DRASYL_RAW(raw, "dpdk_tap");
     if (absl::Status s = CheckTapName(raw); !s.ok()) return s;
     c.dpdk_tap = raw.text;
+  }
+  {
+    DRASYL_RAW(raw, "af_xdp");
+    for (absl::string_view piece : absl::StrSplit(raw.text, ',', absl::SkipWhitespace())) {
+      std::string name(absl::StripAsciiWhitespace(piece));
+      bool ok = !name.empty() && name.size() < 16 && name != "." && name != "..";
+      for (char ch : name) ok = ok && ch > ' ' && ch != '/' && ch != ':' && ch < 127;
+      if (!ok) return InvalidValue(raw, absl::StrFormat("'%s' is not an interface name", name));
+      if (std::find(c.af_xdp.begin(), c.af_xdp.end(), name) != c.af_xdp.end()) {
+        return InvalidValue(raw, absl::StrFormat("'%s' is given twice", name));
+      }
+      c.af_xdp.push_back(std::move(name));
+    }
   }
 #undef DRASYL_RAW
 

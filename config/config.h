@@ -53,6 +53,9 @@ struct Config {
   int dpdk_mtu = 0;  // 0: each port's own
   int dpdk_idle_sleep_us = 100;
   std::string dpdk_tap = "drasyl";
+  // --af_xdp: interfaces the kernel keeps, the DPDK workers on their AF_XDP
+  // sockets (empty: not this mode).
+  std::vector<std::string> af_xdp;
 };
 
 // Builds the configuration from the already parsed gflags (call after

@@ -109,6 +109,13 @@ DEFINE_string(dpdk_tap, "drasyl",
               "DPDK: name of the TAP exception interfaces: <name><N>, N from 0 up, the first "
               "free ones (one per ethernet port). "
               "Env: DRASYL_DPDK_TAP / NETSODY_DPDK_TAP.");
+DEFINE_string(af_xdp, "",
+              "Comma-separated network interfaces the kernel keeps (a shared NIC) on whose "
+              "AF_XDP sockets the DPDK workers relay: an XDP program of ours hands them only UDP "
+              "to the listener ports on the interfaces' own addresses (the kernel's; when they "
+              "change the super peer exits for a restart), everything else stays the kernel's. "
+              "No TAP, no --dpdk_addr; --dpdk_eal optional (lcores, file prefix). "
+              "Env: DRASYL_AF_XDP / NETSODY_AF_XDP.");
 DEFINE_uint64(housekeeping_interval_ms, 5000,
               "Interval of housekeeping (expire stale peers, UNITE rate-limit entries and idle "
               "TCP connections), in milliseconds. "

@@ -8,6 +8,9 @@
 #include "dataplane/socket/socket_backend.h"
 #include "glog/logging.h"
 #ifdef DRASYL_HAVE_DPDK
+#include <net/if.h>
+
+#include "dataplane/afxdp/kernel_addresses.h"
 #include "dataplane/dpdk/dpdk_backend.h"
 #endif
 
@@ -36,8 +39,13 @@ absl::StatusOr<std::unique_ptr<Backend>> CreateSocket(const Config& cfg, Control
 absl::StatusOr<std::unique_ptr<Backend>> CreateDpdk(const Config& cfg, ControlPlane& control) {
   DpdkBackendOptions o;
   o.eal_args = cfg.dpdk_eal;
+  o.af_xdp = cfg.af_xdp;
+  if (!o.af_xdp.empty() && !cfg.dpdk_addr.empty()) {
+    return absl::InvalidArgumentError(
+        "--af_xdp serves the kernel's addresses of its interfaces: drop --dpdk_addr");
+  }
   o.addresses = cfg.dpdk_addr;
-  if (o.addresses.empty()) {
+  if (o.addresses.empty() && o.af_xdp.empty()) {
     return absl::InvalidArgumentError(
         "--dpdk_eal needs --dpdk_addr=<ip>/<prefix>[,...]: the super peer's own addresses on "
         "the DPDK port(s)");
@@ -66,7 +74,7 @@ absl::StatusOr<std::unique_ptr<Backend>> CreateDpdk(const Config& cfg, ControlPl
       return absl::InvalidArgumentError(absl::StrCat(
           "the DPDK backend needs a fixed UDP port, not ", l.ToString()));
     }
-    if (!l.IsWildcard()) {
+    if (!l.IsWildcard() && o.af_xdp.empty()) {
       bool ours = false;
       for (const DpdkAddress& a : o.addresses) {
         ours = ours || a.addr.bytes() == l.bytes();
@@ -93,7 +101,7 @@ absl::StatusOr<std::unique_ptr<Backend>> CreateDpdk(const Config& cfg, ControlPl
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(const Config& cfg, ControlPlane& control) {
-  if (cfg.dpdk_eal.empty()) {
+  if (cfg.dpdk_eal.empty() && cfg.af_xdp.empty()) {
     if (!cfg.dpdk_addr.empty()) {
       return absl::InvalidArgumentError("--dpdk_addr without --dpdk_eal: set both for DPDK");
     }
@@ -103,14 +111,24 @@ absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(const Config& cfg, Contro
   return CreateDpdk(cfg, control);
 #else
   return absl::UnimplementedError(
-      "--dpdk_eal given, but this drasyl-sp was built without DPDK (install libdpdk-dev and "
+      "--dpdk_eal or --af_xdp given, but this drasyl-sp was built without DPDK (install libdpdk-dev and "
       "rebuild with -DDRASYL_DPDK=ON)");
 #endif
 }
 
 std::vector<SocketAddress> AnnounceAddresses(const Config& cfg) {
-  if (cfg.dpdk_eal.empty()) return HostAddresses();
   std::vector<SocketAddress> out;
+#ifdef DRASYL_HAVE_DPDK
+  if (!cfg.af_xdp.empty()) {  // the kernel's addresses of the interfaces
+    for (const std::string& name : cfg.af_xdp) {
+      absl::StatusOr<std::vector<afxdp::KernelAddress>> a =
+          afxdp::InterfaceAddresses(if_nametoindex(name.c_str()));
+      for (size_t i = 0; a.ok() && i < a->size(); ++i) out.push_back((*a)[i].addr);
+    }
+    return out;
+  }
+#endif
+  if (cfg.dpdk_eal.empty()) return HostAddresses();
   for (const DpdkAddress& a : cfg.dpdk_addr) out.push_back(a.addr);
   return out;
 }

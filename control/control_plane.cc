@@ -600,7 +600,9 @@ void ControlPlane::PrintPeers(uint64_t now_ms) {
 std::string ControlPlane::RenderMetrics() const {
   std::vector<const WorkerCounters*> workers;
   if (backend_ != nullptr) workers = backend_->WorkerCounterViews();
-  return RenderPrometheus(counters_, workers, backend_ ? backend_->name() : "none");
+  std::string out = RenderPrometheus(counters_, workers, backend_ ? backend_->name() : "none");
+  if (backend_ != nullptr) out += backend_->ExtraMetrics();
+  return out;
 }
 
 }  // namespace drasyl

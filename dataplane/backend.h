@@ -96,6 +96,9 @@ class Backend {
   // do); the super peer then shuts down and exits non-zero, for its
   // service manager to restart it.
   virtual absl::Status Housekeeping() { return absl::OkStatus(); }
+  // Prometheus text of the backend's own series (e.g. --af_xdp's XDP
+  // verdicts), appended to /metrics; from the metrics thread.
+  virtual std::string ExtraMetrics() const { return ""; }
 
  protected:
   // A worker's core, for the channel above only: nothing outside the

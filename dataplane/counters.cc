@@ -42,6 +42,7 @@ const char* DropReasonName(DropReason reason) {
     case DropReason::kFragmentAllocFailed: return "fragment_alloc_failed";
     case DropReason::kTooBigToFragment: return "too_big_to_fragment";
     case DropReason::kTruncatedFrame: return "truncated_frame";
+    case DropReason::kNoKernelPath: return "no_kernel_path";
     case DropReason::kCount: break;
   }
   return "unknown";

@@ -65,6 +65,11 @@ enum class DropReason : uint8_t {
   kFragmentAllocFailed,  // no mbuf to copy a datagram into or to send it in fragments
   kTooBigToFragment,     // a datagram that does not fit into the fragments one can send
   kTruncatedFrame,       // shorter than its IP header says (net_af_packet: cut to its ring frame)
+  // --af_xdp: a frame for the kernel that reached a worker, which has no
+  // way to the kernel there (no TAP): a reassembled UDP datagram to another
+  // port whose fragments came before their first one, or a frame our XDP
+  // program let through that the workers do not serve.
+  kNoKernelPath,
   kCount,
 };
 

@@ -46,7 +46,9 @@
 #   --duration S         seconds per traffic step
 #   --send-unites N      super peer SEND_UNITES (default -1: relay only; UNITEs
 #                        are control-plane work the generator cannot answer)
-#   --backends "socket dpdk"  backends to try (default both)
+#   --backends "socket dpdk"  backends to try (default both; "af_xdp" only when
+#                        named: --af_xdp on a veth pair, the generator in a
+#                        network namespace, its receiving on its own CPU)
 #   --no-dpdk            same as --backends socket
 #   --attacks "forged ..."  attack rows (default: none forged sybil garbage
 #                        tcp-idle replay; "" skips them): one super peer with

@@ -33,6 +33,9 @@ PACKAGES=(
   libsodium-dev libabsl-dev libgflags-dev libgoogle-glog-dev
   libbenchmark-dev libgtest-dev libgmock-dev googletest
   clang libclang-rt-14-dev
+  # --af_xdp: our XDP program (clang -target bpf; linux-libc-dev's headers),
+  # libbpf to fill its maps, DPDK's net_af_xdp (libxdp) for the sockets.
+  libbpf-dev libxdp-dev librte-net-af-xdp23 linux-libc-dev
   iproute2 iputils-ping ethtool procps kmod gnuplot-nox python3 valgrind
   # The Debian package and its test (scripts/package-test.sh): man pages, lintian,
   # systemd-analyze, promtool and a Prometheus server for the scrape test. Where

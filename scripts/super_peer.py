@@ -49,6 +49,16 @@ def dpdk_memif_listen(addr, lcores, sock):
     }
 
 
+def af_xdp_listen(addr, iface, lcores):
+    """--af_xdp on `iface` (the kernel keeps it, with `addr`); EAL lcores
+    `lcores` ("0-W")."""
+    return {
+        "DRASYL_UDP4_LISTEN": f"{addr}:22527",
+        "DRASYL_AF_XDP": iface,
+        "DRASYL_DPDK_EAL": f"-l {lcores}",
+    }
+
+
 def sp_environment(identity, difficulty, workers, listen, mode="capacity",
                    hello_timeout_ms=600000, send_unites=-1):
     """The DRASYL_* variables of a benchmark super peer. `listen` comes from

@@ -3,6 +3,8 @@
 #
 #   scripts/testbed.sh up       create (idempotent: an existing testbed is rebuilt)
 #   scripts/testbed.sh up full  the same plus a second DPDK port and a VLAN (below)
+#   scripts/testbed.sh up afxdp the kernel keeps veth0 with 10.99.0.1/24 and
+#                               fd99::1/64 (for --af_xdp=veth0: a shared NIC)
 #   scripts/testbed.sh down     remove everything it created
 #   scripts/testbed.sh status   show what exists
 #
@@ -110,9 +112,9 @@ node() {
 up() {
   local layout=${1:-}
   case "$layout" in
-    "" | full) ;;
+    "" | full | afxdp) ;;
     *)
-      echo "testbed: unknown layout '$layout' (expected: full)" >&2
+      echo "testbed: unknown layout '$layout' (expected: full or afxdp)" >&2
       exit 2
       ;;
   esac
@@ -136,7 +138,18 @@ up() {
   ns "$SP" sysctl -qw net.ipv6.conf.all.accept_dad=0
   ns "$SP" sysctl -qw net.ipv6.conf.default.accept_ra=0
   ns "$SP" sysctl -qw net.ipv6.conf.default.router_solicitations=0
-  sp_port veth0 sp br0
+  if [[ $layout == afxdp ]]; then
+    # A NIC the kernel keeps: its addresses, ARP, ND.
+    ip link add veth0 netns "$SP" type veth peer name sp netns "$SW"
+    offloads_off "$SP" veth0
+    offloads_off "$SW" sp
+    ns "$SW" ip link set sp master br0 up
+    ns "$SP" ip addr add 10.99.0.1/24 dev veth0
+    ns "$SP" ip addr add fd99::1/64 dev veth0 nodad
+    ns "$SP" ip link set veth0 up
+  else
+    sp_port veth0 sp br0
+  fi
 
   # Nodes.
   node "$N1" n1 10.99.0.2/24 fd99::2/64 br0

@@ -382,6 +382,29 @@ TEST_F(ConfigTest, FlagWinsOverConflictingEnvironment) {
   EXPECT_EQ(c->network_id, 3);
 }
 
+TEST_F(ConfigTest, AfXdpInterfacesFromEitherPrefixOrTheFlag) {
+  EXPECT_TRUE(Load()->af_xdp.empty());
+  for (const char* var : {"DRASYL_AF_XDP", "NETSODY_AF_XDP"}) {
+    env_ = {{var, " eth0, ens5.100 ,"}};
+    absl::StatusOr<Config> c = Load();
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_EQ(c->af_xdp, (std::vector<std::string>{"eth0", "ens5.100"})) << var;
+  }
+  env_ = {{"DRASYL_AF_XDP", "eth0"}};
+  gflags::SetCommandLineOption("af_xdp", "veth1");
+  absl::StatusOr<Config> c = Load();
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->af_xdp, std::vector<std::string>{"veth1"});
+}
+
+TEST_F(ConfigTest, AfXdpRejectsWhatIsNoInterfaceName) {
+  for (const char* bad : {"eth0,eth0", "a/b", "0123456789abcdef", "eth 0", ".."}) {
+    SCOPED_TRACE(bad);
+    env_ = {{"DRASYL_AF_XDP", bad}};
+    ExpectError("DRASYL_AF_XDP", bad);
+  }
+}
+
 TEST_F(ConfigTest, DpdkAddressPlacement) {
   env_ = {{"DRASYL_DPDK_ADDR", "10.0.0.1/24, 10.1.0.1/24@vlan100,fd01::1/64@port1@vlan4094,"
                                "10.2.0.1/24@vlan7@port2,10.3.0.1/24@port0,10.4.0.1/32@port255"}};

@@ -265,5 +265,35 @@ TEST(DpdkPortPlanTest, PortWithoutTap) {
   EXPECT_EQ(plan->workers, 2u);
 }
 
+// --af_xdp: every RX queue has a socket (what our XDP program sends to a
+// queue without one would reach nobody), each with its TX queue; fewer
+// workers poll several; the fill rings' mbufs are in the pool.
+TEST(DpdkPortPlanTest, EveryRxQueuePolledWithPairedTxQueues) {
+  std::vector<PortCaps> ports = {Port(0, "net_af_xdp", 4)};
+  ports[0].tap = false;
+  ports[0].every_rx_queue = true;
+  absl::StatusOr<QueuePlan> plan = PlanQueues(ports, {}, {}, 0, 2, 0);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->workers, 2u);
+  EXPECT_EQ(plan->ports[0].rx_queues, 4);
+  EXPECT_EQ(plan->ports[0].tx_queues, 4);
+  EXPECT_EQ(plan->ports[0].rss_hf, 0u);
+  std::vector<int> polled(4, 0);
+  for (const WorkerPlan& wp : plan->worker) {
+    EXPECT_EQ(wp.rx.size(), 2u);
+    for (const RxSource& s : wp.rx) {
+      EXPECT_EQ(s.peer, kNoPort);
+      ++polled[s.queue];
+    }
+  }
+  EXPECT_THAT(polled, ElementsAre(1, 1, 1, 1));
+  ports[0].every_rx_queue = false;
+  absl::StatusOr<QueuePlan> without = PlanQueues(ports, {}, {}, 0, 2, 0);
+  ASSERT_TRUE(without.ok());
+  EXPECT_EQ(without->ports[0].rx_queues, 1);
+  EXPECT_EQ(without->ports[0].tx_queues, 0);
+  EXPECT_GT(plan->mbufs, without->mbufs + 4 * 2 * kRxDesc - 1);
+}
+
 }  // namespace
 }  // namespace drasyl::dpdk

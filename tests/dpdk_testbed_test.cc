@@ -303,6 +303,10 @@ class DpdkTestbedTest : public ::testing::Test {
     if (::access(o.binary.c_str(), X_OK) != 0) o.binary = "/usr/sbin/ip";
     o.args = {"netns", "exec", kSpNs, DRASYL_SP_BINARY,
               "--dpdk_eal=" + cores + " --no-pci " + vdevs_, "--dpdk_addr=" + dpdk_addr_};
+    if (!af_xdp_.empty()) {  // the interface's addresses are the kernel's
+      o.args = {"netns", "exec", kSpNs, DRASYL_SP_BINARY, "--af_xdp=" + af_xdp_,
+                "--dpdk_eal=" + cores};
+    }
     o.env = {
         {"DRASYL_UDP4_LISTEN", "0.0.0.0:22527"},
         {"DRASYL_UDP6_LISTEN", "[::]:22527"},
@@ -392,10 +396,98 @@ class DpdkTestbedTest : public ::testing::Test {
     return text;
   }
 
+  // Scenario shared by the DPDK and the --af_xdp suites.
+  void ScenarioRegistersArmedNodes() {
+    auto b = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527");
+    ASSERT_NE(b, nullptr);
+    auto c = MakeNode(kN2, "[fd99::3]:0", "[fd99::1]:22527");
+    ASSERT_NE(c, nullptr);
+    // A HELLO with an invalid tag (armed with the wrong key) gets no ACK.
+    auto d = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527", false, std::nullopt, false);
+    ASSERT_NE(d, nullptr);
+    HelloOptions bad;
+    bad.tx_key = SessionKey{};
+    EXPECT_FALSE(d->Register(800ms, bad));
+    EXPECT_TRUE(d->Register(2000ms));
+  }
+
+  // Scenario shared by the DPDK and the --af_xdp suites.
+  void ScenarioRelaysBetweenNamespacesBothWays() {
+    auto b = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527");
+    auto c = MakeNode(kN2, "10.99.0.3:0", "10.99.0.1:22527");
+    ASSERT_TRUE(b && c);
+    ExpectRelay(*b, *c, "from n1 to n2");
+    ExpectRelay(*c, *b, "from n2 to n1");
+
+    // A burst: the fast path keeps up (a loss or two is tolerated: it is UDP).
+    const std::string before = Metrics();
+    constexpr int kCount = 300;
+    for (int i = 0; i < kCount; ++i) {
+      std::string text = absl::StrCat("burst ", i);
+      ASSERT_TRUE(b->SendApp(c->public_key(), std::vector<uint8_t>(text.begin(), text.end())));
+    }
+    int got = 0;
+    while (c->ReceiveType(MessageType::kApp, 500ms)) ++got;
+    const std::string after = Metrics();
+    EXPECT_GE(got, kCount * 95 / 100) << after;
+    EXPECT_GE(MetricSum(after, "drasyl_relayed_packets_total") -
+                  MetricSum(before, "drasyl_relayed_packets_total"),
+              got);
+  }
+
+  // Scenario shared by the DPDK and the --af_xdp suites.
+  void ScenarioSendsUnitesToBothPeers() {
+    auto b = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527");
+    auto c = MakeNode(kN2, "10.99.0.3:0", "10.99.0.1:22527");
+    ASSERT_TRUE(b && c);
+    ExpectRelay(*b, *c, "unite us");
+    for (auto [self, other] : {std::pair{b.get(), c.get()}, std::pair{c.get(), b.get()}}) {
+      std::optional<ReceivedMessage> u = self->ReceiveType(MessageType::kUnite, kWait);
+      ASSERT_TRUE(u.has_value()) << "no UNITE";
+      ASSERT_TRUE(u->unite.has_value()) << DescribeMessage(*u);
+      EXPECT_EQ(u->unite->address, other->public_key());
+      EXPECT_EQ(u->sender, SpKey());
+      bool has_observed = false;
+      for (const SocketAddress& e : u->unite_endpoints()) {
+        has_observed = has_observed || e == other->local_address();
+      }
+      EXPECT_TRUE(has_observed) << "the UNITE lacks " << other->local_address().ToString();
+    }
+  }
+
+  // Scenario shared by the DPDK and the --af_xdp suites.
+  void ScenarioRelaysBetweenTcpAndUdpNodes() {
+    // The TCP fallback is the kernel's TCP on the TAP.
+    auto t = MakeNode(kN2, "10.99.0.3:0", "10.99.0.1:8443", /*tcp=*/true);
+    auto u = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527");
+    ASSERT_TRUE(t && u);
+    ExpectRelay(*u, *t, "udp to tcp");   // worker -> control -> TCP
+    ExpectRelay(*t, *u, "tcp to udp");   // control -> DPDK egress
+    // Over IPv6 too.
+    auto t6 = MakeNode(kN2, "[fd99::3]:0", "[fd99::1]:8443", /*tcp=*/true);
+    ASSERT_NE(t6, nullptr);
+    ExpectRelay(*t6, *u, "tcp6 to udp4");
+    ExpectRelay(*u, *t6, "udp4 to tcp6");
+  }
+
+  // Scenario shared by the DPDK and the --af_xdp suites.
+  void ScenarioIpv6AndAcrossFamilies() {
+    auto b6 = MakeNode(kN1, "[fd99::2]:0", "[fd99::1]:22527");
+    auto c6 = MakeNode(kN2, "[fd99::3]:0", "[fd99::1]:22527");
+    ASSERT_TRUE(b6 && c6);
+    ExpectRelay(*b6, *c6, "v6 to v6");
+    ExpectRelay(*c6, *b6, "v6 back");
+    auto b4 = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527");
+    ASSERT_NE(b4, nullptr);
+    ExpectRelay(*b4, *c6, "v4 to v6");
+    ExpectRelay(*c6, *b4, "v6 to v4");
+  }
+
   // The testbed layout and the super peer's ports and addresses.
   static inline std::string layout_;
   static inline std::string vdevs_ = "--vdev=net_af_packet0,iface=veth0";
   static inline std::string dpdk_addr_ = "10.99.0.1/24,fd99::1/64";
+  static inline std::string af_xdp_;  // --af_xdp=<this> instead of vdevs_ and dpdk_addr_
   static inline int expected_urls_ = 2;
   static inline std::string skip_;
   static inline std::string failure_;
@@ -423,85 +515,23 @@ TEST_F(DpdkTestbedTest, AnswersPingThroughTheTap) {
 }
 
 TEST_F(DpdkTestbedTest, RegistersArmedNodes) {
-  auto b = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527");
-  ASSERT_NE(b, nullptr);
-  auto c = MakeNode(kN2, "[fd99::3]:0", "[fd99::1]:22527");
-  ASSERT_NE(c, nullptr);
-  // A HELLO with an invalid tag (armed with the wrong key) gets no ACK.
-  auto d = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527", false, std::nullopt, false);
-  ASSERT_NE(d, nullptr);
-  HelloOptions bad;
-  bad.tx_key = SessionKey{};
-  EXPECT_FALSE(d->Register(800ms, bad));
-  EXPECT_TRUE(d->Register(2000ms));
+  ScenarioRegistersArmedNodes();
 }
 
 TEST_F(DpdkTestbedTest, RelaysBetweenNamespacesBothWays) {
-  auto b = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527");
-  auto c = MakeNode(kN2, "10.99.0.3:0", "10.99.0.1:22527");
-  ASSERT_TRUE(b && c);
-  ExpectRelay(*b, *c, "from n1 to n2");
-  ExpectRelay(*c, *b, "from n2 to n1");
-
-  // A burst: the fast path keeps up (a loss or two is tolerated: it is UDP).
-  const std::string before = Metrics();
-  constexpr int kCount = 300;
-  for (int i = 0; i < kCount; ++i) {
-    std::string text = absl::StrCat("burst ", i);
-    ASSERT_TRUE(b->SendApp(c->public_key(), std::vector<uint8_t>(text.begin(), text.end())));
-  }
-  int got = 0;
-  while (c->ReceiveType(MessageType::kApp, 500ms)) ++got;
-  const std::string after = Metrics();
-  EXPECT_GE(got, kCount * 95 / 100) << after;
-  EXPECT_GE(MetricSum(after, "drasyl_relayed_packets_total") -
-                MetricSum(before, "drasyl_relayed_packets_total"),
-            got);
+  ScenarioRelaysBetweenNamespacesBothWays();
 }
 
 TEST_F(DpdkTestbedTest, SendsUnitesToBothPeers) {
-  auto b = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527");
-  auto c = MakeNode(kN2, "10.99.0.3:0", "10.99.0.1:22527");
-  ASSERT_TRUE(b && c);
-  ExpectRelay(*b, *c, "unite us");
-  for (auto [self, other] : {std::pair{b.get(), c.get()}, std::pair{c.get(), b.get()}}) {
-    std::optional<ReceivedMessage> u = self->ReceiveType(MessageType::kUnite, kWait);
-    ASSERT_TRUE(u.has_value()) << "no UNITE";
-    ASSERT_TRUE(u->unite.has_value()) << DescribeMessage(*u);
-    EXPECT_EQ(u->unite->address, other->public_key());
-    EXPECT_EQ(u->sender, SpKey());
-    bool has_observed = false;
-    for (const SocketAddress& e : u->unite_endpoints()) {
-      has_observed = has_observed || e == other->local_address();
-    }
-    EXPECT_TRUE(has_observed) << "the UNITE lacks " << other->local_address().ToString();
-  }
+  ScenarioSendsUnitesToBothPeers();
 }
 
 TEST_F(DpdkTestbedTest, RelaysBetweenTcpAndUdpNodes) {
-  // The TCP fallback is the kernel's TCP on the TAP.
-  auto t = MakeNode(kN2, "10.99.0.3:0", "10.99.0.1:8443", /*tcp=*/true);
-  auto u = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527");
-  ASSERT_TRUE(t && u);
-  ExpectRelay(*u, *t, "udp to tcp");   // worker -> control -> TCP
-  ExpectRelay(*t, *u, "tcp to udp");   // control -> DPDK egress
-  // Over IPv6 too.
-  auto t6 = MakeNode(kN2, "[fd99::3]:0", "[fd99::1]:8443", /*tcp=*/true);
-  ASSERT_NE(t6, nullptr);
-  ExpectRelay(*t6, *u, "tcp6 to udp4");
-  ExpectRelay(*u, *t6, "udp4 to tcp6");
+  ScenarioRelaysBetweenTcpAndUdpNodes();
 }
 
 TEST_F(DpdkTestbedTest, Ipv6AndAcrossFamilies) {
-  auto b6 = MakeNode(kN1, "[fd99::2]:0", "[fd99::1]:22527");
-  auto c6 = MakeNode(kN2, "[fd99::3]:0", "[fd99::1]:22527");
-  ASSERT_TRUE(b6 && c6);
-  ExpectRelay(*b6, *c6, "v6 to v6");
-  ExpectRelay(*c6, *b6, "v6 back");
-  auto b4 = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527");
-  ASSERT_NE(b4, nullptr);
-  ExpectRelay(*b4, *c6, "v4 to v6");
-  ExpectRelay(*c6, *b4, "v6 to v4");
+  ScenarioIpv6AndAcrossFamilies();
 }
 
 TEST_F(DpdkTestbedTest, SurvivesGarbageFlood) {
@@ -1412,6 +1442,302 @@ TEST_F(DpdkTestbedFragmentsTest, FragmentFloodCostsBoundedAndIsCounted) {
                          MetricSum(before, "drasyl_relayed_packets_total");
   EXPECT_NEAR(counted, received - relayed, 20) << after;
   EXPECT_GT(counted, static_cast<double>(flood_sent.load()) / 2) << after;
+}
+
+
+// --af_xdp on a NIC the kernel keeps (testbed layout "afxdp": veth0 in
+// dsp-sp has 10.99.0.1/24 and fd99::1/64 in the kernel):
+// the scenarios of the DPDK suite, and what the kernel must keep.
+class AfXdpTestbedTest : public DpdkTestbedTest {
+ protected:
+  static void SetUpTestSuite() {
+    layout_ = "afxdp";
+    af_xdp_ = "veth0";
+    expected_urls_ = 2;
+    SetUpTestbed();
+    // A kernel built without AF_XDP sockets cannot run this suite at all.
+    const int xsk = ::socket(44 /* AF_XDP */, SOCK_RAW | SOCK_CLOEXEC, 0);
+    if (xsk >= 0) {
+      ::close(xsk);
+    } else if (skip_.empty() && (errno == EAFNOSUPPORT || errno == EINVAL)) {
+      skip_ = "the kernel has no AF_XDP sockets (CONFIG_XDP_SOCKETS)";
+    }
+  }
+  static void TearDownTestSuite() {
+    DpdkTestbedTest::TearDownTestSuite();
+    af_xdp_.clear();
+    layout_.clear();
+  }
+
+  // The XDP program on veth0 as `ip link` shows it ("" if none).
+  static std::string XdpOnVeth0() {
+    std::string out;
+    Shell(std::string("ip -n ") + kSpNs + " -d link show dev veth0", &out);
+    const size_t at = out.find("prog/xdp");
+    return at == std::string::npos ? "" : out.substr(at, out.find('\n', at) - at);
+  }
+
+  // The kernel's UDP receive counters in dsp-sp (IPv4 and IPv6): every
+  // datagram its UDP stack saw, delivered or not.
+  static double KernelUdpIn() {
+    std::string out;
+    Shell(std::string("ip netns exec ") + kSpNs + " cat /proc/net/snmp /proc/net/snmp6", &out);
+    double sum = 0;
+    std::vector<std::string> lines = absl::StrSplit(out, '\n');
+    for (size_t i = 0; i + 1 < lines.size(); ++i) {  // "Udp: names" then "Udp: values"
+      if (!absl::StartsWith(lines[i], "Udp: ") || !absl::StartsWith(lines[i + 1], "Udp: ")) continue;
+      std::vector<std::string> names = absl::StrSplit(lines[i], ' ', absl::SkipEmpty());
+      std::vector<std::string> values = absl::StrSplit(lines[i + 1], ' ', absl::SkipEmpty());
+      for (size_t k = 1; k < names.size() && k < values.size(); ++k) {
+        double v = 0;
+        if ((names[k] == "InDatagrams" || names[k] == "NoPorts" || names[k] == "InErrors") &&
+            absl::SimpleAtod(values[k], &v)) {
+          sum += v;
+        }
+      }
+      break;
+    }
+    for (absl::string_view line : lines) {
+      for (const char* name : {"Udp6InDatagrams", "Udp6NoPorts", "Udp6InErrors"}) {
+        if (!absl::StartsWith(line, name)) continue;
+        std::vector<std::string> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
+        double v = 0;
+        if (f.size() == 2 && f[0] == name && absl::SimpleAtod(f[1], &v)) sum += v;
+      }
+    }
+    return sum;
+  }
+
+  static double Verdict(const std::string& m, const std::string& verdict) {
+    return Metric(m, "drasyl_xdp_verdicts_total{interface=\"veth0\",verdict=\"" + verdict + "\"}");
+  }
+
+  // A socket of `type` bound to `addr` in namespace `ns` (listening if TCP).
+  static int BoundSocket(const std::string& ns, const std::string& addr, int type) {
+    return InNetns(ns, [&] {
+      sockaddr_storage ss;
+      const SocketAddress a = Addr(addr);
+      const socklen_t len = a.ToSockaddr(&ss);
+      int fd = ::socket(a.is_v4() ? AF_INET : AF_INET6, type | SOCK_CLOEXEC, 0);
+      int one = 1;
+      ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+      if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 ||
+          (type == SOCK_STREAM && ::listen(fd, 4) != 0)) {
+        ADD_FAILURE() << "cannot bind " << addr << " in " << ns << ": " << strerror(errno);
+        if (fd >= 0) ::close(fd);
+        return -1;
+      }
+      return fd;
+    });
+  }
+
+  // A datagram of `size` bytes from n1 to `to`: true if the socket `fd`
+  // (in dsp-sp) received it whole.
+  static bool UdpReachesKernel(int fd, const std::string& to, size_t size) {
+    int out = BoundSocket(kN1, to.find('[') == 0 ? "[::]:0" : "0.0.0.0:0", SOCK_DGRAM);
+    if (out < 0) return false;
+    sockaddr_storage ss;
+    const socklen_t len = Addr(to).ToSockaddr(&ss);
+    std::vector<uint8_t> data(size, 0x5a);
+    bool ok = false;
+    for (int i = 0; i < 3 && !ok; ++i) {
+      ::sendto(out, data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&ss), len);
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 1000) != 1) continue;
+      std::vector<uint8_t> buf(size + 100);
+      ok = ::recv(fd, buf.data(), buf.size(), 0) == static_cast<ssize_t>(size);
+    }
+    ::close(out);
+    return ok;
+  }
+
+  // n1 connects to `to` (a kernel TCP service in dsp-sp listening on fd).
+  static bool TcpReachesKernel(int fd, const std::string& to) {
+    int c = InNetns(kN1, [&] {
+      const SocketAddress a = Addr(to);
+      return ::socket(a.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    });
+    sockaddr_storage ss;
+    const socklen_t len = Addr(to).ToSockaddr(&ss);
+    bool ok = ::connect(c, reinterpret_cast<sockaddr*>(&ss), len) == 0 &&
+              ::send(c, "ssh?", 4, 0) == 4;
+    if (ok) {
+      pollfd p{fd, POLLIN, 0};
+      ok = ::poll(&p, 1, 2000) == 1;
+      const int a = ok ? ::accept(fd, nullptr, nullptr) : -1;
+      char buf[8] = {};
+      ok = a >= 0 && ::recv(a, buf, sizeof(buf), 0) == 4 && std::memcmp(buf, "ssh?", 4) == 0;
+      if (a >= 0) ::close(a);
+    }
+    ::close(c);
+    return ok;
+  }
+};
+
+TEST_F(AfXdpTestbedTest, ServesTheKernelsAddressesBehindOurXdpProgramWithoutATap) {
+  std::vector<BannerUrl> urls = sp_->banner();
+  ASSERT_EQ(urls.size(), 2u) << sp_->stdout_text();
+  EXPECT_EQ(urls[0].address.ToString(), "10.99.0.1:22527");
+  EXPECT_EQ(urls[1].address.ToString(), "[fd99::1]:22527");
+  EXPECT_TRUE(sp_->WaitForStderr("backend af_xdp", 2000ms)) << sp_->stderr_text();
+  EXPECT_TRUE(absl::StrContains(XdpOnVeth0(), "name drasyl_relay")) << XdpOnVeth0();
+  EXPECT_FALSE(InterfaceExists(kSpNs, kTap));
+  // veth0's RX queue has a socket, and the log says how it runs.
+  EXPECT_TRUE(sp_->WaitForStderr("to 1 AF_XDP socket(s)", 2000ms)) << sp_->stderr_text();
+  EXPECT_TRUE(sp_->WaitForStderr("in copy mode", 2000ms)) << sp_->stderr_text();
+}
+
+TEST_F(AfXdpTestbedTest, RegistersArmedNodes) { ScenarioRegistersArmedNodes(); }
+TEST_F(AfXdpTestbedTest, RelaysBetweenNamespacesBothWays) {
+  ScenarioRelaysBetweenNamespacesBothWays();
+}
+TEST_F(AfXdpTestbedTest, SendsUnitesToBothPeers) { ScenarioSendsUnitesToBothPeers(); }
+TEST_F(AfXdpTestbedTest, RelaysBetweenTcpAndUdpNodes) { ScenarioRelaysBetweenTcpAndUdpNodes(); }
+TEST_F(AfXdpTestbedTest, Ipv6AndAcrossFamilies) { ScenarioIpv6AndAcrossFamilies(); }
+
+TEST_F(AfXdpTestbedTest, TheKernelKeepsPingTcpServicesAndOtherUdpPorts) {
+  EXPECT_TRUE(Ping(kN1, "10.99.0.1", 3000ms)) << "no ICMP echo reply from the kernel";
+  EXPECT_TRUE(Ping(kN2, "fd99::1", 3000ms)) << "no ICMPv6 echo reply from the kernel";
+  // A kernel TCP service beside the super peer (think SSH).
+  for (const char* addr : {"10.99.0.1:2222", "[fd99::1]:2222"}) {
+    const int l = BoundSocket(kSpNs, addr, SOCK_STREAM);
+    ASSERT_GE(l, 0);
+    EXPECT_TRUE(TcpReachesKernel(l, addr)) << "TCP to " << addr;
+    ::close(l);
+  }
+  // UDP to another port of the super peer's addresses: the kernel's.
+  for (const char* addr : {"10.99.0.1:5353", "[fd99::1]:5353"}) {
+    const int u = BoundSocket(kSpNs, addr, SOCK_DGRAM);
+    ASSERT_GE(u, 0);
+    EXPECT_TRUE(UdpReachesKernel(u, addr, 100)) << "UDP to " << addr;
+    // Fragmented: its first fragment shows the port, the rest follow it.
+    EXPECT_TRUE(UdpReachesKernel(u, addr, 4000)) << "fragmented UDP to " << addr;
+    ::close(u);
+  }
+  const std::string m = Metrics();
+  EXPECT_GT(Verdict(m, "pass_other_protocol"), 0) << m;
+  EXPECT_GT(Verdict(m, "pass_other_port"), 0) << m;
+  EXPECT_GT(Verdict(m, "pass_not_ip"), 0) << m;  // ARP
+  EXPECT_EQ(Verdict(m, "to_workers_fragment"), 0) << m;
+}
+
+TEST_F(AfXdpTestbedTest, RelayedUdpNeverReachesTheKernelsUdpStack) {
+  auto b = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527");
+  auto c6 = MakeNode(kN2, "[fd99::3]:0", "[fd99::1]:22527");
+  auto c = MakeNode(kN2, "10.99.0.3:0", "10.99.0.1:22527");
+  ASSERT_TRUE(b && c && c6);
+  const double udp_before = KernelUdpIn();
+  const std::string before = Metrics();
+  constexpr int kCount = 200;
+  for (int i = 0; i < kCount; ++i) {
+    ASSERT_TRUE(b->SendApp(c->public_key(), RandomBytes(100)));
+    ASSERT_TRUE(c6->SendApp(b->public_key(), RandomBytes(100)));
+  }
+  int got = 0;
+  while (c->ReceiveType(MessageType::kApp, 500ms)) ++got;
+  EXPECT_GE(got, kCount * 95 / 100);
+  // Fragmented messages are the workers' too (reassembled there).
+  std::vector<uint8_t> big(3000, 0x42);
+  std::optional<ReceivedMessage> m;
+  for (int i = 0; i < 3 && !m; ++i) {
+    ASSERT_TRUE(b->SendApp(c->public_key(), big));
+    m = c->ReceiveType(MessageType::kApp, 1500ms);
+  }
+  ASSERT_TRUE(m.has_value()) << "a fragmented APP was not relayed\n" << Metrics();
+  EXPECT_EQ(m->payload(), big);
+  while (b->ReceiveType(MessageType::kApp, 300ms)) {
+  }
+  m.reset();
+  for (int i = 0; i < 3 && !m; ++i) {  // over IPv6 (a fragment header), to IPv4
+    ASSERT_TRUE(c6->SendApp(b->public_key(), big));
+    m = b->ReceiveType(MessageType::kApp, 1500ms);
+  }
+  ASSERT_TRUE(m.has_value()) << "a fragmented IPv6 APP was not relayed\n" << Metrics();
+  EXPECT_EQ(m->payload(), big);
+  const std::string after = Metrics();
+  EXPECT_EQ(KernelUdpIn(), udp_before) << "the kernel's UDP stack saw relay traffic";
+  EXPECT_GE(Verdict(after, "to_workers_udp") - Verdict(before, "to_workers_udp"), 2 * kCount);
+  EXPECT_GT(Verdict(after, "to_workers_fragment"), 0) << after;
+  EXPECT_EQ(Verdict(after, "pass_no_socket"), 0) << after;
+}
+
+TEST_F(AfXdpTestbedTest, ASecondInstanceOnTheInterfaceIsRefused) {
+  std::string out;
+  const int code = Shell(absl::StrFormat(
+      "ip netns exec %s env DRASYL_UDP4_LISTEN=0.0.0.0:22528 DRASYL_IDENTITY_FILE=%s/second.id "
+      "DRASYL_MIN_POW_DIFFICULTY=8 timeout 20 %s --af_xdp=veth0 '--dpdk_eal=-l %s "
+      "--file-prefix=second'",
+      kSpNs, sp_->temp_dir(), DRASYL_SP_BINARY, CoreList()), &out);
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_TRUE(absl::StrContains(out, absl::StrCat("another drasyl-sp (pid ", sp_->pid(),
+                                                 ") already runs the relay on veth0")))
+      << out;
+  // The first one goes on, its program in place.
+  EXPECT_TRUE(absl::StrContains(XdpOnVeth0(), "name drasyl_relay")) << XdpOnVeth0();
+  auto b = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527");
+  auto c = MakeNode(kN2, "10.99.0.3:0", "10.99.0.1:22527");
+  ASSERT_TRUE(b && c);
+  ExpectRelay(*b, *c, "the first one still relays");
+}
+
+TEST_F(AfXdpTestbedTest, AForeignXdpProgramIsLeftAloneWithAClearError) {
+#ifndef DRASYL_FOREIGN_XDP
+  GTEST_SKIP() << "built without clang for BPF: no foreign XDP program to attach";
+#else
+  ASSERT_EQ(StopSuperPeer(), 0);
+  sp_.reset();
+  std::string out;
+  ASSERT_EQ(Shell(absl::StrFormat("ip -n %s link set dev veth0 xdp obj %s sec xdp", kSpNs,
+                                  DRASYL_FOREIGN_XDP), &out), 0) << out;
+  const int code = Shell(absl::StrFormat(
+      "ip netns exec %s env DRASYL_UDP4_LISTEN=0.0.0.0:22527 DRASYL_IDENTITY_FILE=%s/f.id "
+      "DRASYL_MIN_POW_DIFFICULTY=8 timeout 20 %s --af_xdp=veth0 '--dpdk_eal=-l %s'",
+      kSpNs, ::testing::TempDir(), DRASYL_SP_BINARY, CoreList()), &out);
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_TRUE(absl::StrContains(out, "has an XDP program that is not ours")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "name 'foreign_pass'")) << out;
+  EXPECT_TRUE(absl::StrContains(XdpOnVeth0(), "name foreign_pass")) << XdpOnVeth0();
+  Shell(absl::StrFormat("ip -n %s link set dev veth0 xdp off", kSpNs));
+#endif
+}
+
+TEST_F(AfXdpTestbedTest, StopRemovesTheProgramAndALeftoverIsRemovedOnTheNextStart) {
+  // SIGKILL: the program stays; with no socket behind it, everything goes
+  // to the kernel (ping still answered).
+  sp_->Signal(SIGKILL);
+  ASSERT_TRUE(sp_->WaitExit(5000ms).has_value());
+  sp_.reset();
+  EXPECT_TRUE(absl::StrContains(XdpOnVeth0(), "name drasyl_relay")) << XdpOnVeth0();
+  EXPECT_TRUE(Ping(kN1, "10.99.0.1", 3000ms));
+  EnsureSuperPeer();
+  ASSERT_NE(sp_, nullptr);
+  EXPECT_TRUE(sp_->WaitForStderr("an earlier super peer left behind", 2000ms))
+      << sp_->stderr_text();
+  auto b = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527");
+  auto c = MakeNode(kN2, "10.99.0.3:0", "10.99.0.1:22527");
+  ASSERT_TRUE(b && c);
+  ExpectRelay(*b, *c, "after the restart");
+  // SIGTERM: the program goes with the super peer.
+  EXPECT_EQ(StopSuperPeer(), 0);
+  sp_.reset();
+  EXPECT_EQ(XdpOnVeth0(), "");
+  EXPECT_TRUE(Ping(kN1, "10.99.0.1", 3000ms));
+}
+
+TEST_F(AfXdpTestbedTest, ChangedKernelAddressesEndTheProcessForARestartThatServesThem) {
+  std::string out;
+  ASSERT_EQ(Shell(std::string("ip -n ") + kSpNs + " addr add 10.99.0.9/24 dev veth0", &out), 0)
+      << out;
+  std::optional<int> code = sp_->WaitExit(5000ms);
+  ASSERT_TRUE(code.has_value()) << "still running after an address change";
+  EXPECT_EQ(*code, 1);
+  EXPECT_TRUE(absl::StrContains(sp_->stderr_text(), "the kernel's addresses changed"))
+      << sp_->stderr_text();
+  sp_.reset();
+  EnsureSuperPeer();
+  ASSERT_NE(sp_, nullptr);
+  auto b = MakeNode(kN1, "10.99.0.2:0", "10.99.0.9:22527");
+  ASSERT_NE(b, nullptr) << "the new address is not served";
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/clock.h"
+#include "dataplane/dpdk/dpdk_af_xdp.h"
 #include "dataplane/dpdk/dpdk_eal.h"
 #include "dataplane/dpdk/dpdk_fragments.h"
 #include "dataplane/dpdk/dpdk_frame_parse.h"
@@ -68,6 +69,7 @@ struct DpdkBackend::Impl {
   std::vector<uint16_t> configured;  // ports to stop and close
   uint8_t checksum_logged[kMaxPorts] = {};  // Housekeeping's, per port
   std::atomic<bool> accepting{false};  // SendFromControl allowed
+  std::unique_ptr<dpdk::AfXdpPorts> af_xdp;  // --af_xdp
 };
 
 namespace {
@@ -212,6 +214,18 @@ absl::Status DpdkBackend::Init() {
   sh.idle_sleep_us = std::max(0, opts_.idle_sleep_us);
   PacketConfig& pcfg = sh.pcfg;
 
+  // --af_xdp: the interfaces claimed, their kernel addresses ours.
+  std::string eal_args = opts_.eal_args;
+  if (!opts_.af_xdp.empty()) {
+    absl::StatusOr<std::unique_ptr<dpdk::AfXdpPorts>> x = dpdk::AfXdpPorts::Prepare(opts_.af_xdp);
+    if (!x.ok()) return x.status();
+    im.af_xdp = std::move(*x);
+    absl::StatusOr<std::vector<DpdkAddress>> addrs = im.af_xdp->Addresses();
+    if (!addrs.ok()) return addrs.status();
+    opts_.addresses = std::move(*addrs);
+    eal_args = im.af_xdp->EalArgs(opts_.eal_args);
+  }
+
   // Our addresses and ports.
   if (opts_.addresses.empty()) {
     return absl::InvalidArgumentError(
@@ -236,7 +250,7 @@ absl::Status DpdkBackend::Init() {
   }
 
   // EAL.
-  absl::StatusOr<dpdk::EalArgs> eal = dpdk::BuildEalArgs(opts_.eal_args, dpdk::DetectHugepages());
+  absl::StatusOr<dpdk::EalArgs> eal = dpdk::BuildEalArgs(eal_args, dpdk::DetectHugepages());
   if (!eal.ok()) return eal.status();
   for (const std::string& note : eal->notes) LOG(INFO) << note;
   LOG(INFO) << "DPDK EAL arguments: " << absl::StrJoin(eal->argv, " ");
@@ -250,6 +264,9 @@ absl::Status DpdkBackend::Init() {
     return absl::FailedPreconditionError(
         "DPDK found no ethernet port: bind a NIC to a DPDK driver or add a virtual one to "
         "--dpdk_eal, e.g. --vdev=net_af_packet0,iface=veth0");
+  }
+  if (im.af_xdp) {
+    if (absl::Status s = im.af_xdp->CheckPorts(im.eth_ports); !s.ok()) return s;
   }
   std::vector<rte_eth_dev_info> infos(im.eth_ports.size());
   for (size_t i = 0; i < im.eth_ports.size(); ++i) {
@@ -283,6 +300,9 @@ absl::Status DpdkBackend::Init() {
     caps[i].max_tx_queues = infos[i].max_tx_queues;
     caps[i].rss_offloads = infos[i].flow_type_rss_offloads;
     caps[i].mtu = sh.mtu[im.eth_ports[i]];
+    // --af_xdp: the kernel keeps the link; a socket on every RX queue.
+    caps[i].tap = !im.af_xdp;
+    caps[i].every_rx_queue = im.af_xdp != nullptr;
   }
   absl::StatusOr<std::vector<dpdk::TapPlan>> taps =
       dpdk::PlanTaps(caps, opts_.addresses, opts_.tap_name,
@@ -326,6 +346,9 @@ absl::Status DpdkBackend::Init() {
 
   if (absl::Status s = CreatePools(*plan); !s.ok()) return s;
   if (absl::Status s = StartPorts(*plan, infos, *taps); !s.ok()) return s;
+  if (im.af_xdp) {
+    if (absl::Status s = im.af_xdp->Attach(opts_.udp4_port, opts_.udp6_port); !s.ok()) return s;
+  }
 
   // Workers and what each polls.
   const int socket = PortSocket(im.eth_ports[0]);
@@ -389,10 +412,10 @@ absl::Status DpdkBackend::StartPorts(const dpdk::QueuePlan& plan,
     pcfg.port_tx_offloads[port] =
         ((tx_off & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) ? dpdk::kTxIpv4Cksum : 0) |
         ((tx_off & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) ? dpdk::kTxUdpCksum : 0);
-    if (absl::Status s = ConfigurePort(port, pq.rx_queues, n_workers, dpdk::kRxDesc,
-                                       dpdk::kTxDesc, pq.rss_hf, tx_off, sh.pool);
+    if (absl::Status s = ConfigurePort(port, pq.rx_queues, pq.tx_queues ? pq.tx_queues : n_workers,
+                                       dpdk::kRxDesc, dpdk::kTxDesc, pq.rss_hf, tx_off, sh.pool);
         !s.ok()) {
-      return s;
+      return im.af_xdp ? dpdk::AfXdpPorts::Explain(s) : s;
     }
     // The MTU onto the port (net_af_packet: onto its interface) when the
     // operator chose it; one read from the kernel is DPDK's news only.
@@ -434,10 +457,10 @@ absl::Status DpdkBackend::StartPorts(const dpdk::QueuePlan& plan,
         "DPDK port %d (%s, MAC %s, MTU %d): %d RX queue(s)%s, %d TX queue(s), TX offloads:%s%s; "
         "TAP(s) %s",
         port, infos[i].driver_name, dpdk::MacToString(pcfg.port_mac[port]), mtu, pq.rx_queues,
-        pq.rx_queues > 1 ? (pq.rss_hf ? " with RSS" : " (kernel fanout)") : "", n_workers,
+        pq.rx_queues > 1 ? (im.af_xdp ? " (an AF_XDP socket each)" : pq.rss_hf ? " with RSS" : " (kernel fanout)") : "", pq.tx_queues ? pq.tx_queues : n_workers,
         (tx_off & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) ? " ipv4-cksum" : "",
         (tx_off & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) ? " udp-cksum" : (tx_off ? "" : " none"),
-        absl::StrJoin(tap_list, ", "));
+        im.af_xdp ? "none (--af_xdp: the kernel keeps the interface)" : absl::StrJoin(tap_list, ", "));
   }
   return absl::OkStatus();
 }
@@ -521,6 +544,9 @@ absl::Status DpdkBackend::Housekeeping() {
                                                : "");
     });
   }
+  if (im.af_xdp) {
+    if (absl::Status s = im.af_xdp->CheckAddresses(); !s.ok()) return s;
+  }
   // A TAP deleted or renamed under us: the kernel side of the exception
   // path is gone (relaying would go on, but not ARP, ND, ping, TCP). A
   // restart recreates it with its addresses, which is what a service
@@ -541,6 +567,12 @@ absl::Status DpdkBackend::Housekeeping() {
         opts_.tap_name));
   }
   return absl::OkStatus();
+}
+
+const char* DpdkBackend::name() const { return impl_->af_xdp ? "af_xdp" : "dpdk"; }
+
+std::string DpdkBackend::ExtraMetrics() const {
+  return impl_->af_xdp ? impl_->af_xdp->Metrics() : "";
 }
 
 bool DpdkBackend::SendFromControl(const PeerPath& path, const uint8_t* data, size_t len) {

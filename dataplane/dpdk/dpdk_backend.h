@@ -60,6 +60,9 @@ struct DpdkBackendOptions {
   // port's own, for net_af_packet its interface's). Larger datagrams leave
   // in fragments.
   int mtu = 0;
+  // --af_xdp: the ports are net_af_xdp on these interfaces, which the
+  // kernel keeps (dpdk_af_xdp.h); `addresses` are then theirs, no TAP.
+  std::vector<std::string> af_xdp;
 };
 
 class DpdkBackend : public Backend {
@@ -69,7 +72,8 @@ class DpdkBackend : public Backend {
   // Stops, closes the ports and cleans up the EAL.
   ~DpdkBackend() override;
 
-  const char* name() const override { return "dpdk"; }
+  // "af_xdp" under --af_xdp, else "dpdk".
+  const char* name() const override;
   absl::Status Start() override;
   void Stop() override;
   size_t num_workers() const override;
@@ -80,6 +84,7 @@ class DpdkBackend : public Backend {
   // the likely cause and the fix), and fails when a TAP interface is gone
   // or renamed: without it ARP, ND, ping and the TCP fallback are dead.
   absl::Status Housekeeping() override;
+  std::string ExtraMetrics() const override;
 
   struct Impl;
 

@@ -108,6 +108,12 @@ absl::StatusOr<QueuePlan> PlanQueues(const std::vector<PortCaps>& ports,
       plan.ports[i].rss_hf = hf;
       plan.ports[i].kernel_fanout = hf == 0;
     }
+    if (ports[i].every_rx_queue) {
+      plan.ports[i].rx_queues = ports[i].max_rx_queues;
+      plan.ports[i].tx_queues = ports[i].max_rx_queues;
+      plan.ports[i].rss_hf = 0;
+      plan.ports[i].kernel_fanout = false;
+    }
   }
 
   // What each worker polls: one queue of every TAP (the kernel spreads
@@ -140,7 +146,10 @@ absl::StatusOr<QueuePlan> PlanQueues(const std::vector<PortCaps>& ports,
   // Mbufs: every descriptor ring full, plus caches and bursts in flight.
   size_t mbufs = kEgressRingSize + (n_workers + 1) * (kMbufCache + 4 * kBurst);
   for (const PortQueues& pq : plan.ports) {
-    mbufs += size_t{pq.rx_queues} * kRxDesc + n_workers * kTxDesc;
+    mbufs += size_t{pq.rx_queues} * kRxDesc + std::max<size_t>(pq.tx_queues, n_workers) * kTxDesc;
+  }
+  for (size_t i = 0; i < ports.size(); ++i) {  // net_af_xdp fills each fill ring with 2048 more
+    if (ports[i].every_rx_queue) mbufs += size_t{plan.ports[i].rx_queues} * 2 * kRxDesc;
   }
   mbufs += taps.size() * n_workers * 2 * size_t{kTapDesc};
   // What reassembly may hold (a fragment flood must not starve RX), and

@@ -43,6 +43,9 @@ struct PortCaps {
   // there, what the kernel sends comes from there). False: the kernel
   // keeps the link itself, no TAP.
   bool tap = true;
+  // Every RX queue must be polled, each with its TX queue (net_af_xdp
+  // under --af_xdp: our XDP program sends to each queue's socket).
+  bool every_rx_queue = false;
 };
 
 // A TAP to create: the kernel side of ethernet port ports[eth_index], for
@@ -88,6 +91,7 @@ struct WorkerPlan {
 
 struct PortQueues {
   uint16_t rx_queues = 1;
+  uint16_t tx_queues = 0;      // 0: one per worker
   uint64_t rss_hf = 0;         // 0: no RSS
   bool kernel_fanout = false;  // RX queues spread by net_af_packet's fanout
 };
@@ -110,7 +114,8 @@ struct QueuePlan {
 // worker on a registered thread), capped by every port's TX queues and
 // every TAP's queues (tap_max_queues; the TAPs' port ids are tap_ports).
 // RX queues: one per worker with RSS (or net_af_packet's kernel fanout),
-// else one per port; a port's queue q goes to worker (q + i) % workers. Each
+// else one per port (every_rx_queue: all of them, TX queues paired); a
+// port's queue q goes to worker (q + i) % workers. Each
 // worker polls one queue of every TAP. af_packet_frame_size: a frame of
 // net_af_packet's ring (AfPacketFrameSize), for the mbufs' data room.
 absl::StatusOr<QueuePlan> PlanQueues(const std::vector<PortCaps>& ports,

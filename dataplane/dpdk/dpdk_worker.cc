@@ -118,8 +118,8 @@ void Worker::ToKernel(const RxSource& src, rte_mbuf** exc, size_t e) {
     for (size_t v = 0; vid > 0 && v < vlans.size(); ++v) {
       if (vlans[v].first == vid) tap = vlans[v].second;
     }
-    if (tap == kNoPort) {
-      ctr.Drop(vid < 0 ? why : DropReason::kUnknownVlan);
+    if (tap == kNoPort) {  // (vid 0: a port without TAP, --af_xdp)
+      ctr.Drop(vid < 0 ? why : vid == 0 ? DropReason::kNoKernelPath : DropReason::kUnknownVlan);
       rte_pktmbuf_free(m);
       continue;
     }

@@ -42,6 +42,13 @@ class Backend:
     # When the super peer does not come up with it: skip the backend (with
     # the reason) rather than fail the report.
     optional: bool = False
+    # Measured unless --backends leaves it out (False: only when named).
+    default: bool = True
+    # Before its runs / after them (its links), and what the generator's
+    # command starts with (a network namespace).
+    prepare: Optional[Callable[[Host], None]] = None
+    cleanup: Optional[Callable[[Host], None]] = None
+    lg_prefix: Callable[[Host], List[str]] = lambda host: []
 
 
 # The DPDK rows: a net_memif link between super peer (server) and generator.
@@ -79,6 +86,49 @@ def _dpdk_lg_flags(host, workers):
             f"--dpdk_local_ip={DPDK_LG_ADDR}"]
 
 
+# The AF_XDP rows: a veth pair, the super peer's end (with the kernel's
+# address) in this namespace under --af_xdp, the generator's in a namespace
+# of its own (over loopback nothing would cross the veth).
+AF_XDP_SP_ADDR = "10.99.79.1"
+AF_XDP_LG_ADDR = "10.99.79.2"
+AF_XDP_IFACE = "dcapxdp0"
+AF_XDP_LG_NS = "dcap-xdp-lg"
+
+
+def _af_xdp_unavailable(host):
+    if not host.root:
+        return "needs root (network namespace, veth pair, XDP program)"
+    if subprocess.run(["ip", "netns", "list"], stdout=subprocess.DEVNULL,
+                      stderr=subprocess.DEVNULL).returncode != 0:
+        return "no `ip netns` (iproute2)"
+    return None
+
+
+def _run(cmd):
+    subprocess.run(cmd, shell=True, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _af_xdp_cleanup(host):
+    subprocess.run(["ip", "netns", "del", AF_XDP_LG_NS], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+
+
+def _af_xdp_prepare(host):
+    _af_xdp_cleanup(host)
+    lg = f"ip netns exec {AF_XDP_LG_NS}"
+    _run(f"ip netns add {AF_XDP_LG_NS}")
+    _run(f"ip link add {AF_XDP_IFACE} type veth peer name eth0 netns {AF_XDP_LG_NS}")
+    # Complete checksums on the wire (XDP sees what the sender left); the
+    # generator's receiving on its own CPU (RPS), not the worker's.
+    subprocess.run(f"ethtool -K {AF_XDP_IFACE} tx off rx off tso off gso off gro off; "
+                   f"{lg} ethtool -K eth0 tx off rx off tso off gso off gro off; "
+                   f"{lg} sh -c 'echo 1 > /sys/class/net/eth0/queues/rx-0/rps_cpus'",
+                   shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _run(f"ip addr add {AF_XDP_SP_ADDR}/24 dev {AF_XDP_IFACE} && ip link set {AF_XDP_IFACE} up")
+    _run(f"{lg} ip addr add {AF_XDP_LG_ADDR}/24 dev eth0 && {lg} ip link set eth0 up && "
+         f"{lg} ip link set lo up")
+
+
 BACKENDS = [
     Backend(name="socket", unavailable=_socket_unavailable,
             sp_listen=lambda host, workers: super_peer.socket_listen(),
@@ -88,8 +138,16 @@ BACKENDS = [
                 DPDK_SP_ADDR, f"0-{workers}", host.memif_sock),
             lg_flags=_dpdk_lg_flags,
             one_worker_on_small_hosts=True, quick_first_peers_only=True, optional=True),
+    Backend(name="af_xdp", unavailable=_af_xdp_unavailable,
+            sp_listen=lambda host, workers: super_peer.af_xdp_listen(
+                AF_XDP_SP_ADDR, AF_XDP_IFACE, f"0-{workers}"),
+            lg_flags=lambda host, workers: [f"--bind={AF_XDP_LG_ADDR}"],
+            one_worker_on_small_hosts=True, quick_first_peers_only=True, optional=True,
+            default=False, prepare=_af_xdp_prepare, cleanup=_af_xdp_cleanup,
+            lg_prefix=lambda host: ["ip", "netns", "exec", AF_XDP_LG_NS]),
 ]
 NAMES = [b.name for b in BACKENDS]
+DEFAULT_NAMES = [b.name for b in BACKENDS if b.default]
 
 
 def by_name(name):

@@ -40,6 +40,29 @@ class BackendsTest(unittest.TestCase):
                       b.lg_flags(host(4), 1))
         self.assertIn("--dpdk_local_ip=10.99.78.2", b.lg_flags(host(4), 1))
 
+    def test_af_xdp_on_a_veth_with_the_generator_in_a_namespace(self):
+        b = backends.by_name("af_xdp")
+        env = b.sp_listen(host(2), 1)
+        self.assertEqual(env["DRASYL_AF_XDP"], "dcapxdp0")
+        self.assertEqual(env["DRASYL_DPDK_EAL"], "-l 0-1")
+        self.assertEqual(env["DRASYL_UDP4_LISTEN"], "10.99.79.1:22527")
+        self.assertNotIn("DRASYL_DPDK_ADDR", env)  # the kernel's address
+        self.assertEqual(b.lg_prefix(host(2)), ["ip", "netns", "exec", "dcap-xdp-lg"])
+        self.assertEqual(b.lg_flags(host(2), 1), ["--bind=10.99.79.2"])
+        self.assertTrue(b.optional)
+        self.assertIsNotNone(b.prepare)
+        self.assertIsNotNone(b.cleanup)
+
+    def test_af_xdp_only_when_named(self):
+        self.assertIn("af_xdp", backends.NAMES)
+        self.assertNotIn("af_xdp", backends.DEFAULT_NAMES)
+        self.assertEqual(backends.DEFAULT_NAMES, ["socket", "dpdk"])
+        self.assertEqual(backends.by_name("socket").lg_prefix(host(2)), [])
+
+    def test_af_xdp_needs_root(self):
+        h = backends.Host(lg_bin="lg", logs="/nonexistent", cpus=2, root=False, memif_sock="/m")
+        self.assertIn("root", backends.by_name("af_xdp").unavailable(h))
+
     def test_unknown_backend(self):
         with self.assertRaises(KeyError):
             backends.by_name("carrier-pigeon")

@@ -114,6 +114,20 @@ class Report:
         return chosen
 
     def capacity_runs(self, backend):
+        if backend.prepare:
+            try:
+                backend.prepare(self.host)
+            except subprocess.CalledProcessError as e:
+                self.skip(backend.name, f"setup failed: {e.cmd}: {e.stderr.strip() if e.stderr else ''}")
+                return
+        try:
+            self.capacity_runs_prepared(backend)
+        finally:
+            self.stop_sp()
+            if backend.cleanup:
+                backend.cleanup(self.host)
+
+    def capacity_runs_prepared(self, backend):
         for run in sweep.plan(self.o, backend, self.host.cpus):
             try:
                 self.start_sp(run.tag, backend, run.workers, run.hello_timeout_ms)
@@ -131,7 +145,8 @@ class Report:
                     extra = extra + [f"--sp_pid={self.sp.pid}"]
                 json_path = os.path.join(self.logs, f"{name}.json")
                 log_path = os.path.join(self.logs, f"{name}.log")
-                rc = run_to_files(sweep.loadgen_command(self.o, self.sp.url, run, payload, extra),
+                rc = run_to_files(backend.lg_prefix(self.host) +
+                                  sweep.loadgen_command(self.o, self.sp.url, run, payload, extra),
                                   json_path, log_path)
                 indent_lines(log_path, LOADGEN_SUMMARY)
                 if not ran_ok(rc, json_path, log_path, name):

@@ -51,7 +51,7 @@ def parse_options(argv):
     p.add_argument("--payloads")
     p.add_argument("--duration")
     p.add_argument("--send-unites", default="-1")
-    p.add_argument("--backends", default=" ".join(backends.NAMES))
+    p.add_argument("--backends", default=" ".join(backends.DEFAULT_NAMES))
     p.add_argument("--no-dpdk", action="store_true")
     p.add_argument("--attacks", default=DEFAULT_ATTACKS)
     p.add_argument("--attack-seconds")

@@ -35,7 +35,9 @@ class OptionsTest(unittest.TestCase):
     def test_backend_selection(self):
         o = sweep.parse_options(["--no-dpdk"] + BINS)
         self.assertEqual([b.name for b in o.backends], ["socket"])
-        self.assertEqual([b.name for b in o.not_selected], ["dpdk"])
+        self.assertEqual([b.name for b in o.not_selected], ["dpdk", "af_xdp"])
+        o = sweep.parse_options(["--backends", "socket af_xdp"] + BINS)
+        self.assertEqual([b.name for b in o.backends], ["socket", "af_xdp"])
         o = sweep.parse_options(["--backends", "dpdk"] + BINS)
         self.assertEqual([b.name for b in o.backends], ["dpdk"])
         self.assertEqual(o.attacks, [])  # the attack rows need the socket backend

@@ -1,0 +1,177 @@
+#include "dataplane/dpdk/dpdk_af_xdp.h"
+
+#include <dirent.h>
+#include <linux/if_xdp.h>
+#include <rte_ethdev.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "glog/logging.h"
+
+namespace drasyl::dpdk {
+namespace {
+
+#ifndef AF_XDP
+#define AF_XDP 44
+#endif
+
+// How this process's AF_XDP sockets run: (zero-copy, copy mode) counts.
+std::pair<int, int> SocketModes() {
+  int zc = 0, copy = 0;
+  DIR* d = opendir("/proc/self/fd");
+  if (d == nullptr) return {0, 0};
+  while (dirent* e = readdir(d)) {
+    const int fd = std::atoi(e->d_name);
+    if (fd <= 2 || fd == dirfd(d)) continue;
+    int domain = 0;
+    socklen_t len = sizeof(domain);
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_XDP) continue;
+    xdp_options opts{};
+    len = sizeof(opts);
+    if (getsockopt(fd, SOL_XDP, XDP_OPTIONS, &opts, &len) != 0) continue;
+    ((opts.flags & XDP_OPTIONS_ZEROCOPY) ? zc : copy) += 1;
+  }
+  closedir(d);
+  return {zc, copy};
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<AfXdpPorts>> AfXdpPorts::Prepare(
+    const std::vector<std::string>& ifaces) {
+  auto p = std::make_unique<AfXdpPorts>();
+  for (const std::string& name : ifaces) {
+    absl::StatusOr<std::unique_ptr<afxdp::XdpOwner>> owner = afxdp::XdpOwner::Claim(name);
+    if (!owner.ok()) return owner.status();
+    absl::StatusOr<std::vector<afxdp::KernelAddress>> addrs =
+        afxdp::InterfaceAddresses((*owner)->ifindex());
+    if (!addrs.ok()) return addrs.status();
+    p->ifaces_.push_back({std::move(*owner), std::move(*addrs)});
+  }
+  return p;
+}
+
+std::string AfXdpPorts::EalArgs(const std::string& user_args) const {
+  std::string args = user_args;
+  if (!absl::StrContains(args, "--no-pci")) absl::StrAppend(&args, " --no-pci");
+  for (size_t i = 0; i < ifaces_.size(); ++i) {
+    const afxdp::XdpOwner& o = *ifaces_[i].owner;
+    absl::StrAppend(&args, " --vdev=net_af_xdp", i, ",iface=", o.ifname(),
+                    ",start_queue=0,queue_count=", o.queue_count(),
+                    ",xdp_prog=", o.program_path());
+  }
+  return args;
+}
+
+absl::StatusOr<std::vector<DpdkAddress>> AfXdpPorts::Addresses() const {
+  std::vector<DpdkAddress> out;
+  for (size_t i = 0; i < ifaces_.size(); ++i) {
+    for (const afxdp::KernelAddress& a : ifaces_[i].addrs) {
+      DpdkAddress d;
+      d.addr = a.addr;
+      d.prefix_len = a.prefix_len;
+      d.port = static_cast<uint16_t>(i);
+      out.push_back(d);
+    }
+  }
+  if (out.empty()) {
+    std::string names;
+    for (const Interface& f : ifaces_) {
+      absl::StrAppend(&names, names.empty() ? "" : ",", f.owner->ifname());
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--af_xdp=", names, ": no global IPv4 or IPv6 address on the interface(s) in the "
+        "kernel; the super peer serves the kernel's addresses of its interfaces (add one with "
+        "`ip addr add`)"));
+  }
+  return out;
+}
+
+absl::Status AfXdpPorts::CheckPorts(const std::vector<uint16_t>& eth_ports) const {
+  if (eth_ports.size() != ifaces_.size()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "--af_xdp: the EAL has %d port(s) for %d interface(s); --dpdk_eal must not add ports "
+        "of its own (--vdev, PCI devices) in this mode",
+        eth_ports.size(), ifaces_.size()));
+  }
+  for (size_t i = 0; i < ifaces_.size(); ++i) {
+    uint16_t port = 0;
+    const std::string vdev = absl::StrCat("net_af_xdp", i);
+    if (rte_eth_dev_get_port_by_name(vdev.c_str(), &port) != 0 || port != i) {
+      return absl::InternalError(absl::StrCat("--af_xdp: port ", vdev, " is missing or not port ", i));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AfXdpPorts::Attach(uint16_t udp4_port, uint16_t udp6_port) {
+  udp4_port_ = udp4_port;
+  udp6_port_ = udp6_port;
+  for (Interface& f : ifaces_) {
+    if (absl::Status s = f.owner->Adopt(); !s.ok()) return s;
+    if (absl::Status s = f.owner->SetDestinations(f.addrs, udp4_port, udp6_port); !s.ok()) return s;
+    LOG(INFO) << absl::StrFormat(
+        "--af_xdp=%s: our XDP program (%s mode) sends UDP to port %d (IPv4) / %d (IPv6) on %s "
+        "to %d AF_XDP socket(s), everything else to the kernel",
+        f.owner->ifname(), f.owner->attach_mode(), udp4_port, udp6_port,
+        afxdp::AddressList(f.addrs), f.owner->queue_count());
+  }
+  const auto [zc, copy] = SocketModes();
+  LOG(INFO) << "--af_xdp: " << zc << " AF_XDP socket(s) in zero-copy mode, " << copy
+            << " in copy mode"
+            << (copy > 0 ? " (the driver cannot do zero-copy on that interface: the kernel copies "
+                           "each frame once)"
+                         : "");
+  return absl::OkStatus();
+}
+
+absl::Status AfXdpPorts::CheckAddresses() {
+  for (Interface& f : ifaces_) {
+    absl::StatusOr<std::vector<afxdp::KernelAddress>> now =
+        afxdp::InterfaceAddresses(f.owner->ifindex());
+    if (!now.ok()) continue;
+    bool same = now->size() == f.addrs.size();  // the same set, in any order
+    for (const afxdp::KernelAddress& a : *now) {
+      same = same && std::find(f.addrs.begin(), f.addrs.end(), a) != f.addrs.end();
+    }
+    if (same) continue;
+    const std::string before = afxdp::AddressList(f.addrs);
+    // The XDP program follows at once as far as it can: a removed address
+    // goes back to the kernel; a new one stays the kernel's until the
+    // restart (the workers would not take it).
+    std::vector<afxdp::KernelAddress> kept;
+    for (const afxdp::KernelAddress& a : *now) {
+      if (std::find(f.addrs.begin(), f.addrs.end(), a) != f.addrs.end()) kept.push_back(a);
+    }
+    f.addrs = *now;
+    (void)f.owner->SetDestinations(kept, udp4_port_, udp6_port_);
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "--af_xdp=%s: the kernel's addresses changed from %s to %s; shutting down so that the "
+        "service manager restarts the super peer, which then serves the new ones",
+        f.owner->ifname(), before, afxdp::AddressList(f.addrs)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AfXdpPorts::Explain(const absl::Status& s) {
+  return absl::Status(
+      s.code(),
+      absl::StrCat(s.message(),
+                   " (net_af_xdp: see its log above; common causes: an MTU too large for XDP "
+                   "(one frame must fit a page: at most about 3500 on most drivers), an XDP "
+                   "program attached meanwhile, missing privileges (CAP_NET_ADMIN, CAP_BPF, "
+                   "CAP_NET_RAW, CAP_IPC_LOCK, CAP_SYS_ADMIN; docs/af-xdp.md))"));
+}
+
+std::string AfXdpPorts::Metrics() const {
+  std::vector<const afxdp::XdpOwner*> owners;
+  for (const Interface& f : ifaces_) owners.push_back(f.owner.get());
+  return afxdp::RenderVerdictMetrics(owners);
+}
+
+}  // namespace drasyl::dpdk

@@ -1,0 +1,59 @@
+// --af_xdp's part of the DPDK backend: the ports are net_af_xdp vdevs on
+// interfaces the kernel keeps, with our XDP program (dataplane/afxdp/) in
+// front of their AF_XDP sockets; the super peer's addresses are the
+// kernel's addresses of those interfaces; there is no TAP (the kernel gets
+// what is not ours from the XDP program directly).
+#ifndef DRASYL_DATAPLANE_DPDK_DPDK_AF_XDP_H_
+#define DRASYL_DATAPLANE_DPDK_DPDK_AF_XDP_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "dataplane/afxdp/xdp_owner.h"
+#include "dataplane/dpdk/dpdk_backend.h"
+
+namespace drasyl::dpdk {
+
+class AfXdpPorts {
+ public:
+  // Claims the interfaces (dataplane/afxdp/xdp_owner.h) and reads their
+  // addresses; fails with the reason when one cannot be used.
+  static absl::StatusOr<std::unique_ptr<AfXdpPorts>> Prepare(const std::vector<std::string>& ifaces);
+
+  // The EAL arguments: the user's plus a net_af_xdp vdev per interface,
+  // every RX queue of it with a socket (what our program sends to a queue
+  // without one would reach nobody), and --no-pci.
+  std::string EalArgs(const std::string& user_args) const;
+  // The super peer's addresses: interface i's on DPDK port i (CheckPorts).
+  absl::StatusOr<std::vector<DpdkAddress>> Addresses() const;
+  // After rte_eal_init: the ports are ours, port id i on interface i.
+  absl::Status CheckPorts(const std::vector<uint16_t>& eth_ports) const;
+  // After the ports started: adopts the programs net_af_xdp attached, tells
+  // them our destinations, logs how the sockets run (zero-copy or copy).
+  absl::Status Attach(uint16_t udp4_port, uint16_t udp6_port);
+  // Housekeeping: the interfaces' addresses again. A change is applied to
+  // the XDP programs and reported (not OK): the workers' address table is
+  // fixed at start, so the super peer restarts to serve the new set.
+  absl::Status CheckAddresses();
+  // A port setup failure with what commonly causes it under net_af_xdp
+  // (whose own log, above it, has the details).
+  static absl::Status Explain(const absl::Status& s);
+  // /metrics: the programs' verdict counters.
+  std::string Metrics() const;
+
+ private:
+  struct Interface {
+    std::unique_ptr<afxdp::XdpOwner> owner;
+    std::vector<afxdp::KernelAddress> addrs;
+  };
+  std::vector<Interface> ifaces_;
+  uint16_t udp4_port_ = 0;
+  uint16_t udp6_port_ = 0;
+};
+
+}  // namespace drasyl::dpdk
+
+#endif  // DRASYL_DATAPLANE_DPDK_DPDK_AF_XDP_H_

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Side-by-side relay benchmark on one veth pair: kernel sockets, --af_xdp and
+# DPDK's net_af_packet, the same offered load from drasyl-loadgen (issue #20).
+#
+#   scripts/afxdp-bench.sh [--build DIR] [--out FILE] [--rates 100k,200k,400k,0] ...
+#
+# The logic is in scripts/afxdp_bench.py (see its --help); this takes the
+# network-namespace lock and builds what is missing.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD_DIR:-$ROOT/build}
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  [[ ${args[i]} == --build ]] && BUILD=${args[i + 1]}
+  [[ ${args[i]} == --build=* ]] && BUILD=${args[i]#--build=}
+done
+if [[ ! -x $BUILD/drasyl-sp || ! -x $BUILD/drasyl-loadgen ]]; then
+  cmake --build "$BUILD" -j"$(nproc)" --target drasyl-sp drasyl-loadgen
+fi
+python3 -m unittest -q "$ROOT/scripts/afxdp_bench_test.py" 2>&1 | tail -1 >&2
+exec flock /tmp/drasyl-netns.lock python3 "$ROOT/scripts/afxdp_bench.py" --build "$BUILD" "$@"

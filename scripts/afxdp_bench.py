@@ -1,0 +1,339 @@
+#!/usr/bin/env python3
+"""Side-by-side relay benchmark of three backends on one veth pair (issue #20).
+
+One run, the same veth pair (dab-sp: veth0 <-> dab-lg: eth0), the same
+offered load from build/drasyl-loadgen in dab-lg (many flows,
+--pattern=random, so that segmentation offload cannot help), one worker core
+each:
+
+  socket     kernel sockets (WORKERS=1), the kernel keeps veth0's addresses
+  af_xdp     --af_xdp=veth0: DPDK workers on AF_XDP sockets behind our XDP
+             program, the kernel keeps veth0 and its addresses
+  af_packet  --dpdk_eal=--vdev=net_af_packet0,iface=veth0 --dpdk_addr=...:
+             the kernel's addresses removed, a TAP carries them
+
+Pinning (2 cores): the super peer's worker on CPU 1 (DPDK: lcore 1; sockets:
+the whole process, its control thread idle during traffic), the generator on
+CPU 0 (DPDK's main lcore too). The veth's receive work (XDP program, the
+kernel's UDP stack for sockets) runs on the sending CPU, the generator's;
+the generator's own receiving is steered to CPU 0 (RPS), off the worker's.
+
+Writes a JSON file (--out) and prints a Markdown table; the goal line says
+whether af_xdp relays at least 3x what kernel sockets relay per worker core.
+scripts/afxdp-bench.sh is the entry point (it takes the netns lock).
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+
+SP_NS = "dab-sp"
+LG_NS = "dab-lg"
+SP_V4 = "10.98.7.1"
+LG_V4 = "10.98.7.2"
+PORT = 22527
+METRICS = "127.0.0.1:9897"
+BACKENDS = ("socket", "af_xdp", "af_packet")
+
+
+# ---- pure parts (unit-tested in afxdp_bench_test.py) ----
+
+def banner_url(text):
+    """The first udp:// URL of the super peer's banner, or None."""
+    m = re.search(r"udp://\S+", text)
+    return m.group(0) if m else None
+
+
+def parse_rates(text):
+    """'100k,1M,0' -> [100000, 1000000, 0]."""
+    out = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        mult = {"k": 1e3, "K": 1e3, "m": 1e6, "M": 1e6}.get(part[-1], 1)
+        out.append(int(float(part[:-1] if mult != 1 else part) * mult))
+    return out
+
+
+def metric_values(text, name):
+    """{labels: value} of a Prometheus metric."""
+    out = {}
+    for line in text.splitlines():
+        if not line.startswith(name):
+            continue
+        rest = line[len(name):]
+        if rest.startswith("{"):
+            labels, _, value = rest[1:].partition("} ")
+        elif rest.startswith(" "):
+            labels, value = "", rest[1:]
+        else:
+            continue
+        try:
+            out[labels] = float(value)
+        except ValueError:
+            pass
+    return out
+
+
+def best_relayed(run):
+    return max((s.get("relayed_pps", 0) for s in run.get("loadgen", {}).get("steps", [])),
+               default=0)
+
+
+def summarize(runs):
+    """Per backend (its best round): relayed pps per step, the best step; ratios to sockets."""
+    chosen = {}
+    for r in runs:  # the best round of each backend, in first-seen order
+        b = r["backend"]
+        if b not in chosen or best_relayed(r) > best_relayed(chosen[b]):
+            chosen[b] = r
+    rows = []
+    for r in chosen.values():
+        steps = r.get("loadgen", {}).get("steps", [])
+        best = best_relayed(r)
+        rows.append({
+            "backend": r["backend"],
+            "workers": r.get("workers", 1),
+            "error": r.get("error"),
+            "steps": [{"target_pps": s.get("target_pps"), "offered_pps": s.get("offered_pps"),
+                       "relayed_pps": s.get("relayed_pps"), "loss_pct": s.get("loss_pct"),
+                       "p99_us": s.get("latency_us", {}).get("p99")} for s in steps],
+            "best_relayed_pps": best,
+            "per_worker_pps": best / max(1, r.get("workers", 1)),
+            "kernel_udp_in": r.get("kernel_udp_in"),
+            "xdp_verdicts": r.get("xdp_verdicts", {}),
+            "rounds": sum(1 for x in runs if x["backend"] == r["backend"]),
+        })
+    base = next((x for x in rows if x["backend"] == "socket" and x["per_worker_pps"] > 0), None)
+    for x in rows:
+        x["vs_socket"] = (x["per_worker_pps"] / base["per_worker_pps"]) if base else None
+    xdp = next((x for x in rows if x["backend"] == "af_xdp"), None)
+    goal = None
+    if base and xdp and xdp["vs_socket"] is not None:
+        goal = {"target": 3.0, "ratio": xdp["vs_socket"], "met": xdp["vs_socket"] >= 3.0}
+    return {"rows": rows, "goal": goal}
+
+
+def markdown(summary, offered):
+    lines = ["| backend | " + " | ".join(
+        "offered %s" % ("open loop" if r == 0 else "%.0fk" % (r / 1e3)) for r in offered) +
+        " | best relayed / worker core | vs kernel sockets |",
+        "|---|" + "---|" * (len(offered) + 2)]
+    for x in summary["rows"]:
+        if x["error"]:
+            lines.append("| %s | %s | failed: %s |" % (x["backend"], " | ".join("-" for _ in offered),
+                                                       x["error"]))
+            continue
+        cells = []
+        for s in x["steps"]:
+            cells.append("%.3f Mpps (loss %.2f %%)" % ((s["relayed_pps"] or 0) / 1e6,
+                                                     s["loss_pct"] or 0))
+        cells += ["-"] * (len(offered) - len(cells))
+        ratio = "%.2fx" % x["vs_socket"] if x["vs_socket"] is not None else "-"
+        lines.append("| %s | %s | %.3f Mpps | %s |" % (x["backend"], " | ".join(cells),
+                                                       x["per_worker_pps"] / 1e6, ratio))
+    g = summary["goal"]
+    if g:
+        lines.append("")
+        lines.append("goal: af_xdp >= %.0fx kernel sockets per worker core: %.2fx, %s" % (
+            g["target"], g["ratio"], "met" if g["met"] else "NOT met"))
+    return "\n".join(lines)
+
+
+# ---- the run ----
+
+def sh(cmd, check=True):
+    return subprocess.run(cmd, shell=True, check=check, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True).stdout
+
+
+def ns(name, cmd, check=True):
+    return sh("ip netns exec %s %s" % (name, cmd), check)
+
+
+def setup(generator):
+    teardown()
+    sh("ip netns add %s && ip netns add %s" % (SP_NS, LG_NS))
+    sh("ip link add veth0 netns %s type veth peer name eth0 netns %s" % (SP_NS, LG_NS))
+    for n, dev in ((SP_NS, "veth0"), (LG_NS, "eth0")):
+        ns(n, "ip link set lo up")
+        # Checksums complete on the wire (AF_PACKET and XDP see what the
+        # sender left), segmentation off: the same for every backend.
+        ns(n, "ethtool -K %s rx off tx off tso off gso off gro off" % dev, check=False)
+        ns(n, "sysctl -qw net.ipv6.conf.%s.accept_dad=0" % dev)
+    # What the super peer sends reaches the generator's stack on the
+    # sending CPU (veth); RPS moves that work to the generator's CPU 0, so
+    # that no backend's worker core pays for the generator's receiving.
+    ns(LG_NS, "sh -c 'echo 1 > /sys/class/net/eth0/queues/rx-0/rps_cpus'", check=False)
+    if generator == "socket":
+        ns(LG_NS, "ip addr add %s/24 dev eth0" % LG_V4)
+    else:  # DPDK's net_af_packet owns eth0: the kernel stays off it
+        ns(LG_NS, "sysctl -qw net.ipv6.conf.eth0.disable_ipv6=1")
+    ns(LG_NS, "ip link set eth0 up")
+    ns(SP_NS, "ip link set veth0 up")
+
+
+def kernel_keeps_addresses(keep):
+    if keep:
+        ns(SP_NS, "sysctl -qw net.ipv4.conf.veth0.arp_ignore=0")
+        ns(SP_NS, "ip addr replace %s/24 dev veth0" % SP_V4)
+    else:
+        ns(SP_NS, "ip addr flush dev veth0")
+        ns(SP_NS, "sysctl -qw net.ipv4.conf.veth0.arp_ignore=8")
+        ns(SP_NS, "sysctl -qw net.ipv4.conf.veth0.rp_filter=1")
+    ns(LG_NS, "ip neigh flush dev eth0", check=False)
+
+
+def teardown():
+    for n in (SP_NS, LG_NS):
+        if os.path.exists("/var/run/netns/" + n):
+            for pid in sh("ip netns pids %s" % n, check=False).split():
+                sh("kill %s" % pid, check=False)
+            sh("ip netns del %s" % n, check=False)
+
+
+def kernel_udp_in():
+    text = ns(SP_NS, "cat /proc/net/snmp", check=False).splitlines()
+    for i in range(len(text) - 1):
+        if text[i].startswith("Udp: ") and text[i + 1].startswith("Udp: "):
+            d = dict(zip(text[i].split()[1:], text[i + 1].split()[1:]))
+            return sum(int(d.get(k, 0)) for k in ("InDatagrams", "NoPorts", "InErrors"))
+    return None
+
+
+def start_sp(args, backend, logdir):
+    env = dict(os.environ)
+    env.update({"DRASYL_UDP4_LISTEN": "0.0.0.0:%d" % PORT, "DRASYL_PROMETHEUS_LISTEN": METRICS,
+                "DRASYL_MIN_POW_DIFFICULTY": str(args.difficulty), "DRASYL_MAX_PEERS": "0",
+                "DRASYL_MAX_PEERS_PER_SOURCE": "0", "DRASYL_CONTROL_RATE_PER_SOURCE": "0",
+                "DRASYL_SEND_UNITES": "-1", "DRASYL_PEERS_PRINT_INTERVAL": "0",
+                "DRASYL_IDENTITY_FILE": os.path.join(logdir, "sp.identity")})
+    sp = os.path.join(args.build, "drasyl-sp")
+    if backend == "socket":
+        env["DRASYL_WORKERS"] = "1"
+        cmd = ["ip", "netns", "exec", SP_NS, "taskset", "-c", "1", sp]
+    elif backend == "af_xdp":
+        cmd = ["ip", "netns", "exec", SP_NS, sp, "--af_xdp=veth0", "--dpdk_eal=-l 0,1"]
+    else:
+        cmd = ["ip", "netns", "exec", SP_NS, sp,
+               "--dpdk_eal=-l 0,1 --no-pci --vdev=net_af_packet0,iface=veth0",
+               "--dpdk_addr=%s/24" % SP_V4]
+    out = open(os.path.join(logdir, "sp-%s.log" % backend), "w")
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=out, text=True)
+    deadline = time.time() + 60
+    text = ""
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        text += line
+        url = banner_url(line)
+        if url:
+            return proc, url
+    proc.kill()
+    raise RuntimeError("no banner from drasyl-sp (%s); see %s" % (backend, out.name))
+
+
+def metrics():
+    try:
+        return ns(SP_NS, "python3 -c \"import urllib.request,sys; sys.stdout.write("
+                  "urllib.request.urlopen('http://%s/metrics', timeout=3).read().decode())\"" % METRICS,
+                  check=False)
+    except Exception:  # noqa: BLE001 - metrics are extra information
+        return ""
+
+
+def run_backend(args, backend, logdir):
+    kernel_keeps_addresses(backend != "af_packet")
+    proc, url = start_sp(args, backend, logdir)
+    result = {"backend": backend, "workers": 1}
+    try:
+        udp_before = kernel_udp_in()
+        lg = os.path.join(args.build, "drasyl-loadgen")
+        io = ""
+        if args.generator == "dpdk":
+            io = ("--backend=dpdk '--dpdk_eal=--no-pci -l 0 --vdev=%s,iface=eth0' "
+                  "--dpdk_local_ip=%s" % (args.generator_vdev, LG_V4))
+        cmd = ("ip netns exec %s taskset -c 0 %s --url '%s' --nodes=%d --identities=%s "
+               "--difficulty=%d --payload=%d --pattern=random --rates=%s --duration=%s "
+               "--hello_flood_ms=0 --progress=false --json %s" % (
+                   LG_NS, lg, url, args.nodes, args.identities, args.difficulty, args.payload,
+                   args.rates, args.duration, io))
+        with open(os.path.join(logdir, "lg-%s.log" % backend), "w") as err:
+            p = subprocess.run(cmd, shell=True, stdout=subprocess.PIPE, stderr=err, text=True)
+        if p.returncode != 0 or not p.stdout.strip():
+            result["error"] = "drasyl-loadgen exit %d (see lg-%s.log)" % (p.returncode, backend)
+        else:
+            result["loadgen"] = json.loads(p.stdout)
+        udp_after = kernel_udp_in()
+        if udp_before is not None and udp_after is not None:
+            result["kernel_udp_in"] = udp_after - udp_before
+        result["xdp_verdicts"] = metric_values(metrics(), "drasyl_xdp_verdicts_total")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return result
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", default=os.environ.get("BUILD_DIR", "build"))
+    ap.add_argument("--out", default=None, help="JSON result (default BUILD/afxdp-bench.json)")
+    ap.add_argument("--nodes", type=int, default=1000)
+    ap.add_argument("--payload", type=int, default=64)
+    ap.add_argument("--rates", default="100k,200k,400k,0",
+                    help="offered APP rates, the same for every backend (0: open loop)")
+    ap.add_argument("--duration", default="2")
+    ap.add_argument("--difficulty", type=int, default=8)
+    ap.add_argument("--identities", default=os.path.expanduser(
+        "~/.cache/drasyl-loadgen/identities-d8.bin"))
+    ap.add_argument("--backends", default=" ".join(BACKENDS))
+    ap.add_argument("--generator", choices=("dpdk", "socket"), default="socket",
+                    help="drasyl-loadgen's I/O: kernel sockets, or DPDK on eth0 (--generator_vdev)")
+    ap.add_argument("--generator_vdev", default="net_af_xdp0",
+                    help="the DPDK generator's port on eth0: net_af_xdp0 or net_af_packet0")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run the backends in turn this often; each one's best round counts "
+                         "(a shared machine's noise)")
+    args = ap.parse_args()
+    out = args.out or os.path.join(args.build, "afxdp-bench.json")
+    logdir = os.path.splitext(out)[0] + ".logs"
+    os.makedirs(logdir, exist_ok=True)
+    if os.geteuid() != 0:
+        sys.exit("afxdp-bench: needs root (network namespaces, AF_XDP)")
+    runs = []
+    setup(args.generator)
+    try:
+        for rnd in range(args.rounds):
+            for backend in args.backends.split():
+                print("afxdp-bench: round %d: %s ..." % (rnd + 1, backend), file=sys.stderr,
+                      flush=True)
+                try:
+                    runs.append(run_backend(args, backend, logdir))
+                except Exception as e:  # noqa: BLE001 - a failed backend is a row, not the end
+                    runs.append({"backend": backend, "error": str(e)})
+    finally:
+        teardown()
+    summary = summarize(runs)
+    offered = parse_rates(args.rates)
+    doc = {"tool": "afxdp-bench", "rounds": args.rounds, "generator": args.generator, "load_avg": os.getloadavg(),
+           "nodes": args.nodes, "payload": args.payload,
+           "pattern": "random", "rates": offered, "duration_s": float(args.duration),
+           "summary": summary, "runs": runs}
+    with open(out, "w") as f:
+        json.dump(doc, f, indent=1)
+    print(markdown(summary, offered))
+    print("afxdp-bench: wrote %s (logs in %s)" % (out, logdir), file=sys.stderr)
+    return 0 if all(not r["error"] for r in summary["rows"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
