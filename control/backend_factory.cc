@@ -111,8 +111,8 @@ absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(const Config& cfg, Contro
   return CreateDpdk(cfg, control);
 #else
   return absl::UnimplementedError(
-      "--dpdk_eal or --af_xdp given, but this drasyl-sp was built without DPDK (install libdpdk-dev and "
-      "rebuild with -DDRASYL_DPDK=ON)");
+      "--dpdk_eal or --af_xdp given, but this drasyl-sp was built without DPDK (install "
+      "libdpdk-dev and rebuild with -DDRASYL_DPDK=ON)");
 #endif
 }
 

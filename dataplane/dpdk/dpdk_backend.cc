@@ -453,14 +453,19 @@ absl::Status DpdkBackend::StartPorts(const dpdk::QueuePlan& plan,
           tap.name, tap.vlan ? absl::StrCat(" (VLAN ", tap.vlan, ")") : "",
           wanted[t].text.empty() ? "" : absl::StrCat(" ", absl::StrJoin(wanted[t].text, " "))));
     }
+    const char* spread = pq.rx_queues <= 1 ? ""
+                         : im.af_xdp      ? " (an AF_XDP socket each)"
+                         : pq.rss_hf      ? " with RSS"
+                                          : " (kernel fanout)";
     LOG(INFO) << absl::StrFormat(
         "DPDK port %d (%s, MAC %s, MTU %d): %d RX queue(s)%s, %d TX queue(s), TX offloads:%s%s; "
         "TAP(s) %s",
         port, infos[i].driver_name, dpdk::MacToString(pcfg.port_mac[port]), mtu, pq.rx_queues,
-        pq.rx_queues > 1 ? (im.af_xdp ? " (an AF_XDP socket each)" : pq.rss_hf ? " with RSS" : " (kernel fanout)") : "", pq.tx_queues ? pq.tx_queues : n_workers,
+        spread, pq.tx_queues ? pq.tx_queues : n_workers,
         (tx_off & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) ? " ipv4-cksum" : "",
         (tx_off & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) ? " udp-cksum" : (tx_off ? "" : " none"),
-        im.af_xdp ? "none (--af_xdp: the kernel keeps the interface)" : absl::StrJoin(tap_list, ", "));
+        im.af_xdp ? "none (--af_xdp: the kernel keeps the interface)"
+                  : absl::StrJoin(tap_list, ", "));
   }
   return absl::OkStatus();
 }
