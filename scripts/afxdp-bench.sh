@@ -14,8 +14,10 @@ for ((i = 0; i < ${#args[@]}; i++)); do
   [[ ${args[i]} == --build ]] && BUILD=${args[i + 1]}
   [[ ${args[i]} == --build=* ]] && BUILD=${args[i]#--build=}
 done
-if [[ ! -x $BUILD/drasyl-sp || ! -x $BUILD/drasyl-loadgen ]]; then
-  cmake --build "$BUILD" -j"$(nproc)" --target drasyl-sp drasyl-loadgen
-fi
+log() { echo "afxdp-bench: $*" >&2; }
+fail() { log "FAILED: $*"; exit 1; }
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
+ensure_sp_and_loadgen "$BUILD"
 python3 -m unittest -q "$ROOT/scripts/afxdp_bench_test.py" 2>&1 | tail -1 >&2
 exec flock /tmp/drasyl-netns.lock python3 "$ROOT/scripts/afxdp_bench.py" --build "$BUILD" "$@"

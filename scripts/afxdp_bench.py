@@ -25,28 +25,21 @@ scripts/afxdp-bench.sh is the entry point (it takes the netns lock).
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
-import time
-import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import super_peer  # noqa: E402
 
 SP_NS = "dab-sp"
 LG_NS = "dab-lg"
 SP_V4 = "10.98.7.1"
 LG_V4 = "10.98.7.2"
 PORT = 22527
-METRICS = "127.0.0.1:9897"
 BACKENDS = ("socket", "af_xdp", "af_packet")
 
 
 # ---- pure parts (unit-tested in afxdp_bench_test.py) ----
-
-def banner_url(text):
-    """The first udp:// URL of the super peer's banner, or None."""
-    m = re.search(r"udp://\S+", text)
-    return m.group(0) if m else None
-
 
 def parse_rates(text):
     """'100k,1M,0' -> [100000, 1000000, 0]."""
@@ -207,42 +200,34 @@ def kernel_udp_in():
 
 
 def start_sp(args, backend, logdir):
-    env = dict(os.environ)
-    env.update({"DRASYL_UDP4_LISTEN": "0.0.0.0:%d" % PORT, "DRASYL_PROMETHEUS_LISTEN": METRICS,
-                "DRASYL_MIN_POW_DIFFICULTY": str(args.difficulty), "DRASYL_MAX_PEERS": "0",
-                "DRASYL_MAX_PEERS_PER_SOURCE": "0", "DRASYL_CONTROL_RATE_PER_SOURCE": "0",
-                "DRASYL_SEND_UNITES": "-1", "DRASYL_PEERS_PRINT_INTERVAL": "0",
-                "DRASYL_IDENTITY_FILE": os.path.join(logdir, "sp.identity")})
-    sp = os.path.join(args.build, "drasyl-sp")
+    """The super peer in SP_NS with the capacity settings (scripts/super_peer.py),
+    one worker core, on `backend`; started (raises SuperPeerError if not)."""
     if backend == "socket":
-        env["DRASYL_WORKERS"] = "1"
-        cmd = ["ip", "netns", "exec", SP_NS, "taskset", "-c", "1", sp]
+        listen = {"DRASYL_UDP4_LISTEN": "%s:%d" % (SP_V4, PORT)}
+        prefix = ["ip", "netns", "exec", SP_NS, "taskset", "-c", "1"]
     elif backend == "af_xdp":
-        cmd = ["ip", "netns", "exec", SP_NS, sp, "--af_xdp=veth0", "--dpdk_eal=-l 0,1"]
+        listen = super_peer.af_xdp_listen(SP_V4, "veth0", "0,1")
+        prefix = ["ip", "netns", "exec", SP_NS]
     else:
-        cmd = ["ip", "netns", "exec", SP_NS, sp,
-               "--dpdk_eal=-l 0,1 --no-pci --vdev=net_af_packet0,iface=veth0",
-               "--dpdk_addr=%s/24" % SP_V4]
-    out = open(os.path.join(logdir, "sp-%s.log" % backend), "w")
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=out, text=True)
-    deadline = time.time() + 60
-    text = ""
-    while time.time() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        text += line
-        url = banner_url(line)
-        if url:
-            return proc, url
-    proc.kill()
-    raise RuntimeError("no banner from drasyl-sp (%s); see %s" % (backend, out.name))
+        listen = {"DRASYL_UDP4_LISTEN": "%s:%d" % (SP_V4, PORT),
+                  "DRASYL_DPDK_ADDR": "%s/24" % SP_V4,
+                  "DRASYL_DPDK_EAL": "-l 0,1 --no-pci --vdev=net_af_packet0,iface=veth0"}
+        prefix = ["ip", "netns", "exec", SP_NS]
+    env = super_peer.sp_environment(os.path.join(logdir, "sp.identity"), args.difficulty, 1,
+                                    listen)
+    sp = super_peer.SuperPeer(os.path.join(args.build, "drasyl-sp"), logdir, backend, env,
+                              "socket" if backend == "socket" else "af_xdp" if backend == "af_xdp"
+                              else "dpdk", prefix)
+    return sp.start(start_s=60, backend_s=10)
 
 
-def metrics():
+def metrics(sp):
+    """/metrics of the super peer in SP_NS (its loopback is the namespace's)."""
+    if not sp.metrics_url:
+        return ""
     try:
         return ns(SP_NS, "python3 -c \"import urllib.request,sys; sys.stdout.write("
-                  "urllib.request.urlopen('http://%s/metrics', timeout=3).read().decode())\"" % METRICS,
+                  "urllib.request.urlopen('%s', timeout=3).read().decode())\"" % sp.metrics_url,
                   check=False)
     except Exception:  # noqa: BLE001 - metrics are extra information
         return ""
@@ -250,7 +235,8 @@ def metrics():
 
 def run_backend(args, backend, logdir):
     kernel_keeps_addresses(backend != "af_packet")
-    proc, url = start_sp(args, backend, logdir)
+    sp = start_sp(args, backend, logdir)
+    url = sp.url
     result = {"backend": backend, "workers": 1}
     try:
         udp_before = kernel_udp_in()
@@ -273,13 +259,9 @@ def run_backend(args, backend, logdir):
         udp_after = kernel_udp_in()
         if udp_before is not None and udp_after is not None:
             result["kernel_udp_in"] = udp_after - udp_before
-        result["xdp_verdicts"] = metric_values(metrics(), "drasyl_xdp_verdicts_total")
+        result["xdp_verdicts"] = metric_values(metrics(sp), "drasyl_xdp_verdicts_total")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        sp.stop()
     return result
 
 

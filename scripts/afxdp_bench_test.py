@@ -17,11 +17,6 @@ def run(backend, pps_list, workers=1, **extra):
 
 
 class PureParts(unittest.TestCase):
-    def test_banner_url(self):
-        self.assertEqual(b.banner_url("Super peer listening on:\n  udp://10.0.0.1:22527?publicKey=ab"
-                                      "&networkId=1\n"), "udp://10.0.0.1:22527?publicKey=ab&networkId=1")
-        self.assertIsNone(b.banner_url("nothing here"))
-
     def test_parse_rates(self):
         self.assertEqual(b.parse_rates("100k, 1.5M,0,"), [100000, 1500000, 0])
 

@@ -62,7 +62,7 @@ def af_xdp_listen(addr, iface, lcores):
 def sp_environment(identity, difficulty, workers, listen, mode="capacity",
                    hello_timeout_ms=600000, send_unites=-1):
     """The DRASYL_* variables of a benchmark super peer. `listen` comes from
-    socket_listen() or dpdk_memif_listen(); `mode` is "capacity" (see
+    socket_listen(), dpdk_memif_listen() or af_xdp_listen(); `mode` is "capacity" (see
     CAPACITY_LIMITS; HELLO timeout `hello_timeout_ms`) or "attack" (default
     limits and HELLO timeout, a TCP listener)."""
     if mode not in ("capacity", "attack"):
@@ -186,8 +186,11 @@ def last_error_line(path):
 class SuperPeer:
     """One drasyl-sp process; logs to LOGS/sp-TAG.out and .err."""
 
-    def __init__(self, sp_bin, logs, tag, env, backend):
+    def __init__(self, sp_bin, logs, tag, env, backend, prefix=()):
+        """`prefix`: a command that runs the binary, e.g. ["ip", "netns", "exec", NS]
+        (it must exec it, so that signals reach the super peer)."""
         self.sp_bin, self.logs, self.tag, self.backend = sp_bin, logs, tag, backend
+        self.prefix = list(prefix)
         self.out_path = os.path.join(logs, f"sp-{tag}.out")
         self.err_path = os.path.join(logs, f"sp-{tag}.err")
         self.env = env
@@ -206,7 +209,7 @@ class SuperPeer:
         env = dict(os.environ)
         env.update(self.env)
         with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
-            self.proc = subprocess.Popen([self.sp_bin], stdout=out, stderr=err, env=env,
+            self.proc = subprocess.Popen(self.prefix + [self.sp_bin], stdout=out, stderr=err, env=env,
                                          stdin=subprocess.DEVNULL)
         m = wait_for(self.out_path, URL_RE, start_s, self.proc)
         if not m:
