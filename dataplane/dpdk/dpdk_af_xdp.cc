@@ -7,10 +7,12 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <iterator>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "glog/logging.h"
 
 namespace drasyl::dpdk {
@@ -53,6 +55,12 @@ absl::StatusOr<std::unique_ptr<AfXdpPorts>> AfXdpPorts::Prepare(
     if (!addrs.ok()) return addrs.status();
     p->ifaces_.push_back({std::move(*owner), std::move(*addrs)});
   }
+  if (p->Addresses().empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--af_xdp=", absl::StrJoin(ifaces, ","), ": no global IPv4 or IPv6 address on the "
+        "interface(s) in the kernel; the super peer serves the kernel's addresses of its "
+        "interfaces (add one with `ip addr add`)"));
+  }
   return p;
 }
 
@@ -68,7 +76,7 @@ std::string AfXdpPorts::EalArgs(const std::string& user_args) const {
   return args;
 }
 
-absl::StatusOr<std::vector<DpdkAddress>> AfXdpPorts::Addresses() const {
+std::vector<DpdkAddress> AfXdpPorts::Addresses() const {
   std::vector<DpdkAddress> out;
   for (size_t i = 0; i < ifaces_.size(); ++i) {
     for (const afxdp::KernelAddress& a : ifaces_[i].addrs) {
@@ -78,16 +86,6 @@ absl::StatusOr<std::vector<DpdkAddress>> AfXdpPorts::Addresses() const {
       d.port = static_cast<uint16_t>(i);
       out.push_back(d);
     }
-  }
-  if (out.empty()) {
-    std::string names;
-    for (const Interface& f : ifaces_) {
-      absl::StrAppend(&names, names.empty() ? "" : ",", f.owner->ifname());
-    }
-    return absl::FailedPreconditionError(absl::StrCat(
-        "--af_xdp=", names, ": no global IPv4 or IPv6 address on the interface(s) in the "
-        "kernel; the super peer serves the kernel's addresses of its interfaces (add one with "
-        "`ip addr add`)"));
   }
   return out;
 }
@@ -130,30 +128,40 @@ absl::Status AfXdpPorts::Attach(uint16_t udp4_port, uint16_t udp6_port) {
   return absl::OkStatus();
 }
 
-absl::Status AfXdpPorts::CheckAddresses() {
+bool AfXdpPorts::AddressesChanged() {
+  bool changed = false;
   for (Interface& f : ifaces_) {
     absl::StatusOr<std::vector<afxdp::KernelAddress>> now =
         afxdp::InterfaceAddresses(f.owner->ifindex());
-    if (!now.ok()) continue;
-    bool same = now->size() == f.addrs.size();  // the same set, in any order
-    for (const afxdp::KernelAddress& a : *now) {
-      same = same && std::find(f.addrs.begin(), f.addrs.end(), a) != f.addrs.end();
-    }
-    if (same) continue;
-    const std::string before = afxdp::AddressList(f.addrs);
-    // The XDP program follows at once as far as it can: a removed address
-    // goes back to the kernel; a new one stays the kernel's until the
-    // restart (the workers would not take it).
+    if (!now.ok()) continue;  // read again at the next round
+    auto had = [&](const afxdp::KernelAddress& a) {
+      return std::find(f.addrs.begin(), f.addrs.end(), a) != f.addrs.end();
+    };
+    // The same set, in any order?
+    if (now->size() == f.addrs.size() && std::all_of(now->begin(), now->end(), had)) continue;
+    changed = true;
     std::vector<afxdp::KernelAddress> kept;
-    for (const afxdp::KernelAddress& a : *now) {
-      if (std::find(f.addrs.begin(), f.addrs.end(), a) != f.addrs.end()) kept.push_back(a);
+    std::copy_if(now->begin(), now->end(), std::back_inserter(kept), had);
+    LOG(INFO) << absl::StrFormat("--af_xdp=%s: the kernel's addresses changed from %s to %s",
+                                 f.owner->ifname(), afxdp::AddressList(f.addrs),
+                                 afxdp::AddressList(*now));
+    f.addrs = *std::move(now);
+    // A removed address is the kernel's again at once; a new one becomes
+    // ours in Serve, once the workers have it.
+    if (absl::Status s = f.owner->SetDestinations(kept, udp4_port_, udp6_port_); !s.ok()) {
+      LOG(ERROR) << s.message();
     }
-    f.addrs = *now;
-    (void)f.owner->SetDestinations(kept, udp4_port_, udp6_port_);
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "--af_xdp=%s: the kernel's addresses changed from %s to %s; shutting down so that the "
-        "service manager restarts the super peer, which then serves the new ones",
-        f.owner->ifname(), before, afxdp::AddressList(f.addrs)));
+  }
+  return changed;
+}
+
+absl::Status AfXdpPorts::Serve(absl::FunctionRef<bool(const SocketAddress&)> served) {
+  for (Interface& f : ifaces_) {
+    std::vector<afxdp::KernelAddress> ours;
+    for (const afxdp::KernelAddress& a : f.addrs) {
+      if (served(a.addr)) ours.push_back(a);
+    }
+    if (absl::Status s = f.owner->SetDestinations(ours, udp4_port_, udp6_port_); !s.ok()) return s;
   }
   return absl::OkStatus();
 }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "dataplane/afxdp/xdp_owner.h"
@@ -28,16 +29,20 @@ class AfXdpPorts {
   // without one would reach nobody), and --no-pci.
   std::string EalArgs(const std::string& user_args) const;
   // The super peer's addresses: interface i's on DPDK port i (CheckPorts).
-  absl::StatusOr<std::vector<DpdkAddress>> Addresses() const;
+  std::vector<DpdkAddress> Addresses() const;
   // After rte_eal_init: the ports are ours, port id i on interface i.
   absl::Status CheckPorts(const std::vector<uint16_t>& eth_ports) const;
   // After the ports started: adopts the programs net_af_xdp attached, tells
   // them our destinations, logs how the sockets run (zero-copy or copy).
   absl::Status Attach(uint16_t udp4_port, uint16_t udp6_port);
-  // Housekeeping: the interfaces' addresses again. A change is applied to
-  // the XDP programs and reported (not OK): the workers' address table is
-  // fixed at start, so the super peer restarts to serve the new set.
-  absl::Status CheckAddresses();
+  // Housekeeping: the interfaces' addresses again. When they changed
+  // (true, logged), the XDP programs at once send the kernel what goes to a
+  // removed address, and Addresses() has the new set; once the workers
+  // serve it, Serve() lets the programs take the new addresses too.
+  bool AddressesChanged();
+  // The XDP programs take the interfaces' addresses for which `served` is
+  // true (those the workers' table holds).
+  absl::Status Serve(absl::FunctionRef<bool(const SocketAddress&)> served);
   // A port setup failure with what commonly causes it under net_af_xdp
   // (whose own log, above it, has the details).
   static absl::Status Explain(const absl::Status& s);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <thread>
 #include <utility>
@@ -52,7 +53,8 @@ struct Lcore {
 }  // namespace
 
 struct DpdkBackend::Impl {
-  dpdk::WorkerShared shared;  // the workers' read-only conf
+  dpdk::SharedConf conf;  // the workers' read-only conf (and the control thread's)
+  unsigned control_reader = 0;  // the control thread's reader id of it
   std::vector<Lcore> workers;
   uint32_t control_fragment_id = 0;  // the control thread's, as a worker's
   uint32_t fragment_id_stride = 1;
@@ -83,6 +85,14 @@ int LcoreMain(void* worker) {
 int PortSocket(uint16_t port) {
   const int socket = rte_eth_dev_socket_id(port);
   return socket < 0 ? static_cast<int>(SOCKET_ID_ANY) : socket;
+}
+
+dpdk::LocalAddress ToLocal(const DpdkAddress& a) {
+  dpdk::LocalAddress la;
+  la.family = a.addr.is_v4() ? 4 : 6;
+  la.prefix_len = static_cast<uint8_t>(a.prefix_len);
+  la.ip = a.addr.bytes();
+  return la;
 }
 
 absl::Status PortError(const char* what, uint16_t port, int err) {
@@ -175,10 +185,7 @@ DpdkBackend::~DpdkBackend() {
       rte_eth_dev_close(port);
     }
     impl_->configured.clear();
-    if (impl_->shared.egress != nullptr) {
-      rte_ring_free(impl_->shared.egress);
-      impl_->shared.egress = nullptr;
-    }
+    rte_ring_free(impl_->conf.latest().egress);
     impl_->workers.clear();  // DPDK memory (fragment tables): before the cleanup
     dpdk::CleanupEal();
   }
@@ -209,7 +216,7 @@ absl::StatusOr<std::unique_ptr<DpdkBackend>> DpdkBackend::Create(const DpdkBacke
 
 absl::Status DpdkBackend::Init() {
   Impl& im = *impl_;
-  dpdk::WorkerShared& sh = im.shared;
+  dpdk::WorkerShared& sh = im.conf.setup();
   sh.stop = &stop_;
   sh.idle_sleep_us = std::max(0, opts_.idle_sleep_us);
   PacketConfig& pcfg = sh.pcfg;
@@ -220,9 +227,7 @@ absl::Status DpdkBackend::Init() {
     absl::StatusOr<std::unique_ptr<dpdk::AfXdpPorts>> x = dpdk::AfXdpPorts::Prepare(opts_.af_xdp);
     if (!x.ok()) return x.status();
     im.af_xdp = std::move(*x);
-    absl::StatusOr<std::vector<DpdkAddress>> addrs = im.af_xdp->Addresses();
-    if (!addrs.ok()) return addrs.status();
-    opts_.addresses = std::move(*addrs);
+    opts_.addresses = im.af_xdp->Addresses();
     eal_args = im.af_xdp->EalArgs(opts_.eal_args);
   }
 
@@ -232,11 +237,7 @@ absl::Status DpdkBackend::Init() {
         "the DPDK backend needs the super peer's own addresses: --dpdk_addr=<ip>/<prefix>[,...]");
   }
   for (const DpdkAddress& a : opts_.addresses) {
-    dpdk::LocalAddress la;
-    la.family = a.addr.is_v4() ? 4 : 6;
-    la.prefix_len = static_cast<uint8_t>(a.prefix_len);
-    la.ip = a.addr.bytes();
-    if (!pcfg.AddAddress(la)) {
+    if (!pcfg.AddAddress(ToLocal(a))) {
       return absl::InvalidArgumentError(
           absl::StrCat("too many --dpdk_addr addresses (at most ", dpdk::kMaxLocalAddresses, ")"));
     }
@@ -350,12 +351,14 @@ absl::Status DpdkBackend::Init() {
     if (absl::Status s = im.af_xdp->Attach(opts_.udp4_port, opts_.udp6_port); !s.ok()) return s;
   }
 
-  // Workers and what each polls.
+  // Workers and what each polls; they and the control thread read the conf.
+  if (absl::Status s = im.conf.InitReaders(n_workers + 1); !s.ok()) return s;
+  im.control_reader = static_cast<unsigned>(n_workers);
   const int socket = PortSocket(im.eth_ports[0]);
   std::vector<std::string> where;
   for (size_t w = 0; w < n_workers; ++w) {
     absl::StatusOr<std::unique_ptr<dpdk::Worker>> worker =
-        dpdk::Worker::Create(&sh, plan->worker[w], static_cast<uint16_t>(w), opts_.relay,
+        dpdk::Worker::Create(&im.conf, plan->worker[w], static_cast<uint16_t>(w), opts_.relay,
                              opts_.send_unites_ms, opts_.control_wakeup, socket);
     if (!worker.ok()) return worker.status();
     Lcore& l = im.workers.emplace_back();
@@ -371,7 +374,7 @@ absl::Status DpdkBackend::Init() {
 }
 
 absl::Status DpdkBackend::CreatePools(const dpdk::QueuePlan& plan) {
-  dpdk::WorkerShared& sh = impl_->shared;
+  dpdk::WorkerShared& sh = impl_->conf.setup();
   const int socket = PortSocket(impl_->eth_ports[0]);
   sh.pool = dpdk::CreateMbufPool("drasyl_mbufs", plan.mbufs, dpdk::kMbufCache, socket,
                                  plan.data_room);
@@ -401,7 +404,7 @@ absl::Status DpdkBackend::StartPorts(const dpdk::QueuePlan& plan,
                                      const std::vector<rte_eth_dev_info>& infos,
                                      const std::vector<dpdk::TapPlan>& wanted) {
   Impl& im = *impl_;
-  dpdk::WorkerShared& sh = im.shared;
+  dpdk::WorkerShared& sh = im.conf.setup();
   PacketConfig& pcfg = sh.pcfg;
   const uint16_t n_workers = static_cast<uint16_t>(plan.workers);
   for (size_t i = 0; i < im.eth_ports.size(); ++i) {
@@ -512,9 +515,9 @@ void DpdkBackend::Stop() {
   }
   if (!dpdk::EalInitialized()) return;
   // Frames the control thread queued but nobody sent.
-  if (impl_->shared.egress != nullptr) {
+  if (rte_ring* egress = impl_->conf.latest().egress; egress != nullptr) {
     void* obj;
-    while (rte_ring_dequeue(impl_->shared.egress, &obj) == 0) {
+    while (rte_ring_dequeue(egress, &obj) == 0) {
       rte_pktmbuf_free(static_cast<rte_mbuf*>(obj));
     }
   }
@@ -549,8 +552,8 @@ absl::Status DpdkBackend::Housekeeping() {
                                                : "");
     });
   }
-  if (im.af_xdp) {
-    if (absl::Status s = im.af_xdp->CheckAddresses(); !s.ok()) return s;
+  if (im.af_xdp && im.af_xdp->AddressesChanged()) {
+    if (absl::Status s = FollowAddresses(); !s.ok()) return s;
   }
   // A TAP deleted or renamed under us: the kernel side of the exception
   // path is gone (relaying would go on, but not ARP, ND, ping, TCP). A
@@ -574,6 +577,45 @@ absl::Status DpdkBackend::Housekeeping() {
   return absl::OkStatus();
 }
 
+// --af_xdp: the kernel's addresses changed. The workers' table (and the
+// control thread's) becomes the new set while they run, then the XDP
+// programs send them what is to a new address.
+absl::Status DpdkBackend::FollowAddresses() {
+  Impl& im = *impl_;
+  std::vector<dpdk::LocalAddress> wanted;
+  for (const DpdkAddress& a : im.af_xdp->Addresses()) wanted.push_back(ToLocal(a));
+  std::vector<dpdk::LocalAddress> left_out;
+  im.conf.Update(
+      [&](dpdk::WorkerShared& sh) { left_out = sh.pcfg.ReplaceAddresses(wanted); });
+  const PacketConfig& pcfg = im.conf.latest().pcfg;
+  auto served = [&](const SocketAddress& a) {
+    const std::array<uint8_t, 16> ip = a.bytes();
+    const uint8_t family = a.is_v4() ? 4 : 6;
+    for (uint8_t i = 0; i < pcfg.n_addrs; ++i) {
+      if (pcfg.addrs[i].family == family && pcfg.addrs[i].ip == ip) return true;
+    }
+    return false;
+  };
+  if (absl::Status s = im.af_xdp->Serve(served); !s.ok()) return s;
+  std::vector<std::string> now, dropped;
+  for (const DpdkAddress& a : im.af_xdp->Addresses()) {
+    (served(a.addr) ? now : dropped).push_back(a.addr.HostString());
+  }
+  if (!dropped.empty()) {
+    LOG(WARNING) << "--af_xdp: not serving " << absl::StrJoin(dropped, ", ")
+                 << ": the super peer serves at most " << dpdk::kMaxLocalAddresses
+                 << " addresses at a time (they stay the kernel's)";
+  }
+  if (now.empty()) {
+    LOG(WARNING) << "--af_xdp: no address left to serve; nodes reach the super peer again "
+                    "once the interface has a global address";
+  } else {
+    LOG(INFO) << "--af_xdp: now serving " << absl::StrJoin(now, ", ")
+              << " (no restart: peers registered at a kept address stay registered)";
+  }
+  return absl::OkStatus();
+}
+
 const char* DpdkBackend::name() const { return impl_->af_xdp ? "af_xdp" : "dpdk"; }
 
 std::string DpdkBackend::ExtraMetrics() const {
@@ -581,8 +623,17 @@ std::string DpdkBackend::ExtraMetrics() const {
 }
 
 bool DpdkBackend::SendFromControl(const PeerPath& path, const uint8_t* data, size_t len) {
-  const dpdk::WorkerShared& sh = impl_->shared;
   if (!impl_->accepting.load(std::memory_order_relaxed)) return false;
+  // A reader of the conf for this one frame (an address update may come).
+  const dpdk::SharedConf& conf = impl_->conf;
+  conf.Online(impl_->control_reader);
+  const bool sent = SendWithConf(*conf.Current(impl_->control_reader), path, data, len);
+  conf.Offline(impl_->control_reader);
+  return sent;
+}
+
+bool DpdkBackend::SendWithConf(const dpdk::WorkerShared& sh, const PeerPath& path,
+                               const uint8_t* data, size_t len) {
   if (path.transport != Transport::kUdp || path.listener >= kMaxPorts ||
       !sh.is_eth[path.listener]) {
     return false;
@@ -590,7 +641,7 @@ bool DpdkBackend::SendFromControl(const PeerPath& path, const uint8_t* data, siz
   // The control thread is not an EAL thread: the pool's per-lcore cache is
   // bypassed and its (multi-producer/consumer) ring used directly.
   const size_t ip_bytes = (path.family == 4 ? 20 : 40) + 8 + len;
-  if (ip_bytes > sh.mtu[path.listener]) return SendFragmentsFromControl(path, data, len);
+  if (ip_bytes > sh.mtu[path.listener]) return SendFragments(sh, path, data, len);
   rte_mbuf* m = rte_pktmbuf_alloc(sh.pool);
   if (m == nullptr) return false;
   if (!dpdk::BuildFrame(m, path, sh.pcfg, data, len)) {
@@ -605,8 +656,8 @@ bool DpdkBackend::SendFromControl(const PeerPath& path, const uint8_t* data, siz
   return true;
 }
 
-bool DpdkBackend::SendFragmentsFromControl(const PeerPath& path, const uint8_t* data, size_t len) {
-  const dpdk::WorkerShared& sh = impl_->shared;
+bool DpdkBackend::SendFragments(const dpdk::WorkerShared& sh, const PeerPath& path,
+                                const uint8_t* data, size_t len) {
   // Built whole in a linear mbuf, then copied out in fragments (a TCP
   // peer's message to a UDP peer, or the super peer's own, beyond the MTU).
   rte_mbuf* whole = rte_pktmbuf_alloc(sh.linear_pool);

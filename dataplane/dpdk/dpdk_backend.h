@@ -31,6 +31,7 @@ namespace drasyl {
 namespace dpdk {
 struct QueuePlan;
 struct TapPlan;
+struct WorkerShared;
 }  // namespace dpdk
 
 struct DpdkBackendOptions {
@@ -96,8 +97,14 @@ class DpdkBackend : public Backend {
   absl::Status CreatePools(const dpdk::QueuePlan& plan);
   absl::Status StartPorts(const dpdk::QueuePlan& plan, const std::vector<rte_eth_dev_info>& infos,
                           const std::vector<dpdk::TapPlan>& taps);
-  // SendFromControl for a datagram beyond the port's MTU.
-  bool SendFragmentsFromControl(const PeerPath& path, const uint8_t* data, size_t len);
+  // Housekeeping under --af_xdp when the kernel's addresses changed.
+  absl::Status FollowAddresses();
+  // SendFromControl with the conf of the moment.
+  bool SendWithConf(const dpdk::WorkerShared& sh, const PeerPath& path, const uint8_t* data,
+                    size_t len);
+  // SendWithConf for a datagram beyond the port's MTU.
+  bool SendFragments(const dpdk::WorkerShared& sh, const PeerPath& path, const uint8_t* data,
+                     size_t len);
 
   DpdkBackendOptions opts_;
   std::unique_ptr<Impl> impl_;

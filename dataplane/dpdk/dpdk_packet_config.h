@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "dataplane/peer_path.h"
@@ -20,11 +21,13 @@ namespace drasyl::dpdk {
 inline constexpr size_t kMaxLocalAddresses = 16;
 inline constexpr size_t kMaxPorts = RTE_MAX_ETHPORTS;
 
-// One of the super peer's own addresses (--dpdk_addr).
+// One of the super peer's own addresses (--dpdk_addr, or under --af_xdp
+// the kernel's).
 struct LocalAddress {
-  uint8_t family = 0;  // 4 or 6
+  uint8_t family = 0;  // 4 or 6; 0: an empty slot of the table
   uint8_t prefix_len = 0;
   std::array<uint8_t, 16> ip{};  // IPv4 in the first 4 bytes
+  friend bool operator==(const LocalAddress&, const LocalAddress&) = default;
 };
 
 // Per-port transmit offloads the rewrite may use.
@@ -50,6 +53,14 @@ struct PacketConfig {
 
   // Adds an address; false when the table is full or the family is unknown.
   bool AddAddress(const LocalAddress& a);
+  // The table becomes `wanted` (--af_xdp: the kernel's addresses changed).
+  // A kept address keeps its index, which peers' paths hold; a new one takes
+  // an index never used before, or, when none is left, one freed earliest
+  // by a removed address. Returns what found no slot (beyond
+  // kMaxLocalAddresses), or had no known family.
+  std::vector<LocalAddress> ReplaceAddresses(const std::vector<LocalAddress>& wanted);
+  // The fast-matching arrays below, from addrs.
+  void IndexAddresses();
   // Index of the source address to use for a path: path.local_addr when it
   // has the path's family, else the first address of that family; -1 if none.
   int SourceIndex(const PeerPath& path) const {
@@ -78,6 +89,9 @@ struct PacketConfig {
   uint8_t v6_index[kMaxLocalAddresses]{};
   uint8_t n_v6 = 0;
   int8_t first_of_family_[2] = {-1, -1};
+  // Indexes freed by removed addresses, oldest first (ReplaceAddresses).
+  uint8_t freed_[kMaxLocalAddresses]{};
+  uint8_t n_freed_ = 0;
   uint64_t vlan_bits_[kMaxPorts][4096 / 64]{};
 };
 

@@ -76,7 +76,7 @@ void TransmitToPort(rte_mbuf** pkts, size_t n, uint16_t port, uint16_t txq, Work
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(const WorkerShared* shared,
+absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(const SharedConf* conf,
                                                        const WorkerPlan& plan, uint16_t txq,
                                                        const RelayConfig& relay,
                                                        int64_t send_unites_ms, int control_wakeup,
@@ -86,14 +86,15 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(const WorkerShared* share
     return absl::ResourceExhaustedError(
         absl::StrCat("cannot create a fragment table: ", rte_strerror(rte_errno)));
   }
-  return std::unique_ptr<Worker>(new Worker(shared, plan, txq, relay, send_unites_ms,
+  return std::unique_ptr<Worker>(new Worker(conf, plan, txq, relay, send_unites_ms,
                                             control_wakeup, std::move(reassembly)));
 }
 
-Worker::Worker(const WorkerShared* shared, const WorkerPlan& plan, uint16_t txq,
+Worker::Worker(const SharedConf* conf, const WorkerPlan& plan, uint16_t txq,
                const RelayConfig& relay, int64_t send_unites_ms, int control_wakeup,
                std::unique_ptr<Reassembler> reassembly)
-    : shared_(shared),
+    : conf_(conf),
+      shared_(&conf->latest()),
       core_(relay, send_unites_ms, control_wakeup),
       txq_(txq),
       rx_(plan.rx),
@@ -381,14 +382,17 @@ bool Worker::DrainEgress() {
 
 void Worker::Run() {
   prctl(PR_SET_TIMERSLACK, 1000UL);  // naps of the length asked for, not +50 µs
-  const WorkerShared& sh = *shared_;
   rte_mbuf* pkts[kBurst];
   uint32_t idle = 0;
   uint32_t nap_us = 0;
   uint32_t round = 0;
   uint32_t expire_round = 0;
   bool saturated = false;
-  while (!sh.stop->load(std::memory_order_relaxed)) {
+  conf_->Online(txq_);
+  for (;;) {
+    // The conf of this round: nothing of the last one is held any more.
+    shared_ = conf_->Current(txq_);
+    if (shared_->stop->load(std::memory_order_relaxed)) break;
     bool busy = core_.ApplyUpdates() > 0;
     // Incomplete datagrams whose time is up: every so many rounds (under
     // load a round is a burst; idle, a nap of at most idle_sleep_us).
@@ -414,14 +418,18 @@ void Worker::Run() {
     if (busy) {
       idle = 0;
       nap_us = 0;
-    } else if (sh.idle_sleep_us > 0 && ++idle > kIdleRoundsBeforeSleep) {
-      // Naps grow while nothing comes, up to idle_sleep_us.
-      nap_us = std::min<uint32_t>(nap_us ? nap_us * 2 : kFirstNapUs, sh.idle_sleep_us);
+    } else if (shared_->idle_sleep_us > 0 && ++idle > kIdleRoundsBeforeSleep) {
+      // Naps grow while nothing comes, up to idle_sleep_us; offline
+      // meanwhile, so that a conf update does not wait for the nap.
+      nap_us = std::min<uint32_t>(nap_us ? nap_us * 2 : kFirstNapUs, shared_->idle_sleep_us);
+      conf_->Offline(txq_);
       usleep(nap_us);
+      conf_->Online(txq_);
     } else {
       rte_pause();
     }
   }
+  conf_->Offline(txq_);
 }
 
 }  // namespace drasyl::dpdk

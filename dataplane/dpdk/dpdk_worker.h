@@ -1,8 +1,7 @@
 // A DPDK worker: one lcore's poll loop over its RX queues, as in DPDK's
 // l3fwd. Its own state (relay core, reassembly, notes for the log) it holds
-// by value; what all workers share and only read (addresses, ports, pools,
-// the control thread's egress ring) it reads through one pointer, like
-// l3fwd's per-lcore conf. Frames that are UDP to our listener are parsed,
+// by value; what all workers share and only read (dpdk_worker_shared.h) it
+// reads through one pointer, taken anew each poll round. Frames that are UDP to our listener are parsed,
 // decided over the burst and rewritten and sent on the worker's own TX
 // queue; the rest goes to the kernel through the port's TAP, and what the
 // kernel sends through a TAP goes out on its port.
@@ -21,35 +20,14 @@
 #include "dataplane/dpdk/dpdk_frame_parse.h"
 #include "dataplane/dpdk/dpdk_packet_config.h"
 #include "dataplane/dpdk/dpdk_port_plan.h"
+#include "dataplane/dpdk/dpdk_worker_shared.h"
 #include "dataplane/peer_path.h"
 #include "dataplane/relay.h"
 #include "dataplane/worker_core.h"
 
 struct rte_mbuf;
-struct rte_mempool;
-struct rte_ring;
 
 namespace drasyl::dpdk {
-
-// What every worker reads and none writes, set up before they start.
-struct WorkerShared {
-  PacketConfig pcfg;
-  rte_mempool* pool = nullptr;
-  // Mbufs of kLinearMbufDataRoom for reassembled datagrams and the control
-  // thread's oversized frames, while they are handled.
-  rte_mempool* linear_pool = nullptr;
-  // Per ethernet port id: its MTU (IP bytes of a frame; --dpdk_mtu or the
-  // port's), and the longest untagged frame that fits it.
-  uint16_t mtu[kMaxPorts] = {};
-  uint32_t max_untagged_frame[kMaxPorts] = {};
-  bool is_eth[kMaxPorts] = {};
-  // Per ethernet port id: (VLAN id, TAP port id) of its VLANs. Read on the
-  // exception path only.
-  std::vector<std::pair<uint16_t, uint16_t>> vlan_taps[kMaxPorts];
-  rte_ring* egress = nullptr;  // control thread -> worker 0 (mbuf->port = destination)
-  int idle_sleep_us = 0;
-  const std::atomic<bool>* stop = nullptr;
-};
 
 // Frames with wrong checksums noted per port (then only counted), and the
 // notes a worker keeps for the log at most.
@@ -66,9 +44,9 @@ struct ChecksumNote {
 
 class Worker {
  public:
-  // txq: its TX queue on every port. Fails when the fragment table cannot
-  // be had (DPDK memory on `socket`).
-  static absl::StatusOr<std::unique_ptr<Worker>> Create(const WorkerShared* shared,
+  // txq: its TX queue on every port; also its reader id of `conf`. Fails
+  // when the fragment table cannot be had (DPDK memory on `socket`).
+  static absl::StatusOr<std::unique_ptr<Worker>> Create(const SharedConf* conf,
                                                         const WorkerPlan& plan, uint16_t txq,
                                                         const RelayConfig& relay,
                                                         int64_t send_unites_ms,
@@ -92,7 +70,7 @@ class Worker {
   }
 
  private:
-  Worker(const WorkerShared* shared, const WorkerPlan& plan, uint16_t txq,
+  Worker(const SharedConf* conf, const WorkerPlan& plan, uint16_t txq,
          const RelayConfig& relay, int64_t send_unites_ms, int control_wakeup,
          std::unique_ptr<Reassembler> reassembly);
 
@@ -109,7 +87,8 @@ class Worker {
   bool DrainEgress();
   void NoteBadChecksum(uint16_t port, const rte_mbuf* m, const ParsedFrame& f);
 
-  const WorkerShared* const shared_;
+  const SharedConf* const conf_;
+  const WorkerShared* shared_;  // conf_'s current one, taken at the start of each round
   WorkerCore core_;
   const uint16_t txq_;
   const std::vector<RxSource> rx_;
