@@ -1730,19 +1730,21 @@ TEST_F(AfXdpTestbedTest, FollowsTheKernelsAddressesWithoutARestart) {
     std::string out;
     EXPECT_EQ(Shell(absl::StrCat("ip -n ", kSpNs, " ", args), &out), 0) << args << ": " << out;
   };
-  // Each change ends in one "now serving" line (or "no address left").
-  auto changes_applied = [&](int n) {
-    for (int i = 0; i < 100; ++i) {
-      const std::string err = sp_->stderr_text();
-      int seen = 0;
-      for (size_t at = err.find("--af_xdp: now serving"); at != std::string::npos;
-           at = err.find("--af_xdp: now serving", at + 1)) {
-        ++seen;
-      }
-      if (seen >= n) return true;
+  // Each change the super peer applies ends in a "now serving" line.
+  auto serving_lines = [&] {
+    const std::string err = sp_->stderr_text();
+    int seen = 0;
+    for (size_t at = err.find("--af_xdp: now serving"); at != std::string::npos;
+         at = err.find("--af_xdp: now serving", at + 1)) {
+      ++seen;
+    }
+    return seen;
+  };
+  auto applied_after = [&](int lines_before) {
+    for (int i = 0; i < 100 && serving_lines() <= lines_before; ++i) {
       std::this_thread::sleep_for(50ms);
     }
-    return false;
+    return serving_lines() > lines_before;
   };
   // 10.99.0.9/24 becomes the primary when 10.99.0.1/24 goes, as in a
   // renumbering (else it would go with it, and the subnet's route).
@@ -1763,20 +1765,46 @@ TEST_F(AfXdpTestbedTest, FollowsTheKernelsAddressesWithoutARestart) {
   ASSERT_NE(b, nullptr);
 
   // Added: served within a housekeeping round, by the same process.
+  int lines = serving_lines();
   ip("addr add 10.99.0.9/24 dev veth0");
   ip("addr add fd99::9/64 dev veth0 nodad");
-  ASSERT_TRUE(changes_applied(1)) << sp_->stderr_text();
+  ASSERT_TRUE(applied_after(lines)) << sp_->stderr_text();
   auto c = MakeNode(kN2, "10.99.0.3:0", "10.99.0.9:22527");
   auto c6 = MakeNode(kN2, "[fd99::3]:0", "[fd99::9]:22527");
   ASSERT_TRUE(c && c6) << sp_->stderr_text();
   ExpectRelay(*b, *c, "a node of the first address to one of an added one");
   ExpectRelay(*c6, *b, "IPv6 via an added address to IPv4");
 
+  // Relaying goes on, nothing lost, while the workers' table changes under
+  // it (another address comes and goes six times).
+  std::thread churn([&] {
+    for (int i = 0; i < 6; ++i) {
+      std::string o;
+      Shell(absl::StrCat("ip -n ", kSpNs, " addr ", i % 2 ? "del" : "add",
+                         " fd99::a/64 dev veth0 nodad"), &o);
+      std::this_thread::sleep_for(1100ms);
+    }
+  });
+  constexpr int kApps = 600;
+  for (int i = 0; i < kApps; ++i) {
+    const std::string text = absl::StrCat("during churn ", i);
+    EXPECT_TRUE(b->SendApp(c->public_key(), std::vector<uint8_t>(text.begin(), text.end())));
+    std::this_thread::sleep_for(10ms);
+  }
+  churn.join();
+  int relayed = 0;
+  for (const ReceivedMessage& m : c->Drain(1000ms)) {
+    relayed += m.type == MessageType::kApp && m.sender == b->public_key();
+  }
+  EXPECT_EQ(relayed, kApps);
+  EXPECT_GE(serving_lines() - lines, 4) << "the churn did not reach the workers";
+
   // Removed: the kernel's again at once (no answer to a HELLO there, the
   // program passes it on); the rest is served on.
   const double other_before = Verdict(Metrics(), "pass_other_address");
+  lines = serving_lines();
   ip("addr del 10.99.0.1/24 dev veth0");
-  ASSERT_TRUE(changes_applied(2)) << sp_->stderr_text();
+  ASSERT_TRUE(applied_after(lines)) << sp_->stderr_text();
   EXPECT_FALSE(b->Register(1000ms)) << "a HELLO to a removed address was answered";
   EXPECT_GT(Verdict(Metrics(), "pass_other_address"), other_before);
   auto d = MakeNode(kN1, "10.99.0.2:0", "10.99.0.9:22527");
@@ -1784,8 +1812,9 @@ TEST_F(AfXdpTestbedTest, FollowsTheKernelsAddressesWithoutARestart) {
   ExpectRelay(*d, *c6, "after a removal");
 
   // Back: the first address is served again.
+  lines = serving_lines();
   ip("addr add 10.99.0.1/24 dev veth0");
-  ASSERT_TRUE(changes_applied(3)) << sp_->stderr_text();
+  ASSERT_TRUE(applied_after(lines)) << sp_->stderr_text();
   auto e = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527");
   ASSERT_NE(e, nullptr);
   ExpectRelay(*e, *c, "at a re-added address");
