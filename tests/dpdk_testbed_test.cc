@@ -1823,5 +1823,18 @@ TEST_F(AfXdpTestbedTest, FollowsTheKernelsAddressesWithoutARestart) {
   EXPECT_FALSE(absl::StrContains(sp_->stderr_text(), "shutting down")) << sp_->stderr_text();
 }
 
+TEST_F(AfXdpTestbedTest, AnInterfaceGoneEndsTheProcessForARestart) {
+  std::string out;
+  ASSERT_EQ(Shell(std::string("ip -n ") + kSpNs + " link del veth0", &out), 0) << out;
+  const std::optional<int> code = sp_->WaitExit(5000ms);
+  ASSERT_TRUE(code.has_value()) << "still running without its interface";
+  EXPECT_EQ(*code, 1);
+  EXPECT_TRUE(absl::StrContains(sp_->stderr_text(), "--af_xdp=veth0: the interface is gone"))
+      << sp_->stderr_text();
+  sp_.reset();
+  // The testbed again, for whatever runs next.
+  ASSERT_EQ(Shell(TestbedScript() + " up " + layout_, &out), 0) << out;
+}
+
 }  // namespace
 }  // namespace drasyl::testing

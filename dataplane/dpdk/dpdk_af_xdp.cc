@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <linux/if_xdp.h>
+#include <net/if.h>
 #include <rte_ethdev.h>
 #include <sys/socket.h>
 
@@ -128,9 +129,17 @@ absl::Status AfXdpPorts::Attach(uint16_t udp4_port, uint16_t udp6_port) {
   return absl::OkStatus();
 }
 
-bool AfXdpPorts::AddressesChanged() {
+absl::StatusOr<bool> AfXdpPorts::AddressesChanged() {
   bool changed = false;
   for (Interface& f : ifaces_) {
+    char name[IF_NAMESIZE];
+    if (if_indextoname(f.owner->ifindex(), name) == nullptr) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "--af_xdp=%s: the interface is gone (deleted, or moved to another network "
+          "namespace); shutting down so that the service manager restarts the super peer, "
+          "which serves it again once it is back",
+          f.owner->ifname()));
+    }
     absl::StatusOr<std::vector<afxdp::KernelAddress>> now =
         afxdp::InterfaceAddresses(f.owner->ifindex());
     if (!now.ok()) continue;  // read again at the next round

@@ -38,8 +38,10 @@ class AfXdpPorts {
   // Housekeeping: the interfaces' addresses again. When they changed
   // (true, logged), the XDP programs at once send the kernel what goes to a
   // removed address, and Addresses() has the new set; once the workers
-  // serve it, Serve() lets the programs take the new addresses too.
-  bool AddressesChanged();
+  // serve it, Serve() lets the programs take the new addresses too. Fails
+  // when an interface is gone (its ports are dead; a restart finds it
+  // again once it is back).
+  absl::StatusOr<bool> AddressesChanged();
   // The XDP programs take the interfaces' addresses for which `served` is
   // true (those the workers' table holds).
   absl::Status Serve(absl::FunctionRef<bool(const SocketAddress&)> served);

@@ -552,8 +552,12 @@ absl::Status DpdkBackend::Housekeeping() {
                                                : "");
     });
   }
-  if (im.af_xdp && im.af_xdp->AddressesChanged()) {
-    if (absl::Status s = FollowAddresses(); !s.ok()) return s;
+  if (im.af_xdp) {
+    absl::StatusOr<bool> changed = im.af_xdp->AddressesChanged();
+    if (!changed.ok()) return changed.status();
+    if (*changed) {
+      if (absl::Status s = FollowAddresses(); !s.ok()) return s;
+    }
   }
   // A TAP deleted or renamed under us: the kernel side of the exception
   // path is gone (relaying would go on, but not ARP, ND, ping, TCP). A
