@@ -15,7 +15,9 @@ service user, the same public key after a restart and after reinstalling the
 package, which keeps a changed /etc/default/drasyl-sp), runs
 drasyl-sp-dpdk.service the same way on net_af_packet over a veth (nodes in a
 namespace of their own register through it; flock /tmp/drasyl-netns.lock),
-and finally checks that `dpkg --purge` leaves nothing of the package behind.
+and drasyl-sp-af-xdp.service on a veth that keeps its kernel address (the
+unit's six capabilities suffice for the XDP program and the AF_XDP sockets;
+without DRASYL_AF_XDP it refuses to start), and finally checks that `dpkg --purge` leaves nothing of the package behind.
 """
 
 import argparse
@@ -53,6 +55,9 @@ STATE_DIR = Path("/var/lib/drasyl-sp")
 DIFFICULTY = 6  # identities in milliseconds; the default 24 takes seconds per identity
 DPDK_DROPIN_DIR = Path("/etc/systemd/system") / f"{DPDK_UNIT}.d"
 DPDK_TEST_ENV = Path("/run/drasyl-sp-package-test-dpdk.env")
+AF_XDP_UNIT = "drasyl-sp-af-xdp.service"
+AF_XDP_DROPIN_DIR = Path("/etc/systemd/system") / f"{AF_XDP_UNIT}.d"
+AF_XDP_TEST_ENV = Path("/run/drasyl-sp-package-test-af-xdp.env")
 HUGE_DIR = Path("/run/drasyl-sp-dpdk/hugepages")
 # Names of our own (flock /tmp/drasyl-netns.lock, as every namespace user here).
 NETNS_SP, NETNS_NODE, VETH_SP, VETH_NODE = "dsp-pkg-sp", "dsp-pkg-n1", "dsppkg0", "dsppkg1"
@@ -62,11 +67,13 @@ INSTALLED = [
     "/usr/sbin/drasyl-sp", "/usr/bin/drasyl-loadgen",
     "/usr/share/man/man8/drasyl-sp.8.gz", "/usr/share/man/man1/drasyl-loadgen.1.gz",
     "/usr/share/man/man8/netsody-sp.8.gz",
-    str(UNIT_DIR / UNIT), str(UNIT_DIR / DPDK_UNIT), "/usr/lib/sysusers.d/drasyl-sp.conf",
+    str(UNIT_DIR / UNIT), str(UNIT_DIR / DPDK_UNIT), str(UNIT_DIR / AF_XDP_UNIT),
+    "/usr/lib/sysusers.d/drasyl-sp.conf",
     str(DEFAULTS), "/usr/libexec/drasyl-sp/dpdk-prepare",
     "/usr/share/drasyl-sp/prometheus/drasyl-sp-rules.yml",
     "/usr/share/drasyl-sp/grafana/drasyl-sp-dashboard.json",
     "/usr/share/doc/drasyl-sp/copyright", "/usr/share/doc/drasyl-sp/dpdk-deployment.md.gz",
+    "/usr/share/doc/drasyl-sp/af-xdp.md.gz",
 ]
 
 
@@ -112,9 +119,9 @@ def check_contents():
 
 
 def verify_units():
-    units = [str(UNIT_DIR / UNIT), str(UNIT_DIR / DPDK_UNIT)]
+    units = [str(UNIT_DIR / u) for u in (UNIT, DPDK_UNIT, AF_XDP_UNIT)]
     r = run(["systemd-analyze", "verify", *units])
-    check(r.returncode == 0 and not r.stderr.strip(), f"systemd-analyze verify {UNIT} {DPDK_UNIT}: clean{(': ' + r.stderr) if r.stderr.strip() else ''}")
+    check(r.returncode == 0 and not r.stderr.strip(), f"systemd-analyze verify {UNIT} {DPDK_UNIT} {AF_XDP_UNIT}: clean{(': ' + r.stderr) if r.stderr.strip() else ''}")
     for unit in units:
         r = run(["systemd-analyze", "security", "--offline=true", unit])
         m = re.search(r"Overall exposure level for (\S+): ([0-9.]+) (\w+)", r.stdout)
@@ -135,6 +142,9 @@ def write_test_dropin(udp_port, tcp_port, metrics_port):
         "DRASYL_TCP6_LISTEN=\n"
         f"DRASYL_PROMETHEUS_LISTEN=127.0.0.1:{metrics_port}\n"
         "DRASYL_WORKERS=1\n"
+        "# the other units' settings in the shared file: ignored by this one\n"
+        "DRASYL_DPDK_EAL=-l 0-1 --no-pci\n"
+        "DRASYL_AF_XDP=dsp-no-such0\n"
         "ARGS=--kx_threads=1\n")
     DROPIN_DIR.mkdir(parents=True, exist_ok=True)
     DROPIN.write_text(f"[Service]\nEnvironmentFile={TEST_ENV}\n")
@@ -190,6 +200,39 @@ def netns(name, *cmd):
     return run(["ip", "netns", "exec", name, *cmd])
 
 
+def veth_namespaces(sp_addr):
+    """NETNS_SP (VETH_SP with sp_addr, or none) <-> NETNS_NODE (VETH_NODE 10.96.0.2/24);
+    False when namespaces cannot be created here. The caller holds NETNS_LOCK."""
+    for ns in (NETNS_SP, NETNS_NODE):
+        run(["ip", "netns", "del", ns])
+        r = run(["ip", "netns", "add", ns])
+        if r.returncode != 0:
+            print(f"  ip netns add: {r.stderr.strip()}", flush=True)
+            return False
+    setup = [["ip", "link", "add", VETH_SP, "type", "veth", "peer", "name", VETH_NODE],
+             ["ip", "link", "set", VETH_SP, "netns", NETNS_SP],
+             ["ip", "link", "set", VETH_NODE, "netns", NETNS_NODE]]
+    for cmd in setup:
+        r = run(cmd)
+        if r.returncode != 0:
+            raise TestFailure(f"{' '.join(cmd)}: {r.stderr}")
+    for ns, dev, addr in ((NETNS_SP, VETH_SP, sp_addr), (NETNS_NODE, VETH_NODE, "10.96.0.2/24")):
+        netns(ns, "ip", "link", "set", "lo", "up")
+        if addr:
+            netns(ns, "ip", "addr", "add", addr, "dev", dev)
+        netns(ns, "ip", "link", "set", dev, "up")
+        # veth hands AF_PACKET / AF_XDP unfinished checksums otherwise (scripts/testbed.sh).
+        netns(ns, "ethtool", "-K", dev, "rx", "off", "tx", "off", "tso", "off", "gso", "off", "gro", "off")
+    return True
+
+
+def register_two(url, ids):
+    out = netns(NETNS_NODE, "/usr/bin/drasyl-loadgen", f"--url={url}", "--nodes=2", "--duration=0",
+                "--hello_flood_ms=0", f"--difficulty={DIFFICULTY}", f"--identities={ids}",
+                "--progress=false")
+    return out.returncode == 0 and "registered 2/2 nodes" in out.stderr + out.stdout, out
+
+
 def dpdk_unit_test(tmp):
     """drasyl-sp-dpdk.service as its unit says, on net_af_packet over a veth whose other
     end is a node namespace: '+' preparation as root, the super peer as _drasyl-sp with
@@ -201,27 +244,9 @@ def dpdk_unit_test(tmp):
     fcntl.flock(lock, fcntl.LOCK_EX)
     unit = None
     try:
-        for ns in (NETNS_SP, NETNS_NODE):
-            run(["ip", "netns", "del", ns])
-            r = run(["ip", "netns", "add", ns])
-            if r.returncode != 0:
-                print(f"  SKIP: cannot create network namespaces ({r.stderr.strip()}): "
-                      f"{DPDK_UNIT} not run", flush=True)
-                return
-        setup = [["ip", "link", "add", VETH_SP, "type", "veth", "peer", "name", VETH_NODE],
-                 ["ip", "link", "set", VETH_SP, "netns", NETNS_SP],
-                 ["ip", "link", "set", VETH_NODE, "netns", NETNS_NODE]]
-        for cmd in setup:
-            r = run(cmd)
-            if r.returncode != 0:
-                raise TestFailure(f"{' '.join(cmd)}: {r.stderr}")
-        for ns, dev, addr in ((NETNS_SP, VETH_SP, None), (NETNS_NODE, VETH_NODE, "10.96.0.2/24")):
-            netns(ns, "ip", "link", "set", "lo", "up")
-            if addr:
-                netns(ns, "ip", "addr", "add", addr, "dev", dev)
-            netns(ns, "ip", "link", "set", dev, "up")
-            # veth hands AF_PACKET unfinished checksums otherwise (see scripts/testbed.sh).
-            netns(ns, "ethtool", "-K", dev, "rx", "off", "tx", "off", "tso", "off", "gso", "off", "gro", "off")
+        if not veth_namespaces(sp_addr=None):
+            print(f"  SKIP: cannot create network namespaces: {DPDK_UNIT} not run", flush=True)
+            return
         DPDK_TEST_ENV.write_text(
             "# scripts/package_test.py: net_af_packet on a veth, fast identities\n"
             f"DRASYL_MIN_POW_DIFFICULTY={DIFFICULTY}\n"
@@ -251,12 +276,9 @@ def dpdk_unit_test(tmp):
               f"DPDK super peer runs as {SERVICE_USER} with NET_BIND_SERVICE, NET_ADMIN, NET_RAW, "
               f"IPC_LOCK only (CapEff {status['CapEff'][0]})")
         check(reader.wait_for(r"backend dpdk", 5) is not None, "the DPDK backend runs")
-        out = netns(NETNS_NODE, "/usr/bin/drasyl-loadgen", f"--url={url}", "--nodes=2", "--duration=0",
-                    "--hello_flood_ms=0", f"--difficulty={DIFFICULTY}",
-                    f"--identities={tmp / 'identities-dpdk'}", "--progress=false")
-        check(out.returncode == 0 and "registered 2/2 nodes" in out.stderr + out.stdout,
-              "nodes in another namespace register through the DPDK port (HELLO -> ACK)"
-              + ("" if out.returncode == 0 else f": {out.stdout}{out.stderr}\n{reader.text()}"))
+        ok, out = register_two(url, tmp / "identities-dpdk")
+        check(ok, "nodes in another namespace register through the DPDK port (HELLO -> ACK)"
+              + ("" if ok else f": {out.stdout}{out.stderr}\n{reader.text()}"))
         code = unit.stop()
         unit = None
         check(code == 0, f"SIGTERM: DPDK super peer exited with code {code}")
@@ -270,6 +292,71 @@ def dpdk_unit_test(tmp):
             unit.stop()
         shutil.rmtree(DPDK_DROPIN_DIR, ignore_errors=True)
         DPDK_TEST_ENV.unlink(missing_ok=True)
+        for ns in (NETNS_SP, NETNS_NODE):
+            run(["ip", "netns", "del", ns])
+        lock.close()
+
+
+def af_xdp_unit_test(tmp):
+    """drasyl-sp-af-xdp.service as its unit says, on a veth that keeps its kernel address:
+    refused without DRASYL_AF_XDP; then the super peer as _drasyl-sp with the unit's six
+    capabilities, our XDP program on the interface, nodes registering through the AF_XDP
+    socket, the program gone after SIGTERM."""
+    if "librte" not in run(["ldd", "/usr/sbin/drasyl-sp"]).stdout:
+        print(f"  SKIP: drasyl-sp.deb built without DPDK: {AF_XDP_UNIT} not run", flush=True)
+        return
+    lock = open(NETNS_LOCK, "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    unit = None
+    try:
+        if not veth_namespaces(sp_addr="10.96.0.1/24"):
+            print(f"  SKIP: cannot create network namespaces: {AF_XDP_UNIT} not run", flush=True)
+            return
+        common = ("# scripts/package_test.py: --af_xdp on a veth, fast identities\n"
+                  f"DRASYL_MIN_POW_DIFFICULTY={DIFFICULTY}\n"
+                  "DRASYL_UDP6_LISTEN=\nDRASYL_TCP6_LISTEN=\nARGS=--kx_threads=0\n")
+        AF_XDP_DROPIN_DIR.mkdir(parents=True, exist_ok=True)
+        (AF_XDP_DROPIN_DIR / "zz-package-test.conf").write_text(
+            f"[Service]\nEnvironmentFile={AF_XDP_TEST_ENV}\n")
+
+        AF_XDP_TEST_ENV.write_text(common)
+        try:
+            UnitProcess(AF_XDP_UNIT, wrapper=["ip", "netns", "exec", NETNS_SP]).start()
+            refused = ""
+        except RuntimeError as e:
+            refused = str(e)
+        check("set DRASYL_AF_XDP=<interface>" in refused,
+              f"{AF_XDP_UNIT} without DRASYL_AF_XDP refuses to start, saying what to set")
+
+        AF_XDP_TEST_ENV.write_text(common + f"DRASYL_AF_XDP={VETH_SP}\n")
+        log(f"package: starting {AF_XDP_UNIT} as the unit would, in namespace {NETNS_SP}")
+        unit = UnitProcess(AF_XDP_UNIT, wrapper=["ip", "netns", "exec", NETNS_SP])
+        proc = unit.start()
+        reader = OutputReader(proc)
+        url, _ = wait_banner(reader, proc)
+        check("10.96.0.1:22527" in url, f"AF_XDP banner shows the interface's kernel address: {url[:40]}...")
+        status = proc_status(proc.pid)
+        user = pwd.getpwnam(SERVICE_USER)
+        want = (1 << 10) | (1 << 12) | (1 << 13) | (1 << 14) | (1 << 21) | (1 << 39)
+        check(int(status["Uid"][1]) == user.pw_uid and int(status["CapEff"][0], 16) == want,
+              f"AF_XDP super peer runs as {SERVICE_USER} with NET_BIND_SERVICE, NET_ADMIN, NET_RAW, "
+              f"IPC_LOCK, SYS_ADMIN, BPF only (CapEff {status['CapEff'][0]})")
+        check(reader.wait_for(r"backend af_xdp", 5) is not None, "the AF_XDP backend runs")
+        link = netns(NETNS_SP, "ip", "-d", "link", "show", "dev", VETH_SP).stdout
+        check("name drasyl_relay" in link, f"our XDP program is attached to {VETH_SP}")
+        ok, out = register_two(url, tmp / "identities-af-xdp")
+        check(ok, "nodes in another namespace register through the AF_XDP socket (HELLO -> ACK)"
+              + ("" if ok else f": {out.stdout}{out.stderr}\n{reader.text()}"))
+        code = unit.stop()
+        unit = None
+        check(code == 0, f"SIGTERM: AF_XDP super peer exited with code {code}")
+        link = netns(NETNS_SP, "ip", "-d", "link", "show", "dev", VETH_SP).stdout
+        check("prog/xdp" not in link, f"the XDP program left {VETH_SP} with the super peer")
+    finally:
+        if unit is not None:
+            unit.stop()
+        shutil.rmtree(AF_XDP_DROPIN_DIR, ignore_errors=True)
+        AF_XDP_TEST_ENV.unlink(missing_ok=True)
         for ns in (NETNS_SP, NETNS_NODE):
             run(["ip", "netns", "del", ns])
         lock.close()
@@ -358,6 +445,7 @@ def main():
 
         dpdk_prepare_errors()
         dpdk_unit_test(tmp)
+        af_xdp_unit_test(tmp)
     finally:
         if unit is not None:
             unit.stop()
