@@ -53,11 +53,7 @@ TEST_ENV = Path("/run/drasyl-sp-package-test.env")
 DEFAULTS = Path("/etc/default/drasyl-sp")
 STATE_DIR = Path("/var/lib/drasyl-sp")
 DIFFICULTY = 6  # identities in milliseconds; the default 24 takes seconds per identity
-DPDK_DROPIN_DIR = Path("/etc/systemd/system") / f"{DPDK_UNIT}.d"
-DPDK_TEST_ENV = Path("/run/drasyl-sp-package-test-dpdk.env")
 AF_XDP_UNIT = "drasyl-sp-af-xdp.service"
-AF_XDP_DROPIN_DIR = Path("/etc/systemd/system") / f"{AF_XDP_UNIT}.d"
-AF_XDP_TEST_ENV = Path("/run/drasyl-sp-package-test-af-xdp.env")
 HUGE_DIR = Path("/run/drasyl-sp-dpdk/hugepages")
 # Names of our own (flock /tmp/drasyl-netns.lock, as every namespace user here).
 NETNS_SP, NETNS_NODE, VETH_SP, VETH_NODE = "dsp-pkg-sp", "dsp-pkg-n1", "dsppkg0", "dsppkg1"
@@ -233,35 +229,72 @@ def register_two(url, ids):
     return out.returncode == 0 and "registered 2/2 nodes" in out.stderr + out.stdout, out
 
 
+class UnitInNamespace:
+    """A unit run as it says in NETNS_SP (veth_namespaces), its settings in a test
+    drop-in's EnvironmentFile, nodes in NETNS_NODE. Holds NETNS_LOCK; on exit stops the
+    unit and removes the drop-in, the settings and the namespaces. `ok` is False (and
+    the reason printed) where this host cannot run it."""
+
+    def __init__(self, name, sp_addr):
+        self.name, self.sp_addr = name, sp_addr
+        self.dropin_dir = Path("/etc/systemd/system") / f"{name}.d"
+        self.env_file = Path(f"/run/{name}.package-test.env")
+        self.unit = None
+        self.ok = False
+
+    def __enter__(self):
+        if "librte" not in run(["ldd", "/usr/sbin/drasyl-sp"]).stdout:
+            print(f"  SKIP: drasyl-sp.deb built without DPDK: {self.name} not run", flush=True)
+            return self
+        self.lock = open(NETNS_LOCK, "w")
+        fcntl.flock(self.lock, fcntl.LOCK_EX)
+        self.ok = veth_namespaces(self.sp_addr)
+        if not self.ok:
+            print(f"  SKIP: cannot create network namespaces: {self.name} not run", flush=True)
+            return self
+        self.dropin_dir.mkdir(parents=True, exist_ok=True)
+        (self.dropin_dir / "zz-package-test.conf").write_text(
+            f"[Service]\nEnvironmentFile={self.env_file}\n")
+        return self
+
+    def start(self, settings):
+        """Writes the settings, starts the unit; returns its main process."""
+        self.env_file.write_text("# scripts/package_test.py\n"
+                                 f"DRASYL_MIN_POW_DIFFICULTY={DIFFICULTY}\n" + settings)
+        self.unit = UnitProcess(self.name, wrapper=["ip", "netns", "exec", NETNS_SP])
+        for note in self.unit.notes:
+            print(f"  note: {note}", flush=True)
+        return self.unit.start()
+
+    def stop(self):
+        code = self.unit.stop()
+        self.unit = None
+        return code
+
+    def __exit__(self, *exc):
+        if self.unit is not None:
+            self.unit.stop()
+        shutil.rmtree(self.dropin_dir, ignore_errors=True)
+        self.env_file.unlink(missing_ok=True)
+        if hasattr(self, "lock"):
+            for ns in (NETNS_SP, NETNS_NODE):
+                run(["ip", "netns", "del", ns])
+            self.lock.close()
+        return False
+
+
 def dpdk_unit_test(tmp):
     """drasyl-sp-dpdk.service as its unit says, on net_af_packet over a veth whose other
     end is a node namespace: '+' preparation as root, the super peer as _drasyl-sp with
     the unit's four capabilities, nodes registering through the DPDK port."""
-    if "librte" not in run(["ldd", "/usr/sbin/drasyl-sp"]).stdout:
-        print("  SKIP: drasyl-sp.deb built without DPDK: drasyl-sp-dpdk.service not run", flush=True)
-        return
-    lock = open(NETNS_LOCK, "w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    unit = None
-    try:
-        if not veth_namespaces(sp_addr=None):
-            print(f"  SKIP: cannot create network namespaces: {DPDK_UNIT} not run", flush=True)
+    with UnitInNamespace(DPDK_UNIT, sp_addr=None) as t:
+        if not t.ok:
             return
-        DPDK_TEST_ENV.write_text(
-            "# scripts/package_test.py: net_af_packet on a veth, fast identities\n"
-            f"DRASYL_MIN_POW_DIFFICULTY={DIFFICULTY}\n"
-            f"DRASYL_DPDK_EAL=-l 0-1 --no-pci --vdev=net_af_packet0,iface={VETH_SP}\n"
-            "DRASYL_DPDK_ADDR=10.96.0.1/24\n"
-            "DRASYL_UDP6_LISTEN=\nDRASYL_TCP6_LISTEN=\n"
-            "ARGS=--dpdk_tap=dsppkg --kx_threads=0\n")
-        DPDK_DROPIN_DIR.mkdir(parents=True, exist_ok=True)
-        (DPDK_DROPIN_DIR / "zz-package-test.conf").write_text(f"[Service]\nEnvironmentFile={DPDK_TEST_ENV}\n")
-
         log(f"package: starting {DPDK_UNIT} as the unit would, in namespace {NETNS_SP}")
-        unit = UnitProcess(DPDK_UNIT, wrapper=["ip", "netns", "exec", NETNS_SP])
-        for note in unit.notes:
-            print(f"  note: {note}", flush=True)
-        proc = unit.start()
+        proc = t.start(f"DRASYL_DPDK_EAL=-l 0-1 --no-pci --vdev=net_af_packet0,iface={VETH_SP}\n"
+                       "DRASYL_DPDK_ADDR=10.96.0.1/24\n"
+                       "DRASYL_UDP6_LISTEN=\nDRASYL_TCP6_LISTEN=\n"
+                       "ARGS=--dpdk_tap=dsppkg --kx_threads=0\n")
         reader = OutputReader(proc)
         url, key = wait_banner(reader, proc)
         check("10.96.0.1:22527" in url, f"DPDK banner: {url[:40]}...")
@@ -279,22 +312,13 @@ def dpdk_unit_test(tmp):
         ok, out = register_two(url, tmp / "identities-dpdk")
         check(ok, "nodes in another namespace register through the DPDK port (HELLO -> ACK)"
               + ("" if ok else f": {out.stdout}{out.stderr}\n{reader.text()}"))
-        code = unit.stop()
-        unit = None
+        code = t.stop()
         check(code == 0, f"SIGTERM: DPDK super peer exited with code {code}")
         check(not any(l.split()[1] == str(HUGE_DIR) for l in Path("/proc/mounts").read_text().splitlines())
               and not HUGE_DIR.parent.exists(),
               "ExecStopPost=+dpdk-prepare unmounted hugetlbfs; the runtime directory is gone")
         check((STATE_DIR / "drasyl.identity").read_text().find(key) >= 0,
               "both units share the identity in the state directory")
-    finally:
-        if unit is not None:
-            unit.stop()
-        shutil.rmtree(DPDK_DROPIN_DIR, ignore_errors=True)
-        DPDK_TEST_ENV.unlink(missing_ok=True)
-        for ns in (NETNS_SP, NETNS_NODE):
-            run(["ip", "netns", "del", ns])
-        lock.close()
 
 
 def af_xdp_unit_test(tmp):
@@ -302,36 +326,20 @@ def af_xdp_unit_test(tmp):
     refused without DRASYL_AF_XDP; then the super peer as _drasyl-sp with the unit's six
     capabilities, our XDP program on the interface, nodes registering through the AF_XDP
     socket, the program gone after SIGTERM."""
-    if "librte" not in run(["ldd", "/usr/sbin/drasyl-sp"]).stdout:
-        print(f"  SKIP: drasyl-sp.deb built without DPDK: {AF_XDP_UNIT} not run", flush=True)
-        return
-    lock = open(NETNS_LOCK, "w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    unit = None
-    try:
-        if not veth_namespaces(sp_addr="10.96.0.1/24"):
-            print(f"  SKIP: cannot create network namespaces: {AF_XDP_UNIT} not run", flush=True)
+    with UnitInNamespace(AF_XDP_UNIT, sp_addr="10.96.0.1/24") as t:
+        if not t.ok:
             return
-        common = ("# scripts/package_test.py: --af_xdp on a veth, fast identities\n"
-                  f"DRASYL_MIN_POW_DIFFICULTY={DIFFICULTY}\n"
-                  "DRASYL_UDP6_LISTEN=\nDRASYL_TCP6_LISTEN=\nARGS=--kx_threads=0\n")
-        AF_XDP_DROPIN_DIR.mkdir(parents=True, exist_ok=True)
-        (AF_XDP_DROPIN_DIR / "zz-package-test.conf").write_text(
-            f"[Service]\nEnvironmentFile={AF_XDP_TEST_ENV}\n")
-
-        AF_XDP_TEST_ENV.write_text(common)
+        common = "DRASYL_UDP6_LISTEN=\nDRASYL_TCP6_LISTEN=\nARGS=--kx_threads=0\n"
         try:
-            UnitProcess(AF_XDP_UNIT, wrapper=["ip", "netns", "exec", NETNS_SP]).start()
+            t.start(common)
             refused = ""
         except RuntimeError as e:
             refused = str(e)
         check("set DRASYL_AF_XDP=<interface>" in refused,
               f"{AF_XDP_UNIT} without DRASYL_AF_XDP refuses to start, saying what to set")
 
-        AF_XDP_TEST_ENV.write_text(common + f"DRASYL_AF_XDP={VETH_SP}\n")
         log(f"package: starting {AF_XDP_UNIT} as the unit would, in namespace {NETNS_SP}")
-        unit = UnitProcess(AF_XDP_UNIT, wrapper=["ip", "netns", "exec", NETNS_SP])
-        proc = unit.start()
+        proc = t.start(common + f"DRASYL_AF_XDP={VETH_SP}\n")
         reader = OutputReader(proc)
         url, _ = wait_banner(reader, proc)
         check("10.96.0.1:22527" in url, f"AF_XDP banner shows the interface's kernel address: {url[:40]}...")
@@ -347,19 +355,10 @@ def af_xdp_unit_test(tmp):
         ok, out = register_two(url, tmp / "identities-af-xdp")
         check(ok, "nodes in another namespace register through the AF_XDP socket (HELLO -> ACK)"
               + ("" if ok else f": {out.stdout}{out.stderr}\n{reader.text()}"))
-        code = unit.stop()
-        unit = None
+        code = t.stop()
         check(code == 0, f"SIGTERM: AF_XDP super peer exited with code {code}")
         link = netns(NETNS_SP, "ip", "-d", "link", "show", "dev", VETH_SP).stdout
         check("prog/xdp" not in link, f"the XDP program left {VETH_SP} with the super peer")
-    finally:
-        if unit is not None:
-            unit.stop()
-        shutil.rmtree(AF_XDP_DROPIN_DIR, ignore_errors=True)
-        AF_XDP_TEST_ENV.unlink(missing_ok=True)
-        for ns in (NETNS_SP, NETNS_NODE):
-            run(["ip", "netns", "del", ns])
-        lock.close()
 
 
 def main():
