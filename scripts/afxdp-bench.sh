@@ -2,10 +2,13 @@
 # Side-by-side relay benchmark on one veth pair: kernel sockets, --af_xdp and
 # DPDK's net_af_packet, the same offered load from drasyl-loadgen (issue #20).
 #
-#   scripts/afxdp-bench.sh [--build DIR] [--out FILE] [--rates 100k,200k,400k,0] ...
+#   scripts/afxdp-bench.sh [--build DIR] [--out FILE] [--rounds N] [--rates 100k,0]
+#                          [--sink_rates 50k,...,0] ...
 #
-# The logic is in scripts/afxdp_bench.py (see its --help); this takes the
-# network-namespace lock and builds what is missing.
+# Prints the relayed rates the generator saw (--rates) and the relay
+# capacity per worker core (--sink_rates: relayed per CPU-1 second). The
+# logic is in scripts/afxdp_bench.py and afxdp_percore.py (see --help);
+# this takes the network-namespace lock and builds what is missing.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD_DIR:-$ROOT/build}
@@ -14,6 +17,7 @@ for ((i = 0; i < ${#args[@]}; i++)); do
   [[ ${args[i]} == --build ]] && BUILD=${args[i + 1]}
   [[ ${args[i]} == --build=* ]] && BUILD=${args[i]#--build=}
 done
+export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in scripts/
 log() { echo "afxdp-bench: $*" >&2; }
 fail() { log "FAILED: $*"; exit 1; }
 # shellcheck source=scripts/lib.sh

@@ -14,11 +14,20 @@ each:
 
 Pinning (2 cores): the super peer's worker on CPU 1 (DPDK: lcore 1; sockets:
 the whole process, its control thread idle during traffic), the generator on
-CPU 0 (DPDK's main lcore too). The veth's receive work (XDP program, the
-kernel's UDP stack for sockets) runs on the sending CPU, the generator's;
-the generator's own receiving is steered to CPU 0 (RPS), off the worker's.
+CPU 0 (DPDK's main lcore too). The super peer's receiving runs on CPU 1 as
+well (RPS to CPU 1 on veth0; veth0's NAPI, which the XDP program brings,
+threaded and pinned there), the generator's on CPU 0 (RPS on eth0; in the
+sink run below only a drop, where the super peer sends): the worker core
+carries all of the relay's kernel work, none of the generator's.
 
-Writes a JSON file (--out) and prints a Markdown table; the goal line says
+Two loadgen runs per backend: --rates (the generator receives and reports
+loss and latency: the first table), then --sink_rates with the relayed
+messages dropped at eth0's ingress, so that the one-core generator only
+sends and offers more. afxdp_percore.py measures CPU 1 over each step of
+the second: "relayed per CPU-1 second" (relayed / CPU 1's busy seconds),
+the per-core capacity the goal is about (the second table).
+
+Writes a JSON file (--out) and prints Markdown tables; the goal line says
 whether af_xdp relays at least 3x what kernel sockets relay per worker core.
 scripts/afxdp-bench.sh is the entry point (it takes the netns lock).
 """
@@ -27,8 +36,10 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import afxdp_percore as percore  # noqa: E402
 import super_peer  # noqa: E402
 
 SP_NS = "dab-sp"
@@ -119,8 +130,8 @@ def markdown(summary, offered):
         "|---|" + "---|" * (len(offered) + 2)]
     for x in summary["rows"]:
         if x["error"]:
-            lines.append("| %s | %s | failed: %s |" % (x["backend"], " | ".join("-" for _ in offered),
-                                                       x["error"]))
+            lines.append("| %s | %s | failed: %s |" % (
+                x["backend"], " | ".join("-" for _ in offered), x["error"]))
             continue
         cells = []
         for s in x["steps"]:
@@ -163,12 +174,38 @@ def setup(generator):
     # sending CPU (veth); RPS moves that work to the generator's CPU 0, so
     # that no backend's worker core pays for the generator's receiving.
     ns(LG_NS, "sh -c 'echo 1 > /sys/class/net/eth0/queues/rx-0/rps_cpus'", check=False)
+    # The super peer's receiving on its worker core, CPU 1, for every
+    # backend: RPS where veth0 has no NAPI (sockets, net_af_packet: the
+    # backlog, IP/UDP, the socket queue or the packet ring), threaded NAPI
+    # pinned there where it has one (the XDP program and its copy into the
+    # UMEM; the threads appear when the program is attached). "threaded"
+    # can be set only while a NAPI exists (veth0 up, GRO on for a moment);
+    # veth0 keeps it for the NAPI the XDP program brings.
+    ns(SP_NS, "sh -c 'echo 2 > /sys/class/net/veth0/queues/rx-0/rps_cpus'")
     if generator == "socket":
         ns(LG_NS, "ip addr add %s/24 dev eth0" % LG_V4)
     else:  # DPDK's net_af_packet owns eth0: the kernel stays off it
         ns(LG_NS, "sysctl -qw net.ipv6.conf.eth0.disable_ipv6=1")
     ns(LG_NS, "ip link set eth0 up")
     ns(SP_NS, "ip link set veth0 up")
+    ns(SP_NS, "ethtool -K veth0 gro on")
+    ns(SP_NS, "sh -c 'echo 1 > /sys/class/net/veth0/threaded'")
+    ns(SP_NS, "ethtool -K veth0 gro off")
+    # A process in each namespace: /proc/PID/net/dev shows its interfaces.
+    return {n: subprocess.Popen(["ip", "netns", "exec", n, "sleep", "1000000"]).pid
+            for n in (SP_NS, LG_NS)}
+
+
+def pin_napi_threads(cpu=1):
+    """Pins veth0's NAPI threads to `cpu`; {comm: allowed CPUs} after."""
+    out = {}
+    for comm, pid in percore.kthreads(("napi/veth0-",)).items():
+        try:
+            os.sched_setaffinity(pid, {cpu})
+        except OSError:
+            pass
+        out[comm] = sorted(os.sched_getaffinity(pid))
+    return out
 
 
 def kernel_keeps_addresses(keep):
@@ -233,29 +270,106 @@ def metrics(sp):
         return ""
 
 
-def run_backend(args, backend, logdir):
+def build_sink(udp_len, logdir):
+    """scripts/afxdp_bench_sink.bpf.c for APP messages of UDP length `udp_len`."""
+    obj = os.path.join(logdir, "sink-%d.bpf.o" % udp_len)
+    arch = sh("gcc -print-multiarch", check=False).strip() or "x86_64-linux-gnu"
+    sh("clang -O2 -Wall -target bpf -I/usr/include/%s -DSINK_UDP_LEN=%d -c %s -o %s" % (
+        arch, udp_len, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                    "afxdp_bench_sink.bpf.c"), obj))
+    return obj
+
+
+def sink(obj):
+    """With a sink object (build_sink): the relayed APP messages dropped at
+    eth0's ingress in dab-lg (tc), HELLO ACKs pass, so that the one-core
+    generator only sends and offers more; its own loss figures then mean
+    nothing, eth0's receive counter (before tc) still counts what came
+    back. No RPS on eth0 meanwhile: the drop runs where the super peer
+    sends, on CPU 1, as a NIC's freeing of sent packets would, instead of
+    an inter-processor interrupt per burst to CPU 0 (a VM exit on this VM,
+    13 % of CPU 1 in a perf profile). None: the sink removed, RPS back."""
+    ns(LG_NS, "tc qdisc del dev eth0 clsact", check=False)
+    ns(LG_NS, "sh -c 'echo %d > /sys/class/net/eth0/queues/rx-0/rps_cpus'" % (0 if obj else 1))
+    if obj:
+        ns(LG_NS, "tc qdisc add dev eth0 clsact")
+        ns(LG_NS, "tc filter add dev eth0 ingress bpf da obj %s sec tc" % obj)
+
+
+def run_loadgen(args, backend, url, rates, phase, logdir, sampler_args):
+    """One drasyl-loadgen run (steps at `rates`) under a percore.Sampler;
+    (its JSON or None, the step windows' figures, the error or None)."""
+    lg = os.path.join(args.build, "drasyl-loadgen")
+    io = ""
+    if args.generator == "dpdk":
+        io = ("--backend=dpdk '--dpdk_eal=--no-pci -l 0 --vdev=%s,iface=eth0' "
+              "--dpdk_local_ip=%s" % (args.generator_vdev, LG_V4))
+    cmd = ("ip netns exec %s taskset -c 0 %s --url '%s' --nodes=%d --identities=%s "
+           "--difficulty=%d --payload=%d --pattern=random --rates=%s --duration=%s "
+           "--hello_flood_ms=0 --progress=false --json %s" % (
+               LG_NS, lg, url, args.nodes, args.identities, args.difficulty, args.payload,
+               ",".join(str(r) for r in rates), args.duration, io))
+    log = os.path.join(logdir, "lg-%s-%s.log" % (backend, phase))
+    # Other processes on this shared machine meanwhile: every task that may
+    # run on CPU 1 but the super peer's, the generator's and ours.
+    mine = {os.getpid()} | set(sampler_args[:2]) | {pid for pid, _ in sampler_args[2].values()}
+    tasks0, t0 = percore.task_times(mine), time.monotonic()
+    forks0 = percore.forks()
+    with open(log, "w") as err, percore.Sampler(*sampler_args) as sampler:
+        p = subprocess.run(cmd, shell=True, stdout=subprocess.PIPE, stderr=err, text=True)
+    tasks1, t1 = percore.task_times(mine), time.monotonic()
+    other_s, top = percore.others_cpu_seconds(tasks0, tasks1, exclude_comms=("drasyl-loadgen",))
+    others = {"phase": phase, "seconds": t1 - t0, "other_cpu_s": other_s, "top": top,
+              "forks": percore.forks() - forks0}
+    out, error = None, None
+    if p.returncode != 0 or not p.stdout.strip():
+        error = "drasyl-loadgen exit %d (see %s)" % (p.returncode, log)
+    else:
+        out = json.loads(p.stdout)
+    windows = percore.traffic_windows(
+        sampler.samples, len(rates), min_pps=0.3 * min([r for r in rates if r] or [20000]),
+        min_len_s=0.6 * float(args.duration))
+    figures = [percore.window_figures(sampler.samples, w) for w in windows] if windows \
+        else [None] * len(rates)
+    return out, figures, error, others
+
+
+def run_backend(args, backend, logdir, anchors):
     kernel_keeps_addresses(backend != "af_packet")
-    sp = start_sp(args, backend, logdir)
-    url = sp.url
     result = {"backend": backend, "workers": 1}
+    # Other work on this shared machine: CPU 1 in a second before the start.
+    result["cpu1_background"] = percore.quiet_cpu1(args.quiet_wait)
+    result["load_avg"] = os.getloadavg()
+    sp = start_sp(args, backend, logdir)
     try:
+        result["napi_threads"] = pin_napi_threads(1)
+        result["cpu1_sp_idle"] = percore.cpu1_busy_over(1.0)
+        threads, others = percore.worker_core_threads(sp.pid)
+        result["worker_core_threads"] = sorted(threads)
+        result["other_sp_threads"] = others
+        sampler_args = (anchors[SP_NS], anchors[LG_NS], threads)
         udp_before = kernel_udp_in()
-        lg = os.path.join(args.build, "drasyl-loadgen")
-        io = ""
-        if args.generator == "dpdk":
-            io = ("--backend=dpdk '--dpdk_eal=--no-pci -l 0 --vdev=%s,iface=eth0' "
-                  "--dpdk_local_ip=%s" % (args.generator_vdev, LG_V4))
-        cmd = ("ip netns exec %s taskset -c 0 %s --url '%s' --nodes=%d --identities=%s "
-               "--difficulty=%d --payload=%d --pattern=random --rates=%s --duration=%s "
-               "--hello_flood_ms=0 --progress=false --json %s" % (
-                   LG_NS, lg, url, args.nodes, args.identities, args.difficulty, args.payload,
-                   args.rates, args.duration, io))
-        with open(os.path.join(logdir, "lg-%s.log" % backend), "w") as err:
-            p = subprocess.run(cmd, shell=True, stdout=subprocess.PIPE, stderr=err, text=True)
-        if p.returncode != 0 or not p.stdout.strip():
-            result["error"] = "drasyl-loadgen exit %d (see lg-%s.log)" % (p.returncode, backend)
+        out, result["steps_windows"], err, others = run_loadgen(
+            args, backend, sp.url, parse_rates(args.rates), "steps", logdir, sampler_args)
+        result["others"] = [others]
+        result["windows"] = []
+        if err:
+            result["error"] = err
         else:
-            result["loadgen"] = json.loads(p.stdout)
+            result["loadgen"] = out
+        sink_rates = parse_rates(args.sink_rates)
+        if sink_rates:
+            sink(build_sink(8 + 79 + args.payload, logdir))
+            try:
+                out, windows, err, others = run_loadgen(args, backend, sp.url, sink_rates,
+                                                        "sink", logdir, sampler_args)
+                result["others"].append(others)
+            finally:
+                sink(None)
+            result["windows"] = windows
+            result["sink_error"] = err
+        result["napi_threads_after"] = {c: sorted(os.sched_getaffinity(pid)) for c, pid in
+                                        percore.kthreads(("napi/veth0-",)).items()}
         udp_after = kernel_udp_in()
         if udp_before is not None and udp_after is not None:
             result["kernel_udp_in"] = udp_after - udp_before
@@ -263,6 +377,23 @@ def run_backend(args, backend, logdir):
     finally:
         sp.stop()
     return result
+
+
+def per_core(runs, labels):
+    """percore.per_core_summary() of the successful runs, and per backend
+    what else ran: CPU 1's busy share before each start and with the super
+    peer idle, other processes' CPU seconds per second of each run."""
+    by_backend, context = {}, {}
+    for r in runs:
+        if r.get("error"):
+            continue
+        by_backend.setdefault(r["backend"], []).append(r.get("windows") or [])
+        c = context.setdefault(r["backend"], {"before": [], "idle": [], "others": []})
+        c["before"].append(r.get("cpu1_background", 0))
+        c["idle"].append(r.get("cpu1_sp_idle", 0))
+        c["others"] += [o["other_cpu_s"] / o["seconds"] for o in r.get("others", [])
+                        if o.get("seconds")]
+    return percore.per_core_summary(by_backend, labels), context
 
 
 def main():
@@ -273,6 +404,10 @@ def main():
     ap.add_argument("--payload", type=int, default=64)
     ap.add_argument("--rates", default="100k,200k,400k,0",
                     help="offered APP rates, the same for every backend (0: open loop)")
+    ap.add_argument("--sink_rates", default="50k,100k,150k,200k,300k,400k,0",
+                    help="offered rates of the second run per backend, the one the figures per "
+                         "worker core come from: the generator drops what comes back at eth0's "
+                         "ingress and only sends (0: open loop); '' skips it")
     ap.add_argument("--duration", default="2")
     ap.add_argument("--difficulty", type=int, default=8)
     ap.add_argument("--identities", default=os.path.expanduser(
@@ -282,6 +417,9 @@ def main():
                     help="drasyl-loadgen's I/O: kernel sockets, or DPDK on eth0 (--generator_vdev)")
     ap.add_argument("--generator_vdev", default="net_af_xdp0",
                     help="the DPDK generator's port on eth0: net_af_xdp0 or net_af_packet0")
+    ap.add_argument("--quiet_wait", type=float, default=60,
+                    help="seconds to wait for a second in which CPU 1 is busy < 5 %% before "
+                         "each backend (a shared machine)")
     ap.add_argument("--rounds", type=int, default=1,
                     help="run the backends in turn this often; each one's best round counts "
                          "(a shared machine's noise)")
@@ -292,27 +430,33 @@ def main():
     if os.geteuid() != 0:
         sys.exit("afxdp-bench: needs root (network namespaces, AF_XDP)")
     runs = []
-    setup(args.generator)
+    anchors = setup(args.generator)
     try:
         for rnd in range(args.rounds):
             for backend in args.backends.split():
                 print("afxdp-bench: round %d: %s ..." % (rnd + 1, backend), file=sys.stderr,
                       flush=True)
                 try:
-                    runs.append(run_backend(args, backend, logdir))
+                    runs.append(run_backend(args, backend, logdir, anchors))
                 except Exception as e:  # noqa: BLE001 - a failed backend is a row, not the end
                     runs.append({"backend": backend, "error": str(e)})
     finally:
         teardown()
     summary = summarize(runs)
     offered = parse_rates(args.rates)
-    doc = {"tool": "afxdp-bench", "rounds": args.rounds, "generator": args.generator, "load_avg": os.getloadavg(),
+    labels = [percore.rate_label(r) for r in parse_rates(args.sink_rates)]
+    pc, context = per_core(runs, labels)
+    doc = {"tool": "afxdp-bench", "rounds": args.rounds, "generator": args.generator,
+           "load_avg": os.getloadavg(),
            "nodes": args.nodes, "payload": args.payload,
            "pattern": "random", "rates": offered, "duration_s": float(args.duration),
-           "summary": summary, "runs": runs}
+           "sink_rates": parse_rates(args.sink_rates), "summary": summary, "per_core": pc,
+           "runs": runs}
     with open(out, "w") as f:
         json.dump(doc, f, indent=1)
     print(markdown(summary, offered))
+    print()
+    print(percore.per_core_markdown(pc, labels, context))
     print("afxdp-bench: wrote %s (logs in %s)" % (out, logdir), file=sys.stderr)
     return 0 if all(not r["error"] for r in summary["rows"]) else 1
 
