@@ -26,7 +26,8 @@ class AfXdpPorts {
 
   // The EAL arguments: the user's plus a net_af_xdp vdev per interface,
   // every RX queue of it with a socket (what our program sends to a queue
-  // without one would reach nobody), and --no-pci.
+  // without one would reach nobody), no preferred busy polling, and
+  // --no-pci.
   std::string EalArgs(const std::string& user_args) const;
   // The super peer's addresses: interface i's on DPDK port i (CheckPorts).
   std::vector<DpdkAddress> Addresses() const;
