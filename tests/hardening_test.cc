@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "gtest/gtest.h"
 #include "tests/support/integration_helpers.h"
+#include "tests/support/tcp_connect.h"
 #include "tests/support/node_emulator.h"
 #include "tests/support/super_peer_process.h"
 
@@ -254,22 +255,6 @@ TEST(SourceShares, AFloodingSourceIsRateLimitedWhileOthersRegister) {
 // ---------------------------------------------------------------------------
 // TCP fallback under idle-connection floods.
 
-// A TCP connection attempt from `bind` that never sends a byte (-1 on
-// failure). Non-blocking: over its source's cap the attempt waits in the
-// kernel (the listeners' SYN filter).
-int IdleConnection(const SocketAddress& server, const char* bind) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  sockaddr_storage ss;
-  socklen_t len = Loopback(bind).ToSockaddr(&ss);
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) return -1;
-  len = server.ToSockaddr(&ss);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 TEST(TcpFlood, IdleConnectionsFromOneHostDoNotLockOthersOut) {
   SuperPeerProcess sp(Hardened({{"DRASYL_MAX_TCP_CONNECTIONS", "40"},
                                 {"DRASYL_MAX_TCP_CONNECTIONS_PER_SOURCE", "20"},
@@ -287,7 +272,7 @@ TEST(TcpFlood, IdleConnectionsFromOneHostDoNotLockOthersOut) {
   // dropped by the listeners' SYN filter before any handshake.
   std::vector<int> idle;
   for (int i = 0; i < 100; ++i) {
-    int fd = IdleConnection(*server, "127.0.0.8");
+    int fd = StartTcpConnect(*server, Loopback("127.0.0.8"));
     if (fd >= 0) idle.push_back(fd);
   }
   ASSERT_GE(idle.size(), 50u);
@@ -295,7 +280,7 @@ TEST(TcpFlood, IdleConnectionsFromOneHostDoNotLockOthersOut) {
   // Idle connections from many hosts fill the rest of the table...
   for (int i = 0; i < 30; ++i) {
     const std::string ip = "127.0.1." + std::to_string(10 + i);
-    int fd = IdleConnection(*server, ip.c_str());
+    int fd = StartTcpConnect(*server, Loopback(ip));
     if (fd >= 0) idle.push_back(fd);
   }
   // ... yet five new TCP nodes from other hosts register (unauthenticated

@@ -21,6 +21,7 @@
 
 #include "common/clock.h"
 #include "gtest/gtest.h"
+#include "tests/support/tcp_connect.h"
 
 namespace drasyl {
 namespace {
@@ -475,20 +476,6 @@ TEST_F(TcpServerTest, AtTheLimitTheOldestUnauthenticatedConnectionMakesRoom) {
   EXPECT_TRUE(ClientOpen(newcomer));
 }
 
-// Starts a non-blocking connect from `bind` (any port) to `to`; -1 on failure.
-int StartConnect(const SocketAddress& to, const std::string& bind) {
-  int fd = socket(to.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  sockaddr_storage ss;
-  socklen_t len = Addr(bind).ToSockaddr(&ss);
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) return -1;
-  len = to.ToSockaddr(&ss);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 bool Established(int fd) {
   sockaddr_storage ss;
   socklen_t len = sizeof(ss);
@@ -510,7 +497,7 @@ TEST_F(TcpServerTest, ConnectionsPerSourceAreCapped) {
   EXPECT_EQ(server_->connection_count(), 2u);
   EXPECT_EQ(server_->sources_at_limit(), 1u);
   // Another source (127.0.0.2 is loopback too) is not affected.
-  int other = StartConnect(address_, "127.0.0.2:0");
+  int other = testing::StartTcpConnect(address_, Addr("127.0.0.2:0"));
   ASSERT_GE(other, 0) << strerror(errno);
   client_fds_.push_back(other);
   ASSERT_TRUE(Pump([&] { return server_->counters().accepted == 3; }));
@@ -532,7 +519,7 @@ TEST_P(TcpServerFamilyTest, AttemptsOverThePerSourceCapWaitInTheKernel) {
   AcceptedClient();
   EXPECT_EQ(server_->sources_at_limit(), 1u);
   EXPECT_GE(server_->counters().syn_filter_updates, 1u);
-  int waiting = StartConnect(address_, any_port);
+  int waiting = testing::StartTcpConnect(address_, Addr(any_port));
   ASSERT_GE(waiting, 0) << strerror(errno);
   client_fds_.push_back(waiting);
   Pump([] { return false; }, 300);
