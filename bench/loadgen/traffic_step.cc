@@ -30,12 +30,9 @@ StepResult TrafficSender::Step(int id, double rate, double seconds, double hello
 }
 
 StepResult TrafficSender::StepPaced(int id, double rate, double seconds, double hello_rate) {
-  StepResult r;
-  r.id = id;
-  r.target_pps = rate;
+  StepResult r{.id = id, .target_pps = rate};
   const size_t msg_len = apps_->length();
-  const uint64_t acks0 = Get(s_->acks), unites0 = Get(s_->unites);
-  const uint64_t txerr0 = io_->tx_errors();
+  const Baseline before = Snapshot();
   const uint64_t start = MonoNs();
   const uint64_t end = start + static_cast<uint64_t>(seconds * 1e9);
   uint64_t app_sent = 0, hello_sent = 0, bytes = 0;
@@ -91,18 +88,15 @@ StepResult TrafficSender::StepPaced(int id, double rate, double seconds, double 
   r.offered_bytes = bytes;
   r.hellos = hello_sent;
   Drain(s_->steps[id], r.offered, MonoNs, SleepUntilMono);
-  Collect(&r, acks0, unites0, txerr0);
+  Collect(&r, before);
   return r;
 }
 
 StepResult TrafficSender::StepPolled(int id, double rate, double seconds, double hello_rate) {
   RxOwnership rx(s_);
-  StepResult r;
-  r.id = id;
-  r.target_pps = rate;
+  StepResult r{.id = id, .target_pps = rate};
   const size_t msg_len = apps_->length();
-  const uint64_t acks0 = Get(s_->acks), unites0 = Get(s_->unites);
-  const uint64_t txerr0 = io_->tx_errors();
+  const Baseline before = Snapshot();
   const uint16_t base_sum = apps_->StepBaseSum(id);
   const uint64_t start = io_->Now();
   const uint64_t end = start + static_cast<uint64_t>(seconds * 1e9);
@@ -159,7 +153,7 @@ StepResult TrafficSender::StepPolled(int id, double rate, double seconds, double
   r.skipped = skipped;
   Drain(
       s_->steps[id], r.offered, [this] { return io_->Now(); }, [this](uint64_t t) { PollUntil(t); });
-  Collect(&r, acks0, unites0, txerr0);
+  Collect(&r, before);
   return r;
 }
 
@@ -185,15 +179,19 @@ void TrafficSender::Drain(const StepRx& st, uint64_t offered, Now now, WaitUntil
   }
 }
 
-void TrafficSender::Collect(StepResult* out, uint64_t acks0, uint64_t unites0, uint64_t txerr0) {
+TrafficSender::Baseline TrafficSender::Snapshot() const {
+  return {Get(s_->acks), Get(s_->unites), io_->tx_errors()};
+}
+
+void TrafficSender::Collect(StepResult* out, const Baseline& before) {
   StepResult& r = *out;
   const StepRx& st = s_->steps[r.id];
   r.relayed = Get(st.packets);
   r.relayed_bytes = Get(st.bytes);
   r.reordered = Get(st.reordered);
-  r.acks = Get(s_->acks) - acks0;
-  r.unites = Get(s_->unites) - unites0;
-  r.tx_errors = io_->tx_errors() - txerr0;
+  r.acks = Get(s_->acks) - before.acks;
+  r.unites = Get(s_->unites) - before.unites;
+  r.tx_errors = io_->tx_errors() - before.tx_errors;
   r.lat_p50_us = st.latency.Quantile(0.5) / 1e3;
   r.lat_p99_us = st.latency.Quantile(0.99) / 1e3;
   r.lat_p999_us = st.latency.Quantile(0.999) / 1e3;

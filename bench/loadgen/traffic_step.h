@@ -45,8 +45,13 @@ class TrafficSender {
   template <typename Now, typename WaitUntil>
   void Drain(const StepRx& st, uint64_t offered, Now now, WaitUntil wait_until) const;
 
+  // The shared counters a step's results are differences of.
+  struct Baseline {
+    uint64_t acks, unites, tx_errors;
+  };
+  Baseline Snapshot() const;
   // The step's results once it is drained.
-  void Collect(StepResult* out, uint64_t acks0, uint64_t unites0, uint64_t txerr0);
+  void Collect(StepResult* out, const Baseline& before);
 
   Shared* s_;
   PacketIo* io_;
