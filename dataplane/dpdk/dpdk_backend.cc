@@ -588,9 +588,8 @@ absl::Status DpdkBackend::FollowAddresses() {
   Impl& im = *impl_;
   std::vector<dpdk::LocalAddress> wanted;
   for (const DpdkAddress& a : im.af_xdp->Addresses()) wanted.push_back(ToLocal(a));
-  std::vector<dpdk::LocalAddress> left_out;
-  im.conf.Update(
-      [&](dpdk::WorkerShared& sh) { left_out = sh.pcfg.ReplaceAddresses(wanted); });
+  // What does not fit the table is found below as not served.
+  im.conf.Update([&](dpdk::WorkerShared& sh) { sh.pcfg.ReplaceAddresses(wanted); });
   const PacketConfig& pcfg = im.conf.latest().pcfg;
   auto served = [&](const SocketAddress& a) {
     const std::array<uint8_t, 16> ip = a.bytes();
