@@ -103,7 +103,8 @@ DEFINE_int32(dpdk_mtu, 0,
              "Env: DRASYL_DPDK_MTU / NETSODY_DPDK_MTU.");
 DEFINE_int32(dpdk_idle_sleep_us, 100,
              "DPDK: longest nap of an idle worker between polls, in microseconds (naps start "
-             "at 8 us after ~1000 empty polls and double; 0: pure busy polling). "
+             "at 8 us after ~1000 empty polls and double; 0: pure busy polling). With "
+             "--af_xdp, after 1 ms of naps an idle worker sleeps until a frame comes. "
              "Env: DRASYL_DPDK_IDLE_SLEEP_US / NETSODY_DPDK_IDLE_SLEEP_US.");
 DEFINE_string(dpdk_tap, "drasyl",
               "DPDK: name of the TAP exception interfaces: <name><N>, N from 0 up, the first "

@@ -89,6 +89,12 @@ std::string RenderPrometheus(const ControlCounters& c,
             workers, c.plane, [](const WorkerCounters& w) { return CounterGet(w.from_kernel); });
   PerWorker(&out, "drasyl_table_updates_total", "Peer table updates applied.", workers, c.plane,
             [](const WorkerCounters& w) { return CounterGet(w.table_updates); });
+  PerWorker(&out, "drasyl_worker_sleeps_total",
+            "Idle waits on the worker's AF_XDP sockets (--af_xdp).", workers, c.plane,
+            [](const WorkerCounters& w) { return CounterGet(w.idle_sleeps); });
+  PerWorker(&out, "drasyl_worker_wakeups_total",
+            "Idle waits that a frame ended before their timeout (--af_xdp).", workers, c.plane,
+            [](const WorkerCounters& w) { return CounterGet(w.idle_wakeups); });
 
   Header(&out, "drasyl_drops_total", "counter", "Dropped messages by reason.");
   for (size_t r = 0; r < static_cast<size_t>(DropReason::kCount); ++r) {

@@ -94,6 +94,10 @@ struct alignas(64) WorkerCounters {
   std::atomic<uint64_t> from_kernel{0};
   std::atomic<uint64_t> unite_events{0};
   std::atomic<uint64_t> table_updates{0};
+  // DPDK under --af_xdp: idle waits on the worker's AF_XDP sockets, and
+  // those a frame (or the control thread) ended before the timeout.
+  std::atomic<uint64_t> idle_sleeps{0};
+  std::atomic<uint64_t> idle_wakeups{0};
   std::array<std::atomic<uint64_t>, static_cast<size_t>(DropReason::kCount)> drops{};
 
   void Drop(DropReason r, uint64_t n = 1) { CounterAdd(drops[static_cast<size_t>(r)], n); }

@@ -1596,6 +1596,36 @@ TEST_F(AfXdpTestbedTest, SendsUnitesToBothPeers) { ScenarioSendsUnitesToBothPeer
 TEST_F(AfXdpTestbedTest, RelaysBetweenTcpAndUdpNodes) { ScenarioRelaysBetweenTcpAndUdpNodes(); }
 TEST_F(AfXdpTestbedTest, Ipv6AndAcrossFamilies) { ScenarioIpv6AndAcrossFamilies(); }
 
+// An idle worker sleeps on its AF_XDP socket instead of polling (no core
+// burnt while nothing comes); a frame for it wakes it, and so does a frame
+// the control thread queues for the wire (a TCP node's message to a UDP
+// node): without that wake-up it would leave at the sleep's timeout, not
+// counted as a wake-up.
+TEST_F(AfXdpTestbedTest, IdleWorkersSleepUntilAFrameComes) {
+  auto sum = [](const std::string& m, const char* name) { return MetricSum(m, name); };
+  const double slept0 = sum(Metrics(), "drasyl_worker_sleeps_total");
+  std::string m = MetricsOnce(
+      [&](const std::string& t) { return sum(t, "drasyl_worker_sleeps_total") > slept0; });
+  ASSERT_GT(sum(m, "drasyl_worker_sleeps_total"), slept0) << "the worker never slept\n" << m;
+  const double woken0 = sum(m, "drasyl_worker_wakeups_total");
+
+  auto u = MakeNode(kN1, "10.99.0.2:0", "10.99.0.1:22527");  // its HELLO wakes the worker
+  ASSERT_NE(u, nullptr);
+  m = MetricsOnce(
+      [&](const std::string& t) { return sum(t, "drasyl_worker_wakeups_total") > woken0; });
+  EXPECT_GT(sum(m, "drasyl_worker_wakeups_total"), woken0) << "a HELLO did not wake it\n" << m;
+
+  auto t = MakeNode(kN2, "10.99.0.3:0", "10.99.0.1:8443", /*tcp=*/true);
+  ASSERT_NE(t, nullptr);
+  std::this_thread::sleep_for(300ms);  // the worker asleep again (after 1 ms of silence)
+  const double woken1 = sum(Metrics(), "drasyl_worker_wakeups_total");
+  ExpectRelay(*t, *u, "tcp to udp, to a sleeping worker");
+  m = MetricsOnce(
+      [&](const std::string& x) { return sum(x, "drasyl_worker_wakeups_total") > woken1; });
+  EXPECT_GT(sum(m, "drasyl_worker_wakeups_total"), woken1)
+      << "the control thread's frame did not wake the worker\n" << m;
+}
+
 TEST_F(AfXdpTestbedTest, TheKernelKeepsPingTcpServicesAndOtherUdpPorts) {
   EXPECT_TRUE(Ping(kN1, "10.99.0.1", 3000ms)) << "no ICMP echo reply from the kernel";
   EXPECT_TRUE(Ping(kN2, "fd99::1", 3000ms)) << "no ICMPv6 echo reply from the kernel";

@@ -1,13 +1,9 @@
 #include "dataplane/dpdk/dpdk_af_xdp.h"
 
-#include <dirent.h>
-#include <linux/if_xdp.h>
 #include <net/if.h>
 #include <rte_ethdev.h>
-#include <sys/socket.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <iterator>
 
 #include "absl/strings/match.h"
@@ -17,33 +13,6 @@
 #include "glog/logging.h"
 
 namespace drasyl::dpdk {
-namespace {
-
-#ifndef AF_XDP
-#define AF_XDP 44
-#endif
-
-// How this process's AF_XDP sockets run: (zero-copy, copy mode) counts.
-std::pair<int, int> SocketModes() {
-  int zc = 0, copy = 0;
-  DIR* d = opendir("/proc/self/fd");
-  if (d == nullptr) return {0, 0};
-  while (dirent* e = readdir(d)) {
-    const int fd = std::atoi(e->d_name);
-    if (fd <= 2 || fd == dirfd(d)) continue;
-    int domain = 0;
-    socklen_t len = sizeof(domain);
-    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_XDP) continue;
-    xdp_options opts{};
-    len = sizeof(opts);
-    if (getsockopt(fd, SOL_XDP, XDP_OPTIONS, &opts, &len) != 0) continue;
-    ((opts.flags & XDP_OPTIONS_ZEROCOPY) ? zc : copy) += 1;
-  }
-  closedir(d);
-  return {zc, copy};
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<AfXdpPorts>> AfXdpPorts::Prepare(
     const std::vector<std::string>& ifaces) {
@@ -126,13 +95,43 @@ absl::Status AfXdpPorts::Attach(uint16_t udp4_port, uint16_t udp6_port) {
         f.owner->ifname(), f.owner->attach_mode(), udp4_port, udp6_port,
         afxdp::AddressList(f.addrs), f.owner->queue_count());
   }
-  const auto [zc, copy] = SocketModes();
+  afxdp::XskSockets found = afxdp::ProcessXskSockets();
+  sockets_ = std::move(found.sockets);
+  const size_t zc = static_cast<size_t>(std::count_if(
+      sockets_.begin(), sockets_.end(), [](const afxdp::XskSocket& x) { return x.zero_copy; }));
+  const size_t copy = sockets_.size() - zc;
   LOG(INFO) << "--af_xdp: " << zc << " AF_XDP socket(s) in zero-copy mode, " << copy
             << " in copy mode"
             << (copy > 0 ? " (the driver cannot do zero-copy on that interface: the kernel copies "
                            "each frame once)"
                          : "");
+  if (!found.where.ok() && sockets_.size() > 1) {
+    LOG(WARNING) << "--af_xdp: the kernel does not say which AF_XDP socket serves which queue ("
+                 << found.where.message()
+                 << "; its xsk_diag module, CONFIG_XDP_SOCKETS_DIAG, does): each idle worker "
+                    "sleeps on all "
+                 << sockets_.size() << " sockets and wakes for a frame to any of them";
+  }
   return absl::OkStatus();
+}
+
+std::vector<int> AfXdpPorts::WaitFds(const std::vector<RxSource>& rx) const {
+  std::vector<int> fds;
+  for (const RxSource& src : rx) {
+    if (src.port >= ifaces_.size()) return {};
+    const unsigned ifindex = ifaces_[src.port].owner->ifindex();
+    // net_af_xdp's queue q is the interface's queue q (start_queue=0).
+    auto it = std::find_if(sockets_.begin(), sockets_.end(), [&](const afxdp::XskSocket& x) {
+      return x.ifindex == ifindex && x.queue == src.queue;
+    });
+    if (it == sockets_.end()) {  // not told: every socket
+      fds.clear();
+      for (const afxdp::XskSocket& x : sockets_) fds.push_back(x.fd);
+      return fds;
+    }
+    fds.push_back(it->fd);
+  }
+  return fds;
 }
 
 absl::StatusOr<bool> AfXdpPorts::AddressesChanged() {

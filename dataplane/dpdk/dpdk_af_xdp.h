@@ -14,7 +14,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "dataplane/afxdp/xdp_owner.h"
+#include "dataplane/afxdp/xsk_sockets.h"
 #include "dataplane/dpdk/dpdk_backend.h"
+#include "dataplane/dpdk/dpdk_port_plan.h"
 
 namespace drasyl::dpdk {
 
@@ -36,6 +38,11 @@ class AfXdpPorts {
   // After the ports started: adopts the programs net_af_xdp attached, tells
   // them our destinations, logs how the sockets run (zero-copy or copy).
   absl::Status Attach(uint16_t udp4_port, uint16_t udp6_port);
+  // After Attach: the AF_XDP sockets a worker that polls `rx` sleeps on
+  // when idle: those of its queues, or, when the kernel cannot say which
+  // socket serves which queue (no xsk_diag), all of them (a frame for any
+  // queue then wakes every sleeping worker).
+  std::vector<int> WaitFds(const std::vector<RxSource>& rx) const;
   // Housekeeping: the interfaces' addresses again. When they changed
   // (true, logged), the XDP programs at once send the kernel what goes to a
   // removed address, and Addresses() has the new set; once the workers
@@ -58,6 +65,7 @@ class AfXdpPorts {
     std::vector<afxdp::KernelAddress> addrs;
   };
   std::vector<Interface> ifaces_;
+  std::vector<afxdp::XskSocket> sockets_;  // Attach's
   uint16_t udp4_port_ = 0;
   uint16_t udp6_port_ = 0;
 };

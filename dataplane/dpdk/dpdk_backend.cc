@@ -29,6 +29,7 @@
 #include "dataplane/dpdk/dpdk_fragments.h"
 #include "dataplane/dpdk/dpdk_frame_parse.h"
 #include "dataplane/dpdk/dpdk_frame_rewrite.h"
+#include "dataplane/dpdk/dpdk_idle_wait.h"
 #include "dataplane/dpdk/dpdk_packet_config.h"
 #include "dataplane/dpdk/dpdk_port_plan.h"
 #include "dataplane/dpdk/dpdk_tap.h"
@@ -72,6 +73,7 @@ struct DpdkBackend::Impl {
   uint8_t checksum_logged[kMaxPorts] = {};  // Housekeeping's, per port
   std::atomic<bool> accepting{false};  // SendFromControl allowed
   std::unique_ptr<dpdk::AfXdpPorts> af_xdp;  // --af_xdp
+  std::unique_ptr<dpdk::EgressWake> egress_wake;  // --af_xdp
 };
 
 namespace {
@@ -349,6 +351,13 @@ absl::Status DpdkBackend::Init() {
   if (absl::Status s = StartPorts(*plan, infos, *taps); !s.ok()) return s;
   if (im.af_xdp) {
     if (absl::Status s = im.af_xdp->Attach(opts_.udp4_port, opts_.udp6_port); !s.ok()) return s;
+    // Idle workers sleep on their sockets; the control thread wakes the
+    // one that sends its frames.
+    absl::StatusOr<std::unique_ptr<dpdk::EgressWake>> wake = dpdk::EgressWake::Create();
+    if (!wake.ok()) return wake.status();
+    im.egress_wake = std::move(*wake);
+    sh.egress_wake = im.egress_wake.get();
+    for (dpdk::WorkerPlan& wp : plan->worker) wp.wait_fds = im.af_xdp->WaitFds(wp.rx);
   }
 
   // Workers and what each polls; they and the control thread read the conf.
@@ -656,6 +665,7 @@ bool DpdkBackend::SendWithConf(const dpdk::WorkerShared& sh, const PeerPath& pat
     rte_pktmbuf_free(m);
     return false;
   }
+  if (sh.egress_wake != nullptr) sh.egress_wake->Notify();
   return true;
 }
 
@@ -685,6 +695,7 @@ bool DpdkBackend::SendFragments(const dpdk::WorkerShared& sh, const PeerPath& pa
     for (size_t i = 0; i < n; ++i) rte_pktmbuf_free(out[i]);
     return false;
   }
+  if (sh.egress_wake != nullptr) sh.egress_wake->Notify();
   return true;
 }
 

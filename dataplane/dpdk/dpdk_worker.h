@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "dataplane/dpdk/dpdk_fragments.h"
 #include "dataplane/dpdk/dpdk_frame_parse.h"
+#include "dataplane/dpdk/dpdk_idle_wait.h"
 #include "dataplane/dpdk/dpdk_packet_config.h"
 #include "dataplane/dpdk/dpdk_port_plan.h"
 #include "dataplane/dpdk/dpdk_worker_shared.h"
@@ -94,6 +95,7 @@ class Worker {
   const std::vector<RxSource> rx_;
   const bool drains_egress_;
   std::unique_ptr<Reassembler> reassembly_;
+  IdleWait idle_wait_;  // --af_xdp: sleeps on the sockets instead of naps
   // IPv4 / IPv6 identification of the datagrams it fragments: its own
   // residue class, so that no two workers (or the control thread) reuse
   // one at the same time.

@@ -23,6 +23,8 @@ struct rte_ring;
 
 namespace drasyl::dpdk {
 
+class EgressWake;  // dataplane/dpdk/dpdk_idle_wait.h
+
 // What every worker reads and none writes.
 struct WorkerShared {
   PacketConfig pcfg;
@@ -39,6 +41,7 @@ struct WorkerShared {
   // exception path only.
   std::vector<std::pair<uint16_t, uint16_t>> vlan_taps[kMaxPorts];
   rte_ring* egress = nullptr;  // control thread -> worker 0 (mbuf->port = destination)
+  EgressWake* egress_wake = nullptr;  // --af_xdp: wakes that worker from its idle sleep
   int idle_sleep_us = 0;
   const std::atomic<bool>* stop = nullptr;
 };
