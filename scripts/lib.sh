@@ -1,5 +1,21 @@
 # Shared by the benchmark scripts (sourced; expects log and fail functions).
 
+# The options every benchmark entry point reads itself, from its arguments
+# (the rest are the Python tool's): --build DIR / --build=DIR into BUILD
+# (default $BUILD_DIR, else build); -h / --help prints the calling script's
+# head comment and exits.
+build_dir_and_help() {
+  BUILD=${BUILD_DIR:-build}
+  while (($#)); do
+    case "$1" in
+      --build) BUILD=${2:?--build needs a directory}; shift ;;
+      --build=*) BUILD=${1#*=} ;;
+      -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    esac
+    shift
+  done
+}
+
 # Builds drasyl-sp and drasyl-loadgen into $1 unless both are there, and sets
 # SP_BIN and LG_BIN.
 ensure_sp_and_loadgen() {

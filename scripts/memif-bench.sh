@@ -72,20 +72,11 @@
 # with the capacity report's settings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUILD=${BUILD_DIR:-build}
-args=("$@")
-while (($#)); do
-  case "$1" in
-    --build) BUILD=$2; shift ;;
-    --build=*) BUILD=${1#*=} ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-  esac
-  shift
-done
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh  # (the working directory is the repository root)
+build_dir_and_help "$@"
 log() { echo "memif-bench: $*" >&2; }
 fail() { log "FAILED: $*"; exit 1; }
 command -v python3 >/dev/null || fail "python3 is missing"
-# shellcheck source=scripts/lib.sh
-source scripts/lib.sh  # (the working directory is the repository root)
 ensure_sp_and_loadgen "$BUILD"
-exec python3 scripts/memif_bench/bench.py "${args[@]}" --sp-bin "$SP_BIN" --lg-bin "$LG_BIN"
+exec python3 scripts/memif_bench/bench.py "$@" --sp-bin "$SP_BIN" --lg-bin "$LG_BIN"
