@@ -40,6 +40,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import afxdp_percore as percore  # noqa: E402
+import prom_text  # noqa: E402
 import super_peer  # noqa: E402
 
 SP_NS = "dab-sp"
@@ -65,23 +66,9 @@ def parse_rates(text):
 
 
 def metric_values(text, name):
-    """{labels: value} of a Prometheus metric."""
-    out = {}
-    for line in text.splitlines():
-        if not line.startswith(name):
-            continue
-        rest = line[len(name):]
-        if rest.startswith("{"):
-            labels, _, value = rest[1:].partition("} ")
-        elif rest.startswith(" "):
-            labels, value = "", rest[1:]
-        else:
-            continue
-        try:
-            out[labels] = float(value)
-        except ValueError:
-            pass
-    return out
+    """{labels as 'k="v",...' (sorted): value} of one Prometheus metric."""
+    return {",".join('%s="%s"' % kv for kv in sorted(labels)): value
+            for (n, labels), value in prom_text.samples(text).items() if n == name}
 
 
 def best_relayed(run):

@@ -5,7 +5,7 @@ probe results, exits, client runs. Each returns a list of errors (empty:
 the check passed), some with figures beside.
 """
 
-import re
+import prom_text
 
 RSS_GROWTH = 0.10
 RSS_SLACK_KB = 2048
@@ -23,31 +23,23 @@ def parse_metrics(text):
     out = {}
     want = {"drasyl_rx_packets_total": "rx", "drasyl_relayed_packets_total": "relayed",
             "drasyl_to_control_total": "to_control"}
-    for line in text.splitlines():
-        m = re.match(r'^(\w+)\{([^}]*)\}\s+([0-9.eE+-]+)$', line)
-        if not m:
+    for (name, labels), value in prom_text.samples(text).items():
+        labels = dict(labels)
+        if "worker" not in labels:
             continue
-        name, labels, value = m.group(1), m.group(2), int(float(m.group(3)))
-        w = re.search(r'worker="([^"]*)"', labels)
-        if not w:
-            continue
-        entry = out.setdefault(w.group(1), {"rx": 0, "relayed": 0, "to_control": 0, "drops": 0,
-                                            "tx_failed": 0})
+        entry = out.setdefault(labels["worker"], {"rx": 0, "relayed": 0, "to_control": 0,
+                                                  "drops": 0, "tx_failed": 0})
         if name in want:
-            entry[want[name]] += value
+            entry[want[name]] += int(value)
         elif name == "drasyl_worker_drops_total":
-            r = re.search(r'reason="([^"]*)"', labels)
-            if r and r.group(1) == "tx_failed":
-                entry["tx_failed"] += value
-            else:
-                entry["drops"] += value
+            entry["tx_failed" if labels.get("reason") == "tx_failed" else "drops"] += int(value)
     return out
 
 
 def parse_peers_udp(text):
     """drasyl_peers{transport="udp"} from a Prometheus text page (None: absent)."""
-    m = re.search(r'^drasyl_peers\{transport="udp"\}\s+([0-9.eE+-]+)$', text, re.M)
-    return int(float(m.group(1))) if m else None
+    value = prom_text.samples(text).get(("drasyl_peers", frozenset({("transport", "udp")})))
+    return int(value) if value is not None else None
 
 
 def check_reregistered(peer_samples, restarts, want, within_s):

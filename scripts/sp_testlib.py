@@ -10,6 +10,8 @@ import threading
 import time
 import urllib.request
 
+from prom_text import samples as metric_samples, total as metric_sum  # noqa: F401 (theirs)
+
 BANNER_URL = re.compile(r"(udp://\S+\?publicKey=([0-9a-f]{64})\S*)")
 
 
@@ -107,20 +109,6 @@ def fetch_metrics(port, timeout=5):
         return r.read().decode()
 
 
-def metric_samples(text):
-    """{(name, frozenset(labels)): value} of a Prometheus text exposition."""
-    samples = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = re.match(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$", line)
-        if not m:
-            continue
-        labels = frozenset(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
-        samples[(m.group(1), labels)] = float(m.group(3))
-    return samples
-
-
 def wait_metrics(port, predicate, timeout=5):
     """Samples of /metrics once `predicate(samples)` holds, or the last ones after `timeout` s."""
     deadline = time.monotonic() + timeout
@@ -129,11 +117,6 @@ def wait_metrics(port, predicate, timeout=5):
         if predicate(samples) or time.monotonic() > deadline:
             return samples
         time.sleep(0.1)
-
-
-def metric_sum(samples, name, **labels):
-    want = set(labels.items())
-    return sum(v for (n, ls), v in samples.items() if n == name and want <= set(ls))
 
 
 def register_nodes(loadgen, url, difficulty, identities, timeout=120):

@@ -12,6 +12,8 @@ import subprocess
 import time
 import urllib.request
 
+import prom_text
+
 # The capacity settings: no table limit and no per-source limits (a load
 # generator plays many nodes from a few addresses), no TCP listener.
 CAPACITY_LIMITS = {
@@ -89,21 +91,15 @@ def sp_environment(identity, difficulty, workers, listen, mode="capacity",
 def parse_metrics(text):
     """The counters the reports use from a /metrics text: {"peers" (UDP),
     "relayed_packets" (all workers), "drops": {reason: n > 0}}."""
-    out = {"peers": 0, "relayed_packets": 0, "drops": {}}
-    for line in text.splitlines():
-        m = re.match(r'^(\w+)(\{[^}]*\})?\s+([0-9.eE+-]+)$', line)
-        if not m:
-            continue
-        name, labels, value = m.group(1), m.group(2) or "", float(m.group(3))
-        if name == "drasyl_peers" and 'transport="udp"' in labels:
-            out["peers"] = int(value)
-        elif name == "drasyl_relayed_packets_total":
-            out["relayed_packets"] += int(value)
-        elif name == "drasyl_drops_total" and value > 0:
-            r = re.search(r'reason="([^"]*)"', labels)
-            key = r.group(1) if r else "?"
-            out["drops"][key] = out["drops"].get(key, 0) + int(value)
-    return out
+    s = prom_text.samples(text)
+    drops = {}
+    for (name, labels), value in s.items():
+        if name == "drasyl_drops_total" and value > 0:
+            reason = dict(labels).get("reason", "?")
+            drops[reason] = drops.get(reason, 0) + int(value)
+    return {"peers": int(prom_text.total(s, "drasyl_peers", transport="udp")),
+            "relayed_packets": int(prom_text.total(s, "drasyl_relayed_packets_total")),
+            "drops": drops}
 
 
 def scrape_metrics(url):
