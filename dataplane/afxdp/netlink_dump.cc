@@ -30,7 +30,8 @@ absl::Status NetlinkDump(int protocol, nlmsghdr* request, absl::string_view what
     }
     if (n == 0) return absl::InternalError(absl::StrCat("netlink ", what, ": no answer"));
     size_t left = static_cast<size_t>(n);
-    for (auto* nh = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+    for (auto* nh = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(nh, left);
+         nh = NLMSG_NEXT(nh, left)) {
       if (nh->nlmsg_type == NLMSG_DONE) return absl::OkStatus();
       if (nh->nlmsg_type == NLMSG_ERROR) {
         const auto* err = static_cast<const nlmsgerr*>(NLMSG_DATA(nh));

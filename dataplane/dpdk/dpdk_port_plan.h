@@ -85,7 +85,8 @@ struct RxSource {
 struct WorkerPlan {
   std::vector<RxSource> rx;
   bool drains_egress = false;  // transmits the control thread's frames
-  // --af_xdp: the AF_XDP sockets it sleeps on when idle (none: it naps).
+  // --af_xdp (which has no TAP, whose frames could not wake a sleeper): the
+  // AF_XDP sockets it sleeps on when idle. None: it naps.
   std::vector<int> wait_fds;
   uint32_t first_fragment_id = 0;
   uint32_t fragment_id_stride = 1;

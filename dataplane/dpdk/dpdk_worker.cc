@@ -79,15 +79,6 @@ void TransmitToPort(rte_mbuf** pkts, size_t n, uint16_t port, uint16_t txq, Work
   }
 }
 
-// What an idle worker sleeps on: its plan's AF_XDP sockets, none if it
-// polls a TAP (a TAP cannot wake it).
-std::vector<int> WaitFds(const WorkerPlan& plan) {
-  for (const RxSource& src : plan.rx) {
-    if (src.tap) return {};
-  }
-  return plan.wait_fds;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(const SharedConf* conf,
@@ -114,7 +105,7 @@ Worker::Worker(const SharedConf* conf, const WorkerPlan& plan, uint16_t txq,
       rx_(plan.rx),
       drains_egress_(plan.drains_egress),
       reassembly_(std::move(reassembly)),
-      idle_wait_(WaitFds(plan)),
+      idle_wait_(plan.wait_fds),
       next_fragment_id_(plan.first_fragment_id),
       fragment_id_stride_(plan.fragment_id_stride) {}
 

@@ -1,10 +1,10 @@
 // A DPDK worker: one lcore's poll loop over its RX queues, as in DPDK's
 // l3fwd. Its own state (relay core, reassembly, notes for the log) it holds
 // by value; what all workers share and only read (dpdk_worker_shared.h) it
-// reads through one pointer, taken anew each poll round. Frames that are UDP to our listener are parsed,
-// decided over the burst and rewritten and sent on the worker's own TX
-// queue; the rest goes to the kernel through the port's TAP, and what the
-// kernel sends through a TAP goes out on its port.
+// reads through one pointer, taken anew each poll round. Frames that are
+// UDP to our listener are parsed, decided over the burst and rewritten and
+// sent on the worker's own TX queue; the rest goes to the kernel through the
+// port's TAP, and what the kernel sends through a TAP goes out on its port.
 #ifndef DRASYL_DATAPLANE_DPDK_DPDK_WORKER_H_
 #define DRASYL_DATAPLANE_DPDK_DPDK_WORKER_H_
 
